@@ -1,0 +1,163 @@
+//! `Auth<C>`: the validated claims of the request's bearer token.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
+use http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::bearer::{BearerError, find_bearer};
+use crate::reject::{Rejection, RejectionKind};
+use crate::token::{Claims, Verified};
+use crate::Validator;
+
+/// The validated claims of the request's bearer token.
+///
+/// `C` is your claims type (any `DeserializeOwned`); the standard [`Claims`] are always
+/// checked and available through [`Auth::standard`]. `Option<Auth<C>>` is `None` only when
+/// the request carries no credentials; bad credentials are still refused.
+///
+/// The token is validated once per request: layers and extractors share the result
+/// through the request extensions.
+#[derive(Debug, Clone)]
+pub struct Auth<C = Claims> {
+    /// Your claims.
+    pub claims: C,
+    standard: Arc<Claims>,
+}
+
+impl<C> Auth<C> {
+    /// The standard claims (`sub`, `scope`, `roles`, …).
+    pub fn standard(&self) -> &Claims {
+        &self.standard
+    }
+
+    /// The `sub` claim.
+    pub fn subject(&self) -> Option<&str> {
+        self.standard.sub.as_deref()
+    }
+
+    /// True when the token carries `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.standard.has_scope(scope)
+    }
+
+    /// True when the token's `roles` claim has `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.standard.has_role(role)
+    }
+
+    /// Your claims, by value.
+    pub fn into_claims(self) -> C {
+        self.claims
+    }
+}
+
+impl<C> std::ops::Deref for Auth<C> {
+    type Target = C;
+    fn deref(&self) -> &C {
+        &self.claims
+    }
+}
+
+/// Validates the request's token (or reuses the validation a layer already did).
+pub(crate) async fn verified(parts: &mut Parts, validator: &Validator) -> Result<Verified, Rejection> {
+    if let Some(done) = parts.extensions.get::<Verified>() {
+        return Ok(done.clone());
+    }
+    let token = find_bearer(parts, validator.allows_query_token())
+        .map_err(|e| Rejection::new(e.into_kind(), validator))?
+        .to_owned();
+    let verified = validator
+        .verify(&token)
+        .await
+        .map_err(|e| Rejection::from_token_error(e, validator))?;
+    parts.extensions.insert(verified.clone());
+    Ok(verified)
+}
+
+pub(crate) fn to_auth<C: DeserializeOwned>(verified: Verified, validator: &Validator) -> Result<Auth<C>, Rejection> {
+    let claims = verified.claims_as::<C>().map_err(|e| Rejection::from_token_error(e, validator))?;
+    Ok(Auth { claims, standard: verified.claims })
+}
+
+impl<S, C> FromRequestParts<S> for Auth<C>
+where
+    Validator: FromRef<S>,
+    S: Send + Sync,
+    C: DeserializeOwned + Send,
+{
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let validator = Validator::from_ref(state);
+        let verified = verified(parts, &validator).await?;
+        to_auth(verified, &validator)
+    }
+}
+
+impl<S, C> OptionalFromRequestParts<S> for Auth<C>
+where
+    Validator: FromRef<S>,
+    S: Send + Sync,
+    C: DeserializeOwned + Send,
+{
+    type Rejection = Rejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        let validator = Validator::from_ref(state);
+        if parts.extensions.get::<Verified>().is_none() {
+            match find_bearer(parts, validator.allows_query_token()) {
+                Err(BearerError::Missing) => return Ok(None),
+                Err(other) => return Err(Rejection::new(other.into_kind(), &validator)),
+                Ok(_) => {}
+            }
+        }
+        let verified = verified(parts, &validator).await?;
+        to_auth(verified, &validator).map(Some)
+    }
+}
+
+pub(crate) fn missing_scopes<'a>(claims: &Claims, required: &[&'a str]) -> Vec<&'a str> {
+    required.iter().copied().filter(|s| !claims.has_scope(s)).collect()
+}
+
+pub(crate) fn missing_roles<'a>(claims: &Claims, required: &[&'a str]) -> Vec<&'a str> {
+    required.iter().copied().filter(|r| !claims.has_role(r)).collect()
+}
+
+/// Pure decision for a scope/role requirement: `Ok` or the rejection kind.
+pub fn authorize(claims: &Claims, scopes: &[&str], roles: &[&str]) -> Result<(), RejectionKind> {
+    let missing = missing_scopes(claims, scopes);
+    if !missing.is_empty() {
+        // RFC 6750 §3: `scope` names the scopes needed; we list every required one.
+        return Err(RejectionKind::InsufficientScope(scopes.join(" ")));
+    }
+    let missing = missing_roles(claims, roles);
+    if !missing.is_empty() {
+        return Err(RejectionKind::MissingRole(missing.join(" ")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn authorization_table() {
+        let claims = Claims { scope: Some("a b".into()), roles: vec!["admin".into()], ..Claims::default() };
+        let cases: &[(&str, &[&str], &[&str], Result<(), RejectionKind>)] = &[
+            ("nothing required", &[], &[], Ok(())),
+            ("one scope held", &["a"], &[], Ok(())),
+            ("all scopes held", &["a", "b"], &[], Ok(())),
+            ("one scope missing", &["a", "c"], &[], Err(RejectionKind::InsufficientScope("a c".into()))),
+            ("prefix is not a scope", &["a b"], &[], Err(RejectionKind::InsufficientScope("a b".into()))),
+            ("role held", &[], &["admin"], Ok(())),
+            ("role missing", &["a"], &["root"], Err(RejectionKind::MissingRole("root".into()))),
+        ];
+        for (name, scopes, roles, want) in cases {
+            assert_eq!(&authorize(&claims, scopes, roles), want, "{name}");
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! Axum extractors and layers: [`Bearer`], [`Auth`], [`Scoped`], [`HasRole`] and
+//! [`RequireLayer`].
+
+mod auth;
+mod bearer;
+mod layer;
+mod require;
+
+pub use auth::{Auth, authorize};
+pub use bearer::{Bearer, BearerError, find_bearer, is_b64token};
+pub use layer::{RequireLayer, RequireService};
+pub use require::{HasRole, RoleSet, ScopeSet, Scoped};

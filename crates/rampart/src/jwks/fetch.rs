@@ -1,0 +1,117 @@
+//! One JWKS fetch: GET, bounded body, `Cache-Control: max-age`, parse.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::token::{KeyError, KeySet};
+
+/// Why a JWKS could not be fetched or used.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum JwksError {
+    /// The builder was misconfigured.
+    #[error("{0}")]
+    Config(String),
+    /// The request failed (connect, TLS, timeout).
+    #[error("JWKS request failed: {0}")]
+    Transport(String),
+    /// The endpoint answered with a non-success status.
+    #[error("JWKS endpoint answered HTTP {0}")]
+    Status(u16),
+    /// The document exceeds the configured maximum size.
+    #[error("JWKS document is too large")]
+    TooLarge,
+    /// The document is not a usable key set.
+    #[error(transparent)]
+    Invalid(#[from] KeyError),
+    /// The fetch task was cancelled (runtime shutting down).
+    #[error("JWKS fetch was cancelled")]
+    Cancelled,
+}
+
+pub(super) async fn fetch(
+    client: &reqwest::Client,
+    url: &reqwest::Url,
+    max_body: usize,
+) -> Result<(Arc<KeySet>, Option<Duration>), JwksError> {
+    let transport = |e: reqwest::Error| JwksError::Transport(without_url(&e));
+    let mut response = client
+        .get(url.clone())
+        .header(http::header::ACCEPT, "application/jwk-set+json, application/json")
+        .send()
+        .await
+        .map_err(transport)?;
+    if !response.status().is_success() {
+        return Err(JwksError::Status(response.status().as_u16()));
+    }
+    let max_age = response
+        .headers()
+        .get_all(http::header::CACHE_CONTROL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(max_age);
+    if response.content_length().is_some_and(|len| len > max_body as u64) {
+        return Err(JwksError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(transport)? {
+        if body.len() + chunk.len() > max_body {
+            return Err(JwksError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let keys = KeySet::from_jwks(&body)?;
+    if keys.is_empty() {
+        return Err(JwksError::Invalid(KeyError::Empty));
+    }
+    Ok((Arc::new(keys), max_age))
+}
+
+/// `max-age` from one `Cache-Control` value (RFC 9111 §5.2.2.1); `no-store`/`no-cache`
+/// count as 0 (the refresh bounds then apply).
+fn max_age(value: &str) -> Option<Duration> {
+    value.split(',').map(str::trim).find_map(|directive| {
+        let lower = directive.to_ascii_lowercase();
+        if lower == "no-store" || lower == "no-cache" {
+            return Some(Duration::ZERO);
+        }
+        let secs = lower.strip_prefix("max-age=")?.trim_matches('"');
+        secs.parse::<u64>().ok().map(Duration::from_secs)
+    })
+}
+
+fn without_url(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "broken response body"
+    } else {
+        "request error"
+    };
+    kind.to_owned()
+}
+
+pub(super) fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_age_is_read_from_cache_control() {
+        assert_eq!(max_age("public, max-age=600"), Some(Duration::from_secs(600)));
+        assert_eq!(max_age("MAX-AGE=5"), Some(Duration::from_secs(5)));
+        assert_eq!(max_age("no-store"), Some(Duration::ZERO));
+        assert_eq!(max_age("public"), None);
+        assert_eq!(max_age("max-age=abc"), None);
+    }
+}

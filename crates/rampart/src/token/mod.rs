@@ -1,0 +1,16 @@
+//! JWT validation: algorithms, keys, the claims policy and the [`Validator`].
+
+mod alg;
+mod claims;
+mod error;
+pub(crate) mod jose;
+mod key;
+mod policy;
+mod validator;
+
+pub use alg::{Algorithm, KeyFamily, UnknownAlgorithm};
+pub use claims::{Audience, Claims};
+pub use error::TokenError;
+pub use key::{KeyError, KeySet, MIN_HMAC_SECRET_LEN, MIN_RSA_BITS, VerifyingKey};
+pub use policy::{Policy, TypPolicy};
+pub use validator::{BuildError, Validator, ValidatorBuilder, Verified};

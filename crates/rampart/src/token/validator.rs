@@ -1,0 +1,380 @@
+//! The validator: built once, cloned cheaply into every request.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::de::DeserializeOwned;
+
+use super::jose::{self, Compact, Header};
+use super::policy::{Policy, TypPolicy};
+use super::{Algorithm, Claims, KeyError, KeySet, TokenError, VerifyingKey, claims};
+use crate::jwks::RemoteJwks;
+use crate::reject::{Rejection, RenderFn};
+
+/// A token that passed every check: its standard claims and its decoded payload.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// The standard claims.
+    pub claims: Arc<Claims>,
+    /// The payload JSON, for deserializing the application's own claims type.
+    pub payload: Arc<[u8]>,
+}
+
+impl Verified {
+    /// Deserializes the payload into the application's claims type.
+    pub fn claims_as<C: DeserializeOwned>(&self) -> Result<C, TokenError> {
+        serde_json::from_slice(&self.payload).map_err(|_| TokenError::ClaimsShape)
+    }
+}
+
+type ClockFn = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+#[derive(Clone)]
+pub(crate) enum Keys {
+    Static(Arc<KeySet>),
+    Remote(RemoteJwks),
+}
+
+struct Inner {
+    policy: Policy,
+    keys: Keys,
+    clock: Option<ClockFn>,
+    realm: String,
+    allow_query_token: bool,
+    render: Option<RenderFn>,
+}
+
+/// Validates bearer JWTs: signature with a key bound to one algorithm, then the claims
+/// policy. Build it once with [`Validator::builder`], put it in your axum state, and the
+/// extractors find it through `FromRef`. Cloning is an `Arc` increment.
+///
+/// ```
+/// # fn main() -> Result<(), rampart::BuildError> {
+/// use rampart::{Algorithm, Validator};
+/// let validator = Validator::builder()
+///     .issuer("https://auth.example.com")
+///     .audience("notes-api")
+///     .hmac(Algorithm::HS256, b"a-shared-secret-of-at-least-32-bytes!")
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Validator {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Validator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Validator").field("policy", &self.inner.policy).finish_non_exhaustive()
+    }
+}
+
+/// Why a [`Validator`] could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// Neither `issuer(..)` nor `insecure_skip_iss()` was called.
+    #[error("no issuer configured: call .issuer(..) (or .insecure_skip_iss() if you must)")]
+    MissingIssuer,
+    /// Neither `audience(..)` nor `insecure_skip_aud()` was called.
+    #[error("no audience configured: call .audience(..) (or .insecure_skip_aud() if you must)")]
+    MissingAudience,
+    /// No key source was configured.
+    #[error("no keys configured: call .keys(..), .hmac(..), .pem(..) or .jwks(..)")]
+    NoKeys,
+    /// Two key sources were configured.
+    #[error("configure exactly one key source (static keys or a remote JWKS)")]
+    TwoKeySources,
+    /// A key could not be loaded.
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    /// A setting is out of range.
+    #[error("invalid setting: {0}")]
+    Invalid(&'static str),
+}
+
+/// Builder for [`Validator`]. Safe by default: issuer and audience are required unless
+/// explicitly skipped, `typ` must be `at+jwt`, leeway 30 s, tokens over 8 KiB refused.
+#[must_use]
+pub struct ValidatorBuilder {
+    policy: Policy,
+    skip_iss: bool,
+    skip_aud: bool,
+    static_keys: Vec<VerifyingKey>,
+    remote: Option<RemoteJwks>,
+    errors: Vec<BuildError>,
+    clock: Option<ClockFn>,
+    realm: String,
+    allow_query_token: bool,
+    render: Option<RenderFn>,
+}
+
+impl Validator {
+    /// Starts a builder.
+    pub fn builder() -> ValidatorBuilder {
+        ValidatorBuilder {
+            policy: Policy::default(),
+            skip_iss: false,
+            skip_aud: false,
+            static_keys: Vec::new(),
+            remote: None,
+            errors: Vec::new(),
+            clock: None,
+            realm: "api".to_owned(),
+            allow_query_token: false,
+            render: None,
+        }
+    }
+
+    /// Validates a token and returns its standard claims.
+    pub async fn validate(&self, token: &str) -> Result<Claims, TokenError> {
+        let verified = self.verify(token).await?;
+        Ok(Arc::unwrap_or_clone(verified.claims))
+    }
+
+    /// Validates a token and deserializes its payload as `C` as well.
+    pub async fn validate_as<C: DeserializeOwned>(&self, token: &str) -> Result<(Claims, C), TokenError> {
+        let verified = self.verify(token).await?;
+        let custom = verified.claims_as()?;
+        Ok((Arc::unwrap_or_clone(verified.claims), custom))
+    }
+
+    /// Full validation; the extractors and layers call this.
+    pub async fn verify(&self, token: &str) -> Result<Verified, TokenError> {
+        let now = self.now();
+        let policy = &self.inner.policy;
+        // Before any decoding: bound the work an attacker can make us do.
+        if token.len() > policy.max_token_len {
+            return Err(TokenError::TooLarge);
+        }
+        let parts = Compact::split(token)?;
+        let header_json = jose::b64_decode(parts.header_b64)?;
+        let header = Header::parse(&header_json)?;
+        if !policy.typ.allows(header.typ.as_deref()) {
+            return Err(TokenError::WrongType);
+        }
+        let kid = header.kid.as_deref();
+        match &self.inner.keys {
+            Keys::Static(set) => set.select(kid, header.alg)?.verify(parts.signing_input, parts.signature_b64)?,
+            Keys::Remote(remote) => {
+                let set = remote.key_set().await?;
+                match set.select(kid, header.alg) {
+                    Ok(key) => key.verify(parts.signing_input, parts.signature_b64)?,
+                    // An unknown kid may mean the issuer rotated: refetch (single-flight,
+                    // rate-limited by the cooldown) and look once more.
+                    Err(TokenError::UnknownKey) => {
+                        let set = remote.refresh_for_unknown_kid().await?;
+                        set.select(kid, header.alg)?.verify(parts.signing_input, parts.signature_b64)?;
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+        }
+        let payload = jose::b64_decode(parts.payload_b64)?;
+        jose::check_json_object(&payload)?;
+        let claims: Claims = serde_json::from_slice(&payload).map_err(|_| claims::diagnose(&payload))?;
+        policy.check(&claims, now)?;
+        Ok(Verified {
+            claims: Arc::new(claims),
+            payload: Arc::from(payload),
+        })
+    }
+
+    /// Verifies only the JWS layer (header rules, key binding, signature) and returns the
+    /// payload bytes; no claims policy. For non-JWT JWS payloads and test vectors.
+    pub async fn verify_jws(&self, token: &str) -> Result<Vec<u8>, TokenError> {
+        if token.len() > self.inner.policy.max_token_len {
+            return Err(TokenError::TooLarge);
+        }
+        let parts = Compact::split(token)?;
+        let header_json = jose::b64_decode(parts.header_b64)?;
+        let header = Header::parse(&header_json)?;
+        let kid = header.kid.as_deref();
+        let set = match &self.inner.keys {
+            Keys::Static(set) => set.clone(),
+            Keys::Remote(remote) => remote.key_set().await?,
+        };
+        set.select(kid, header.alg)?.verify(parts.signing_input, parts.signature_b64)?;
+        jose::b64_decode(parts.payload_b64)
+    }
+
+    /// The current time in seconds since the epoch, from the configured clock.
+    pub fn now(&self) -> i64 {
+        match &self.inner.clock {
+            Some(clock) => clock(),
+            None => SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        }
+    }
+
+    /// The `realm` used in `WWW-Authenticate` challenges.
+    pub fn realm(&self) -> &str {
+        &self.inner.realm
+    }
+
+    /// Whether `?access_token=` (RFC 6750 §2.3) is accepted.
+    pub fn allows_query_token(&self) -> bool {
+        self.inner.allow_query_token
+    }
+
+    pub(crate) fn renderer(&self) -> Option<RenderFn> {
+        self.inner.render.clone()
+    }
+}
+
+impl ValidatorBuilder {
+    /// The exact `iss` every token must carry (required unless `insecure_skip_iss`).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.policy.issuer = Some(issuer.into());
+        self
+    }
+
+    /// Accept tokens with any or no issuer. Only for issuers that do not set `iss`.
+    pub fn insecure_skip_iss(mut self) -> Self {
+        self.skip_iss = true;
+        self
+    }
+
+    /// Adds an accepted audience; a token must name at least one of them in `aud`.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.policy.audiences.push(audience.into());
+        self
+    }
+
+    /// Accept tokens for any audience. Tokens minted for another service then work here.
+    pub fn insecure_skip_aud(mut self) -> Self {
+        self.skip_aud = true;
+        self
+    }
+
+    /// Clock skew tolerated on `exp`, `nbf` and `iat` (default 30 s, at most 5 min).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        if leeway > Duration::from_secs(300) {
+            self.errors.push(BuildError::Invalid("leeway above 5 minutes"));
+        }
+        self.policy.leeway = leeway.as_secs();
+        self
+    }
+
+    /// The `typ` header policy (default [`TypPolicy::AccessToken`]).
+    pub fn typ(mut self, typ: TypPolicy) -> Self {
+        self.policy.typ = typ;
+        self
+    }
+
+    /// Refuse tokens whose `iat` is older than this (and tokens without `iat`).
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.policy.max_age = Some(max_age);
+        self
+    }
+
+    /// Longest accepted token in bytes (default 8 KiB), checked before decoding.
+    pub fn max_token_len(mut self, len: usize) -> Self {
+        if len < 64 {
+            self.errors.push(BuildError::Invalid("max_token_len below 64 bytes"));
+        }
+        self.policy.max_token_len = len;
+        self
+    }
+
+    /// Static verification keys.
+    pub fn keys(mut self, keys: impl IntoIterator<Item = VerifyingKey>) -> Self {
+        self.static_keys.extend(keys);
+        self
+    }
+
+    /// Adds an HMAC secret for `alg`; secrets under 32 bytes fail the build.
+    pub fn hmac(mut self, alg: Algorithm, secret: &[u8]) -> Self {
+        match VerifyingKey::hmac(alg, secret) {
+            Ok(key) => self.static_keys.push(key),
+            Err(e) => self.errors.push(e.into()),
+        }
+        self
+    }
+
+    /// Adds a PEM public key bound to `alg`.
+    pub fn pem(mut self, alg: Algorithm, pem: &[u8]) -> Self {
+        match VerifyingKey::from_pem(alg, pem) {
+            Ok(key) => self.static_keys.push(key),
+            Err(e) => self.errors.push(e.into()),
+        }
+        self
+    }
+
+    /// Adds every usable key of a static JWKS document.
+    pub fn jwks_document(mut self, json: &[u8]) -> Self {
+        match KeySet::from_jwks(json) {
+            Ok(set) => self.static_keys.extend(set.keys().cloned()),
+            Err(e) => self.errors.push(e.into()),
+        }
+        self
+    }
+
+    /// Keys from a remote JWKS endpoint, cached and refreshed (see [`RemoteJwks`]).
+    pub fn jwks(mut self, remote: RemoteJwks) -> Self {
+        self.remote = Some(remote);
+        self
+    }
+
+    /// The realm named in `WWW-Authenticate` challenges (default `api`).
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        let realm = realm.into();
+        if !realm.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
+            self.errors.push(BuildError::Invalid("realm must be printable ASCII without quotes"));
+        }
+        self.realm = realm;
+        self
+    }
+
+    /// Also accept `?access_token=` in the query string (RFC 6750 §2.3). Off by default:
+    /// URLs end up in logs, histories and `Referer` headers.
+    pub fn allow_query_token(mut self) -> Self {
+        self.allow_query_token = true;
+        self
+    }
+
+    /// Replaces the body of every rejection (status and `WWW-Authenticate` are kept).
+    pub fn rejection_body(
+        mut self,
+        render: impl Fn(&Rejection) -> axum::response::Response + Send + Sync + 'static,
+    ) -> Self {
+        self.render = Some(Arc::new(render));
+        self
+    }
+
+    /// A clock returning seconds since the epoch, for tests with fixed time.
+    pub fn clock(mut self, clock: impl Fn() -> i64 + Send + Sync + 'static) -> Self {
+        self.clock = Some(Arc::new(clock));
+        self
+    }
+
+    /// Builds the validator, reporting the first configuration error.
+    pub fn build(mut self) -> Result<Validator, BuildError> {
+        if let Some(first) = self.errors.drain(..).next() {
+            return Err(first);
+        }
+        if self.policy.issuer.is_none() && !self.skip_iss {
+            return Err(BuildError::MissingIssuer);
+        }
+        if self.policy.audiences.is_empty() && !self.skip_aud {
+            return Err(BuildError::MissingAudience);
+        }
+        let keys = match (self.static_keys.is_empty(), self.remote) {
+            (true, None) => return Err(BuildError::NoKeys),
+            (false, Some(_)) => return Err(BuildError::TwoKeySources),
+            (true, Some(remote)) => Keys::Remote(remote),
+            (false, None) => Keys::Static(Arc::new(KeySet::new(self.static_keys)?)),
+        };
+        Ok(Validator {
+            inner: Arc::new(Inner {
+                policy: self.policy,
+                keys,
+                clock: self.clock,
+                realm: self.realm,
+                allow_query_token: self.allow_query_token,
+                render: self.render,
+            }),
+        })
+    }
+}
