@@ -192,6 +192,15 @@ impl SigningKey {
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, claims, &self.encoding).map_err(|e| SigningError::Sign(e.to_string()))
     }
+
+    /// Signs arbitrary header and payload bytes (base64url-encoded here) as a compact JWS.
+    /// No check of either: this is for building hostile test tokens, not for issuing.
+    pub fn sign_raw(&self, header_json: &[u8], payload: &[u8]) -> Result<String, SigningError> {
+        let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header_json), URL_SAFE_NO_PAD.encode(payload));
+        let signature = jsonwebtoken::crypto::sign(signing_input.as_bytes(), &self.encoding, self.alg.to_jwt())
+            .map_err(|e| SigningError::Sign(e.to_string()))?;
+        Ok(format!("{signing_input}.{signature}"))
+    }
 }
 
 /// A JWKS document (RFC 7517 §5) publishing the public half of `keys` (HMAC keys are
