@@ -3,6 +3,7 @@
 mod alg;
 mod claims;
 mod error;
+mod handle;
 pub(crate) mod jose;
 mod key;
 mod policy;
@@ -11,6 +12,7 @@ mod validator;
 pub use alg::{Algorithm, KeyFamily, UnknownAlgorithm};
 pub use claims::{Audience, Claims};
 pub use error::TokenError;
+pub use handle::{KeySetHandle, RevocationList};
 pub use key::{KeyError, KeySet, MIN_HMAC_SECRET_LEN, MIN_RSA_BITS, VerifyingKey};
 pub use policy::{Policy, TypPolicy};
 pub use validator::{BuildError, Validator, ValidatorBuilder, Verified};

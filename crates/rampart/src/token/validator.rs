@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
 
+use super::handle::{KeySetHandle, RevocationList};
 use super::jose::{self, Compact, Header};
 use super::policy::{Policy, TypPolicy};
 use super::{Algorithm, Claims, KeyError, KeySet, TokenError, VerifyingKey, claims};
@@ -32,6 +33,7 @@ type ClockFn = Arc<dyn Fn() -> i64 + Send + Sync>;
 #[derive(Clone)]
 pub(crate) enum Keys {
     Static(Arc<KeySet>),
+    Shared(KeySetHandle),
     Remote(RemoteJwks),
 }
 
@@ -42,6 +44,7 @@ struct Inner {
     realm: String,
     allow_query_token: bool,
     render: Option<RenderFn>,
+    revocation: Option<Arc<dyn RevocationList>>,
 }
 
 /// Validates bearer JWTs: signature with a key bound to one algorithm, then the claims
@@ -65,7 +68,9 @@ pub struct Validator {
 
 impl std::fmt::Debug for Validator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Validator").field("policy", &self.inner.policy).finish_non_exhaustive()
+        f.debug_struct("Validator")
+            .field("policy", &self.inner.policy)
+            .finish_non_exhaustive()
     }
 }
 
@@ -83,7 +88,7 @@ pub enum BuildError {
     #[error("no keys configured: call .keys(..), .hmac(..), .pem(..) or .jwks(..)")]
     NoKeys,
     /// Two key sources were configured.
-    #[error("configure exactly one key source (static keys or a remote JWKS)")]
+    #[error("configure exactly one key source (static keys, a key-set handle or a remote JWKS)")]
     TwoKeySources,
     /// A key could not be loaded.
     #[error(transparent)]
@@ -102,6 +107,8 @@ pub struct ValidatorBuilder {
     skip_aud: bool,
     static_keys: Vec<VerifyingKey>,
     remote: Option<RemoteJwks>,
+    shared: Option<KeySetHandle>,
+    revocation: Option<Arc<dyn RevocationList>>,
     errors: Vec<BuildError>,
     clock: Option<ClockFn>,
     realm: String,
@@ -118,6 +125,8 @@ impl Validator {
             skip_aud: false,
             static_keys: Vec::new(),
             remote: None,
+            shared: None,
+            revocation: None,
             errors: Vec::new(),
             clock: None,
             realm: "api".to_owned(),
@@ -133,7 +142,10 @@ impl Validator {
     }
 
     /// Validates a token and deserializes its payload as `C` as well.
-    pub async fn validate_as<C: DeserializeOwned>(&self, token: &str) -> Result<(Claims, C), TokenError> {
+    pub async fn validate_as<C: DeserializeOwned>(
+        &self,
+        token: &str,
+    ) -> Result<(Claims, C), TokenError> {
         let verified = self.verify(token).await?;
         let custom = verified.claims_as()?;
         Ok((Arc::unwrap_or_clone(verified.claims), custom))
@@ -155,7 +167,13 @@ impl Validator {
         }
         let kid = header.kid.as_deref();
         match &self.inner.keys {
-            Keys::Static(set) => set.select(kid, header.alg)?.verify(parts.signing_input, parts.signature_b64)?,
+            Keys::Static(set) => set
+                .select(kid, header.alg)?
+                .verify(parts.signing_input, parts.signature_b64)?,
+            Keys::Shared(handle) => handle
+                .current()
+                .select(kid, header.alg)?
+                .verify(parts.signing_input, parts.signature_b64)?,
             Keys::Remote(remote) => {
                 let set = remote.key_set().await?;
                 match set.select(kid, header.alg) {
@@ -164,7 +182,8 @@ impl Validator {
                     // rate-limited by the cooldown) and look once more.
                     Err(TokenError::UnknownKey) => {
                         let set = remote.refresh_for_unknown_kid().await?;
-                        set.select(kid, header.alg)?.verify(parts.signing_input, parts.signature_b64)?;
+                        set.select(kid, header.alg)?
+                            .verify(parts.signing_input, parts.signature_b64)?;
                     }
                     Err(other) => return Err(other),
                 }
@@ -172,8 +191,14 @@ impl Validator {
         }
         let payload = jose::b64_decode(parts.payload_b64)?;
         jose::check_json_object(&payload)?;
-        let claims: Claims = serde_json::from_slice(&payload).map_err(|_| claims::diagnose(&payload))?;
+        let claims: Claims =
+            serde_json::from_slice(&payload).map_err(|_| claims::diagnose(&payload))?;
         policy.check(&claims, now)?;
+        if let (Some(list), Some(jti)) = (&self.inner.revocation, claims.jti.as_deref()) {
+            if list.is_revoked(jti) {
+                return Err(TokenError::Revoked);
+            }
+        }
         Ok(Verified {
             claims: Arc::new(claims),
             payload: Arc::from(payload),
@@ -192,9 +217,11 @@ impl Validator {
         let kid = header.kid.as_deref();
         let set = match &self.inner.keys {
             Keys::Static(set) => set.clone(),
+            Keys::Shared(handle) => handle.current(),
             Keys::Remote(remote) => remote.key_set().await?,
         };
-        set.select(kid, header.alg)?.verify(parts.signing_input, parts.signature_b64)?;
+        set.select(kid, header.alg)?
+            .verify(parts.signing_input, parts.signature_b64)?;
         jose::b64_decode(parts.payload_b64)
     }
 
@@ -251,7 +278,8 @@ impl ValidatorBuilder {
     /// Clock skew tolerated on `exp`, `nbf` and `iat` (default 30 s, at most 5 min).
     pub fn leeway(mut self, leeway: Duration) -> Self {
         if leeway > Duration::from_secs(300) {
-            self.errors.push(BuildError::Invalid("leeway above 5 minutes"));
+            self.errors
+                .push(BuildError::Invalid("leeway above 5 minutes"));
         }
         self.policy.leeway = leeway.as_secs();
         self
@@ -272,7 +300,8 @@ impl ValidatorBuilder {
     /// Longest accepted token in bytes (default 8 KiB), checked before decoding.
     pub fn max_token_len(mut self, len: usize) -> Self {
         if len < 64 {
-            self.errors.push(BuildError::Invalid("max_token_len below 64 bytes"));
+            self.errors
+                .push(BuildError::Invalid("max_token_len below 64 bytes"));
         }
         self.policy.max_token_len = len;
         self
@@ -317,11 +346,28 @@ impl ValidatorBuilder {
         self
     }
 
+    /// Keys from a handle the application replaces at run time (see [`KeySetHandle`]).
+    pub fn key_set_handle(mut self, handle: KeySetHandle) -> Self {
+        self.shared = Some(handle);
+        self
+    }
+
+    /// Refuse tokens whose `jti` is on this list (checked after every other check).
+    pub fn revocation_list(mut self, list: Arc<dyn RevocationList>) -> Self {
+        self.revocation = Some(list);
+        self
+    }
+
     /// The realm named in `WWW-Authenticate` challenges (default `api`).
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
         let realm = realm.into();
-        if !realm.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\') {
-            self.errors.push(BuildError::Invalid("realm must be printable ASCII without quotes"));
+        if !realm
+            .bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+        {
+            self.errors.push(BuildError::Invalid(
+                "realm must be printable ASCII without quotes",
+            ));
         }
         self.realm = realm;
         self
@@ -360,11 +406,12 @@ impl ValidatorBuilder {
         if self.policy.audiences.is_empty() && !self.skip_aud {
             return Err(BuildError::MissingAudience);
         }
-        let keys = match (self.static_keys.is_empty(), self.remote) {
-            (true, None) => return Err(BuildError::NoKeys),
-            (false, Some(_)) => return Err(BuildError::TwoKeySources),
-            (true, Some(remote)) => Keys::Remote(remote),
-            (false, None) => Keys::Static(Arc::new(KeySet::new(self.static_keys)?)),
+        let keys = match (self.static_keys.is_empty(), self.remote, self.shared) {
+            (true, None, None) => return Err(BuildError::NoKeys),
+            (true, Some(remote), None) => Keys::Remote(remote),
+            (true, None, Some(handle)) => Keys::Shared(handle),
+            (false, None, None) => Keys::Static(Arc::new(KeySet::new(self.static_keys)?)),
+            _ => return Err(BuildError::TwoKeySources),
         };
         Ok(Validator {
             inner: Arc::new(Inner {
@@ -374,6 +421,7 @@ impl ValidatorBuilder {
                 realm: self.realm,
                 allow_query_token: self.allow_query_token,
                 render: self.render,
+                revocation: self.revocation,
             }),
         })
     }

@@ -1,0 +1,356 @@
+//! Users, roles, scopes and clients: the rules shared by the HTTP handlers and the CLI.
+
+pub mod http;
+pub mod passwords;
+pub mod scopes;
+pub mod username;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use secrecy::SecretString;
+use uuid::Uuid;
+
+pub use passwords::{HashParams, Passwords};
+pub use username::Username;
+
+use crate::clock::Clock;
+use crate::secret;
+use crate::store::{Client, Role, Store, StoreError, User};
+
+/// The grants Rampart implements.
+pub const GRANTS: [&str; 3] = ["password", "refresh_token", "client_credentials"];
+/// The built-in first-party public client (ARCHITECTURE.md).
+pub const FIRST_PARTY_CLIENT: &str = "first-party";
+
+/// Why an account operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    /// Bad username.
+    #[error(transparent)]
+    Username(#[from] username::UsernameError),
+    /// Bad new password.
+    #[error(transparent)]
+    Password(#[from] passwords::PasswordError),
+    /// The name is taken.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// No such entity.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A role or scope in the request does not exist.
+    #[error("unknown {0}")]
+    UnknownReference(&'static str),
+    /// Input that breaks a rule (names, grants, …).
+    #[error("{0}")]
+    Invalid(String),
+    /// The change would leave no enabled administrator.
+    #[error("refusing to remove the last enabled administrator")]
+    LastAdmin,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Hashing failed.
+    #[error(transparent)]
+    Hash(#[from] passwords::HashError),
+}
+
+impl AccountError {
+    fn from_store(e: StoreError, entity: &'static str, reference: &'static str) -> Self {
+        match e {
+            StoreError::Conflict => Self::Conflict(entity),
+            StoreError::NotFound => Self::NotFound(entity),
+            StoreError::MissingReference => Self::UnknownReference(reference),
+            other => Self::Store(other),
+        }
+    }
+}
+
+/// A client just created, with its secret (shown once).
+#[derive(Debug)]
+pub struct NewClient {
+    pub client: Client,
+    pub secret: Option<SecretString>,
+}
+
+/// The account rules over a [`Store`].
+#[derive(Clone)]
+pub struct Accounts {
+    pub store: Arc<dyn Store>,
+    pub passwords: Passwords,
+    pub clock: Clock,
+}
+
+impl Accounts {
+    /// Creates a user after checking the username, the password and the roles.
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password: &SecretString,
+        roles: &[String],
+    ) -> Result<User, AccountError> {
+        let username = Username::parse(username)?;
+        passwords::check_new_password(password)?;
+        let hash = self.passwords.hash(password).await?;
+        self.create_user_with_hash(&username, hash, roles).await
+    }
+
+    /// Creates a user with an existing hash (bootstrap, import).
+    pub async fn create_user_with_hash(
+        &self,
+        username: &Username,
+        hash: String,
+        roles: &[String],
+    ) -> Result<User, AccountError> {
+        let now = self.clock.now();
+        let mut roles = roles.to_vec();
+        roles.sort();
+        roles.dedup();
+        let user = User {
+            id: Uuid::new_v4(),
+            username: username.as_str().to_owned(),
+            password_hash: hash,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+            password_changed_at: now,
+            roles,
+        };
+        self.store
+            .create_user(&user)
+            .await
+            .map_err(|e| AccountError::from_store(e, "user", "role"))?;
+        Ok(user)
+    }
+
+    /// Looks a user up by (unnormalised) username.
+    pub async fn find_user(&self, username: &str) -> Result<User, AccountError> {
+        let username = Username::parse(username)?;
+        self.store
+            .user_by_username(username.as_str())
+            .await?
+            .ok_or(AccountError::NotFound("user"))
+    }
+
+    /// Sets a new password and ends the user's sessions (refresh tokens).
+    pub async fn set_password(
+        &self,
+        user_id: Uuid,
+        password: &SecretString,
+    ) -> Result<(), AccountError> {
+        passwords::check_new_password(password)?;
+        let hash = self.passwords.hash(password).await?;
+        let now = self.clock.now();
+        self.store
+            .set_password_hash(user_id, &hash, Some(now), now)
+            .await
+            .map_err(|e| AccountError::from_store(e, "user", "user"))?;
+        self.store.revoke_user_refresh(user_id, now).await?;
+        Ok(())
+    }
+
+    /// Disables or enables a user; disabling ends their sessions.
+    pub async fn set_disabled(&self, user_id: Uuid, disabled: bool) -> Result<(), AccountError> {
+        let user = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(AccountError::NotFound("user"))?;
+        if disabled && !user.disabled && user.roles.iter().any(|r| r == "admin") {
+            self.ensure_other_admin().await?;
+        }
+        let now = self.clock.now();
+        self.store
+            .set_user_disabled(user_id, disabled, now)
+            .await
+            .map_err(|e| AccountError::from_store(e, "user", "user"))?;
+        if disabled {
+            self.store.revoke_user_refresh(user_id, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Replaces a user's roles.
+    pub async fn set_roles(&self, user_id: Uuid, roles: &[String]) -> Result<(), AccountError> {
+        let user = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(AccountError::NotFound("user"))?;
+        let keeps_admin = roles.iter().any(|r| r == "admin");
+        if !keeps_admin && !user.disabled && user.roles.iter().any(|r| r == "admin") {
+            self.ensure_other_admin().await?;
+        }
+        let mut roles = roles.to_vec();
+        roles.sort();
+        roles.dedup();
+        self.store
+            .set_user_roles(user_id, &roles, self.clock.now())
+            .await
+            .map_err(|e| AccountError::from_store(e, "user", "role"))
+    }
+
+    /// Deletes a user (their refresh tokens go with them).
+    pub async fn delete_user(&self, user_id: Uuid) -> Result<(), AccountError> {
+        let user = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(AccountError::NotFound("user"))?;
+        if !user.disabled && user.roles.iter().any(|r| r == "admin") {
+            self.ensure_other_admin().await?;
+        }
+        self.store
+            .revoke_user_refresh(user_id, self.clock.now())
+            .await?;
+        self.store
+            .delete_user(user_id)
+            .await
+            .map_err(|e| AccountError::from_store(e, "user", "user"))
+    }
+
+    async fn ensure_other_admin(&self) -> Result<(), AccountError> {
+        if self.store.count_users_with_role("admin").await? <= 1 {
+            return Err(AccountError::LastAdmin);
+        }
+        Ok(())
+    }
+
+    /// Creates a role mapping to `scopes` (which must exist).
+    pub async fn create_role(
+        &self,
+        name: &str,
+        description: &str,
+        scopes: &[String],
+    ) -> Result<Role, AccountError> {
+        check_name(name, "role")?;
+        let role = Role {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            scopes: dedup(scopes),
+        };
+        self.store
+            .create_role(&role)
+            .await
+            .map_err(|e| AccountError::from_store(e, "role", "scope"))?;
+        Ok(role)
+    }
+
+    /// Replaces a role's scopes.
+    pub async fn set_role_scopes(&self, name: &str, scopes: &[String]) -> Result<(), AccountError> {
+        self.store
+            .set_role_scopes(name, &dedup(scopes))
+            .await
+            .map_err(|e| AccountError::from_store(e, "role", "scope"))
+    }
+
+    /// Deletes a role (built-in roles cannot be deleted).
+    pub async fn delete_role(&self, name: &str) -> Result<(), AccountError> {
+        if name == "admin" || name == "user" {
+            return Err(AccountError::Invalid(
+                "built-in roles cannot be deleted".into(),
+            ));
+        }
+        self.store
+            .delete_role(name)
+            .await
+            .map_err(|e| AccountError::from_store(e, "role", "role"))
+    }
+
+    /// Creates a client; a confidential one gets a 256-bit secret, returned once.
+    pub async fn create_client(
+        &self,
+        name: &str,
+        confidential: bool,
+        grants: &[String],
+        scopes: &[String],
+        audience: Option<String>,
+    ) -> Result<NewClient, AccountError> {
+        if name.trim().is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
+            return Err(AccountError::Invalid(
+                "the client name must be 1–200 printable characters".into(),
+            ));
+        }
+        let grants = dedup(grants);
+        if let Some(bad) = grants.iter().find(|g| !GRANTS.contains(&g.as_str())) {
+            return Err(AccountError::Invalid(format!(
+                "unsupported grant type {bad:?}"
+            )));
+        }
+        if grants.is_empty() {
+            return Err(AccountError::Invalid(
+                "a client needs at least one grant".into(),
+            ));
+        }
+        if !confidential && grants.iter().any(|g| g == "client_credentials") {
+            return Err(AccountError::Invalid(
+                "client_credentials needs a confidential client (RFC 6749 §4.4)".into(),
+            ));
+        }
+        let known: BTreeSet<String> = self
+            .store
+            .list_scopes()
+            .await?
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        let scopes = dedup(scopes);
+        if scopes.iter().any(|s| !known.contains(s)) {
+            return Err(AccountError::UnknownReference("scope"));
+        }
+        if let Some(aud) = &audience {
+            if aud.is_empty() || aud.len() > 512 || aud.chars().any(|c| c.is_control() || c == ' ')
+            {
+                return Err(AccountError::Invalid(
+                    "the audience must be a non-empty string without spaces".into(),
+                ));
+            }
+        }
+        let secret = confidential.then(|| secret::random_token(32));
+        let client = Client {
+            id: format!("c_{}", secret::random_token(12)),
+            name: name.trim().to_owned(),
+            confidential,
+            secret_hash: secret.as_deref().map(secret::digest),
+            grants,
+            scopes,
+            audience,
+            disabled: false,
+            created_at: self.clock.now(),
+        };
+        self.store
+            .create_client(&client)
+            .await
+            .map_err(|e| AccountError::from_store(e, "client", "scope"))?;
+        Ok(NewClient {
+            client,
+            secret: secret.map(SecretString::from),
+        })
+    }
+
+    /// The scopes held by a user: the union over their roles.
+    pub async fn user_scopes(&self, user: &User) -> Result<BTreeSet<String>, AccountError> {
+        let roles = self.store.list_roles().await?;
+        Ok(roles
+            .into_iter()
+            .filter(|r| user.roles.contains(&r.name))
+            .flat_map(|r| r.scopes)
+            .collect())
+    }
+}
+
+fn dedup(items: &[String]) -> Vec<String> {
+    let set: BTreeSet<&String> = items.iter().collect();
+    set.into_iter().cloned().collect()
+}
+
+/// Role names follow the scope-token grammar too (they travel in tokens).
+fn check_name(name: &str, what: &str) -> Result<(), AccountError> {
+    if scopes::is_scope_token(name) && name.len() <= 64 {
+        Ok(())
+    } else {
+        Err(AccountError::Invalid(format!(
+            "a {what} name is 1–64 printable ASCII characters without spaces, quotes or backslashes"
+        )))
+    }
+}

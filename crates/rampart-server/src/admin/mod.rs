@@ -1,0 +1,23 @@
+//! The admin API (ARCHITECTURE.md), every route behind scope `admin`.
+
+mod clients;
+mod roles;
+mod sessions;
+mod users;
+
+use axum::Router;
+
+use crate::state::AppState;
+
+rampart::scopes!(pub AdminScope = "admin");
+
+/// The `/admin/*` routes.
+pub fn router(validator: &rampart::Validator) -> Router<AppState> {
+    Router::new()
+        .merge(users::router())
+        .merge(roles::router())
+        .merge(clients::router())
+        .merge(sessions::router())
+        // Defence in depth: every handler also takes `Scoped<AdminScope>`.
+        .route_layer(validator.require_scopes(["admin"]))
+}

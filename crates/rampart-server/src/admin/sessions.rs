@@ -1,0 +1,82 @@
+//! `/admin/sessions`: live refresh-token families.
+
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::routing::{delete, get};
+use http::StatusCode;
+use rampart::Scoped;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::AdminScope;
+use crate::accounts::Accounts;
+use crate::error::{ApiError, ApiJson};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize)]
+pub(super) struct SessionView {
+    id: Uuid,
+    user_id: Uuid,
+    username: String,
+    client_id: String,
+    scope: String,
+    created_at: i64,
+    last_used_at: i64,
+    expires_at: i64,
+}
+
+#[derive(Deserialize)]
+pub(super) struct SessionQuery {
+    user_id: Option<Uuid>,
+}
+
+/// `GET /admin/sessions?user_id=` — scope `admin`.
+async fn list(
+    State(accounts): State<Accounts>,
+    _: Scoped<AdminScope>,
+    Query(q): Query<SessionQuery>,
+) -> Result<ApiJson<Vec<SessionView>>, ApiError> {
+    let sessions = accounts
+        .store
+        .list_sessions(q.user_id, accounts.clock.now())
+        .await?;
+    Ok(ApiJson(
+        sessions
+            .into_iter()
+            .map(|s| SessionView {
+                id: s.family_id,
+                user_id: s.user_id,
+                username: s.username,
+                client_id: s.client_id,
+                scope: s.scope,
+                created_at: s.created_at,
+                last_used_at: s.last_used_at,
+                expires_at: s.expires_at,
+            })
+            .collect(),
+    ))
+}
+
+/// `DELETE /admin/sessions/{id}` — scope `admin`. Revokes the family.
+async fn revoke(
+    State(accounts): State<Accounts>,
+    _: Scoped<AdminScope>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound("session"))?;
+    if accounts
+        .store
+        .revoke_family(id, accounts.clock.now())
+        .await?
+        == 0
+    {
+        return Err(ApiError::NotFound("session"));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/sessions", get(list))
+        .route("/admin/sessions/{id}", delete(revoke))
+}

@@ -1,0 +1,238 @@
+//! The `rampart` command line. Every verb goes through the same `Accounts`/`Keys` code
+//! as the HTTP handlers.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use secrecy::{ExposeSecret as _, SecretString};
+
+use crate::app::{Application, core, open_store};
+use crate::config::{Config, Settings};
+
+/// Rampart: an OAuth2 token server.
+#[derive(Debug, Parser)]
+#[command(name = "rampart", version, about)]
+pub struct Cli {
+    /// TOML configuration file (keys as the long flags, with underscores)
+    #[arg(long, env = "RAMPART_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub settings: Settings,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve {
+        /// Development mode: generate a self-signed certificate for localhost in the data dir.
+        #[arg(long)]
+        dev: bool,
+    },
+    /// Run database migrations and exit.
+    Migrate,
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage roles.
+    #[command(subcommand)]
+    Role(RoleCommand),
+    /// Manage OAuth clients.
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password comes from RAMPART_PASSWORD or a prompt.
+    Create {
+        name: String,
+        #[arg(long = "role")]
+        roles: Vec<String>,
+    },
+    /// Set a user's password (ends their sessions); from RAMPART_PASSWORD or a prompt.
+    Passwd { name: String },
+    /// Disable a user (ends their sessions).
+    Disable { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Create a role mapping to scopes.
+    Create {
+        name: String,
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Create a client; a confidential client's secret is printed once.
+    Create {
+        name: String,
+        #[arg(long = "grant", required = true)]
+        grants: Vec<String>,
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// A public client (no secret; cannot use client_credentials).
+        #[arg(long)]
+        public: bool,
+        /// The `aud` of its access tokens [default: the public URL]
+        #[arg(long)]
+        audience: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List signing keys and their state.
+    List,
+    /// Publish a new key now; it signs after the rotation delay.
+    Rotate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Validate the configuration and print the effective values (secrets redacted).
+    Check,
+}
+
+fn config(cli: &Cli, dev: bool) -> anyhow::Result<Config> {
+    let file = match &cli.config {
+        Some(path) => Settings::from_file(path)?,
+        None => Settings::default(),
+    };
+    Config::resolve(cli.settings.clone().or(file), dev)
+}
+
+fn read_password() -> anyhow::Result<SecretString> {
+    if let Ok(p) = std::env::var("RAMPART_PASSWORD") {
+        if !p.is_empty() {
+            return Ok(SecretString::from(p));
+        }
+    }
+    let first = rpassword::prompt_password("Password: ")
+        .context("reading the password (set RAMPART_PASSWORD when not on a terminal)")?;
+    let second = rpassword::prompt_password("Repeat: ").context("reading the password")?;
+    if first != second {
+        bail!("the passwords differ");
+    }
+    Ok(SecretString::from(first))
+}
+
+/// Runs a parsed command line.
+#[allow(clippy::print_stdout)]
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Serve { dev } => {
+            let config = config(&cli, *dev)?;
+            let app = Application::build(config).await?;
+            app.run_until_stopped().await
+        }
+        Command::Migrate => {
+            open_store(&config(&cli, false)?).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::User(cmd) => {
+            let (accounts, _) = core(&config(&cli, false)?).await?;
+            match cmd {
+                UserCommand::Create { name, roles } => {
+                    let roles = if roles.is_empty() {
+                        vec!["user".to_owned()]
+                    } else {
+                        roles.clone()
+                    };
+                    let user = accounts
+                        .create_user(name, &read_password()?, &roles)
+                        .await?;
+                    println!("created user {} ({})", user.username, user.id);
+                }
+                UserCommand::Passwd { name } => {
+                    let user = accounts.find_user(name).await?;
+                    accounts.set_password(user.id, &read_password()?).await?;
+                    println!(
+                        "password changed for {}; their sessions were ended",
+                        user.username
+                    );
+                }
+                UserCommand::Disable { name } => {
+                    let user = accounts.find_user(name).await?;
+                    accounts.set_disabled(user.id, true).await?;
+                    println!("disabled {}", user.username);
+                }
+            }
+            Ok(())
+        }
+        Command::Role(RoleCommand::Create {
+            name,
+            scopes,
+            description,
+        }) => {
+            let (accounts, _) = core(&config(&cli, false)?).await?;
+            let role = accounts.create_role(name, description, scopes).await?;
+            println!("created role {} → {}", role.name, role.scopes.join(" "));
+            Ok(())
+        }
+        Command::Client(ClientCommand::Create {
+            name,
+            grants,
+            scopes,
+            public,
+            audience,
+        }) => {
+            let (accounts, _) = core(&config(&cli, false)?).await?;
+            let created = accounts
+                .create_client(name, !public, grants, scopes, audience.clone())
+                .await?;
+            println!("client_id: {}", created.client.id);
+            if let Some(secret) = created.secret {
+                println!(
+                    "client_secret: {}\n(shown only this once)",
+                    secret.expose_secret()
+                );
+            }
+            Ok(())
+        }
+        Command::Keys(cmd) => {
+            let (_, keys) = core(&config(&cli, false)?).await?;
+            match cmd {
+                KeysCommand::List => {
+                    for key in keys.list().await? {
+                        println!(
+                            "{}  {}  activates_at={}  retired_at={}  publish_until={}",
+                            key.kid,
+                            key.alg,
+                            key.activates_at,
+                            key.retired_at
+                                .map_or_else(|| "-".to_owned(), |t| t.to_string()),
+                            key.publish_until
+                                .map_or_else(|| "-".to_owned(), |t| t.to_string()),
+                        );
+                    }
+                }
+                KeysCommand::Rotate => {
+                    let (kid, at) = keys.rotate().await?;
+                    println!("published key {kid}; it signs from {at} (unix time)");
+                }
+            }
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Check) => {
+            let config = config(&cli, false)?;
+            print!("{}", config.describe());
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,294 @@
+//! One typed configuration from, in order of precedence: flags, `RAMPART_*` environment
+//! variables, the TOML file given by `--config`, and defaults.
+//!
+//! Secrets (`RAMPART_MASTER_KEY`, `RAMPART_BOOTSTRAP_ADMIN_PASSWORD`) come from the
+//! environment only: never from argv (visible in `ps`) or a config file.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use rampart::Algorithm;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::HashParams;
+use crate::clock::Clock;
+
+/// Settings as given by flags, env and file. Each field's doc is its `--help` text.
+#[derive(Debug, Clone, Default, clap::Args, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Directory for the SQLite database, the master key and dev certificates [default: ./rampart-data]
+    #[arg(long, env = "RAMPART_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL [default: sqlite://<data-dir>/rampart.db]
+    #[arg(long, env = "RAMPART_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Public URL of this server: the token issuer and default audience [default: https://localhost:8443]
+    #[arg(long, env = "RAMPART_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+    /// Address of the HTTPS listener [default: 127.0.0.1:8443]
+    #[arg(long, env = "RAMPART_HTTPS_ADDR", global = true)]
+    pub https_addr: Option<SocketAddr>,
+    /// Address of the plain-HTTP redirect listener, or "off" [default: 127.0.0.1:8080]
+    #[arg(long, env = "RAMPART_HTTP_ADDR", global = true)]
+    pub http_addr: Option<String>,
+    /// Address of the Prometheus metrics listener [default: 127.0.0.1:9464]
+    #[arg(long, env = "RAMPART_METRICS_ADDR", global = true)]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Access-token lifetime in seconds [default: 900]
+    #[arg(long, env = "RAMPART_ACCESS_TOKEN_TTL", global = true)]
+    pub access_token_ttl: Option<u64>,
+    /// Absolute refresh-token lifetime in seconds [default: 2592000 (30 days)]
+    #[arg(long, env = "RAMPART_REFRESH_TOKEN_TTL", global = true)]
+    pub refresh_token_ttl: Option<u64>,
+    /// Refresh-token idle lifetime in seconds [default: 604800 (7 days)]
+    #[arg(long, env = "RAMPART_REFRESH_IDLE_TTL", global = true)]
+    pub refresh_idle_ttl: Option<u64>,
+    /// Algorithm of new signing keys: ES256, EdDSA, RS256 or PS256 [default: ES256]
+    #[arg(long, env = "RAMPART_SIGNING_ALG", global = true)]
+    pub signing_alg: Option<String>,
+    /// Seconds between publishing a rotated key and signing with it [default: 3600]
+    #[arg(long, env = "RAMPART_KEY_ROTATION_DELAY", global = true)]
+    pub key_rotation_delay: Option<u64>,
+    /// Argon2id memory cost in KiB [default: 19456]
+    #[arg(long, env = "RAMPART_ARGON2_MEMORY_KIB", global = true)]
+    pub argon2_memory_kib: Option<u32>,
+    /// Argon2id iterations [default: 2]
+    #[arg(long, env = "RAMPART_ARGON2_ITERATIONS", global = true)]
+    pub argon2_iterations: Option<u32>,
+    /// Argon2id parallelism [default: 1]
+    #[arg(long, env = "RAMPART_ARGON2_PARALLELISM", global = true)]
+    pub argon2_parallelism: Option<u32>,
+    /// Password hashes computed at once [default: CPU cores - 1, at least 1]
+    #[arg(long, env = "RAMPART_HASH_POOL_SIZE", global = true)]
+    pub hash_pool_size: Option<usize>,
+    /// Enable the built-in public client `first-party` (password + refresh grants) [default: true]
+    #[arg(long, env = "RAMPART_FIRST_PARTY_CLIENT", global = true)]
+    pub first_party_client: Option<bool>,
+    /// Database connection pool size [default: 8]
+    #[arg(long, env = "RAMPART_DB_MAX_CONNECTIONS", global = true)]
+    pub db_max_connections: Option<u32>,
+    /// PEM certificate chain for HTTPS
+    #[arg(long, env = "RAMPART_TLS_CERT", global = true)]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key for HTTPS
+    #[arg(long, env = "RAMPART_TLS_KEY", global = true)]
+    pub tls_key: Option<PathBuf>,
+}
+
+impl Settings {
+    /// Reads a TOML file.
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// `self` wins over `lower` field by field.
+    #[must_use]
+    pub fn or(self, lower: Self) -> Self {
+        macro_rules! pick {
+            ($($f:ident),*) => { Self { $($f: self.$f.or(lower.$f)),* } };
+        }
+        pick!(
+            data_dir,
+            database_url,
+            public_url,
+            https_addr,
+            http_addr,
+            metrics_addr,
+            access_token_ttl,
+            refresh_token_ttl,
+            refresh_idle_ttl,
+            signing_alg,
+            key_rotation_delay,
+            argon2_memory_kib,
+            argon2_iterations,
+            argon2_parallelism,
+            hash_pool_size,
+            first_party_client,
+            db_max_connections,
+            tls_cert,
+            tls_key
+        )
+    }
+}
+
+/// The effective configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub public_url: String,
+    pub https_addr: SocketAddr,
+    pub http_addr: Option<SocketAddr>,
+    pub metrics_addr: SocketAddr,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    pub refresh_idle_ttl: Duration,
+    pub signing_alg: Algorithm,
+    pub key_rotation_delay: Duration,
+    pub password_hash: HashParams,
+    pub hash_pool_size: usize,
+    pub first_party_client: bool,
+    pub db_max_connections: u32,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub dev: bool,
+    pub master_key: Option<SecretString>,
+    pub bootstrap_admin_password: Option<SecretString>,
+    /// The clock (tests inject a manual one).
+    pub clock: Clock,
+}
+
+impl Config {
+    /// Resolves settings (already merged with the file) plus the secret env variables.
+    pub fn resolve(settings: Settings, dev: bool) -> anyhow::Result<Self> {
+        let data_dir = settings
+            .data_dir
+            .unwrap_or_else(|| PathBuf::from("./rampart-data"));
+        let database_url = settings
+            .database_url
+            .unwrap_or_else(|| format!("sqlite://{}/rampart.db", data_dir.display()));
+        let public_url = settings
+            .public_url
+            .unwrap_or_else(|| "https://localhost:8443".to_owned());
+        let parsed = url::Url::parse(&public_url).context("public_url is not a URL")?;
+        if !matches!(parsed.scheme(), "https" | "http")
+            || parsed.host().is_none()
+            || parsed.query().is_some()
+            || parsed.fragment().is_some()
+        {
+            bail!("public_url must be an http(s) URL without query or fragment");
+        }
+        let signing_alg = match settings.signing_alg.as_deref().unwrap_or("ES256") {
+            "ES256" => Algorithm::ES256,
+            "ES384" => Algorithm::ES384,
+            "EdDSA" => Algorithm::EdDSA,
+            "RS256" => Algorithm::RS256,
+            "PS256" => Algorithm::PS256,
+            other => bail!("signing_alg {other:?} is not one of ES256, ES384, EdDSA, RS256, PS256"),
+        };
+        let http_addr = match settings.http_addr.as_deref() {
+            None => Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
+            Some("off") => None,
+            Some(addr) => Some(
+                addr.parse()
+                    .context("http_addr must be an address like 127.0.0.1:8080, or \"off\"")?,
+            ),
+        };
+        let secs = |v: Option<u64>, default: u64, what: &str| -> anyhow::Result<Duration> {
+            let v = v.unwrap_or(default);
+            if v == 0 {
+                bail!("{what} must be positive");
+            }
+            Ok(Duration::from_secs(v))
+        };
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let env_secret = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(SecretString::from)
+        };
+        Ok(Self {
+            data_dir,
+            database_url,
+            public_url,
+            https_addr: settings
+                .https_addr
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8443))),
+            http_addr,
+            metrics_addr: settings
+                .metrics_addr
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9464))),
+            access_token_ttl: secs(settings.access_token_ttl, 900, "access_token_ttl")?,
+            refresh_token_ttl: secs(settings.refresh_token_ttl, 30 * 86_400, "refresh_token_ttl")?,
+            refresh_idle_ttl: secs(settings.refresh_idle_ttl, 7 * 86_400, "refresh_idle_ttl")?,
+            signing_alg,
+            key_rotation_delay: Duration::from_secs(settings.key_rotation_delay.unwrap_or(3600)),
+            password_hash: HashParams {
+                memory_kib: settings.argon2_memory_kib.unwrap_or(19_456),
+                iterations: settings.argon2_iterations.unwrap_or(2),
+                parallelism: settings.argon2_parallelism.unwrap_or(1),
+            },
+            hash_pool_size: settings
+                .hash_pool_size
+                .unwrap_or_else(|| cores.saturating_sub(1).max(1)),
+            first_party_client: settings.first_party_client.unwrap_or(true),
+            db_max_connections: settings.db_max_connections.unwrap_or(8),
+            tls_cert: settings.tls_cert,
+            tls_key: settings.tls_key,
+            dev,
+            master_key: env_secret("RAMPART_MASTER_KEY"),
+            bootstrap_admin_password: env_secret("RAMPART_BOOTSTRAP_ADMIN_PASSWORD"),
+            clock: Clock::system(),
+        })
+    }
+
+    /// A configuration for tests: everything on 127.0.0.1 port 0 under `data_dir`, cheap
+    /// password hashing, no redirect listener.
+    pub fn for_tests(data_dir: &Path) -> Self {
+        let mut config = Self::resolve(Settings::default(), false).expect("the defaults are valid");
+        config.data_dir = data_dir.to_path_buf();
+        config.database_url = format!("sqlite://{}/rampart.db", data_dir.display());
+        config.https_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.http_addr = None;
+        config.metrics_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.password_hash = HashParams {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        };
+        config.master_key = None;
+        config.bootstrap_admin_password = None;
+        config
+    }
+
+    /// The effective settings, for `rampart config check` (secrets shown only as set/unset).
+    pub fn describe(&self) -> String {
+        let secret = |s: &Option<SecretString>| if s.is_some() { "<set>" } else { "<unset>" };
+        format!(
+            "data_dir = {:?}\ndatabase_url = {:?}\npublic_url = {:?}\nhttps_addr = {:?}\nhttp_addr = {:?}\nmetrics_addr = {:?}\n\
+             access_token_ttl = {}\nrefresh_token_ttl = {}\nrefresh_idle_ttl = {}\nsigning_alg = {:?}\nkey_rotation_delay = {}\n\
+             argon2_memory_kib = {}\nargon2_iterations = {}\nargon2_parallelism = {}\nhash_pool_size = {}\nfirst_party_client = {}\n\
+             db_max_connections = {}\ntls_cert = {:?}\ntls_key = {:?}\n# RAMPART_MASTER_KEY {}\n# RAMPART_BOOTSTRAP_ADMIN_PASSWORD {}\n",
+            self.data_dir.display().to_string(),
+            redact_url(&self.database_url),
+            self.public_url,
+            self.https_addr.to_string(),
+            self.http_addr
+                .map_or_else(|| "off".to_owned(), |a| a.to_string()),
+            self.metrics_addr.to_string(),
+            self.access_token_ttl.as_secs(),
+            self.refresh_token_ttl.as_secs(),
+            self.refresh_idle_ttl.as_secs(),
+            self.signing_alg.as_str(),
+            self.key_rotation_delay.as_secs(),
+            self.password_hash.memory_kib,
+            self.password_hash.iterations,
+            self.password_hash.parallelism,
+            self.hash_pool_size,
+            self.first_party_client,
+            self.db_max_connections,
+            self.tls_cert.as_ref().map(|p| p.display().to_string()),
+            self.tls_key.as_ref().map(|p| p.display().to_string()),
+            secret(&self.master_key),
+            secret(&self.bootstrap_admin_password),
+        )
+    }
+}
+
+/// Hides a password in a database URL.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("REDACTED"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

@@ -1,0 +1,131 @@
+//! `ApiError`: the JSON error of every non-OAuth endpoint, rendered once.
+
+use axum::Json;
+use axum::extract::FromRequest;
+use axum::extract::rejection::JsonRejection;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde_json::json;
+
+use crate::accounts::AccountError;
+use crate::store::StoreError;
+
+/// An API error, rendered as `{"error": code, "error_description": text}`.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400 `invalid_request`: the input breaks a rule.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 403 `forbidden`.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404 `not_found`.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// 409 `conflict`.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// 503 `temporarily_unavailable`.
+    #[error("the service is temporarily unavailable")]
+    Unavailable,
+    /// 500 `server_error`; the cause is logged, never sent.
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str) {
+        match self {
+            Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
+            Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.parts();
+        if let Self::Internal(cause) = &self {
+            tracing::error!(%cause, "internal error");
+        }
+        let description = match &self {
+            Self::Internal(_) => "the server could not complete the request".to_owned(),
+            other => other.to_string(),
+        };
+        let mut response = (
+            status,
+            Json(json!({"error": code, "error_description": description})),
+        )
+            .into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => Self::Conflict("the entity"),
+            StoreError::NotFound => Self::NotFound("the entity"),
+            StoreError::MissingReference => {
+                Self::BadRequest("a referenced role or scope does not exist".into())
+            }
+            StoreError::Unavailable(cause) => {
+                tracing::warn!(%cause, "store unavailable");
+                Self::Unavailable
+            }
+            StoreError::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::Username(e) => Self::BadRequest(e.to_string()),
+            AccountError::Password(e) => Self::BadRequest(e.to_string()),
+            AccountError::Conflict(what) => Self::Conflict(what),
+            AccountError::NotFound(what) => Self::NotFound(what),
+            AccountError::UnknownReference(what) => Self::BadRequest(format!("unknown {what}")),
+            AccountError::Invalid(why) => Self::BadRequest(why),
+            AccountError::LastAdmin => Self::Conflict("another enabled administrator"),
+            AccountError::Store(e) => e.into(),
+            AccountError::Hash(e) => Self::Internal(e.to_string()),
+        }
+    }
+}
+
+/// `Json<T>` whose rejections are [`ApiError`]s (400 in our format, never axum's text).
+#[derive(Debug, Clone, Copy, Default, FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        Self::BadRequest(format!(
+            "invalid JSON body: {}",
+            rejection.body_text().chars().take(200).collect::<String>()
+        ))
+    }
+}
+
+impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        let mut response = Json(self.0).into_response();
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        response
+    }
+}

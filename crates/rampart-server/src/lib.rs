@@ -1,0 +1,19 @@
+//! The Rampart token server as a library; `main.rs` is a thin CLI over it, and the
+//! black-box tests build [`app::Application`] directly.
+
+pub mod accounts;
+pub mod admin;
+pub mod app;
+pub mod bootstrap;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod keys;
+pub mod oauth;
+pub mod secret;
+pub mod state;
+pub mod store;
+
+pub use app::Application;
+pub use config::Config;

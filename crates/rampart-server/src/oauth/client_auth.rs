@@ -1,0 +1,219 @@
+//! Client authentication at the token, revocation and introspection endpoints
+//! (RFC 6749 §2.3): `client_secret_basic`, `client_secret_post`, or a public client
+//! identified by `client_id`.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use http::{HeaderMap, header};
+
+use super::error::OAuthError;
+use super::form::Params;
+use crate::accounts::FIRST_PARTY_CLIENT;
+use crate::secret;
+use crate::store::{Client, Store};
+
+/// How the client identified itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// HTTP Basic with id and secret.
+    Basic,
+    /// `client_id` and `client_secret` in the body.
+    Post,
+    /// A public client: `client_id` only.
+    None,
+    /// Nothing at all: the built-in first-party client.
+    Implicit,
+}
+
+/// A client that proved who it is (or a public client that named itself).
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub client: Client,
+    pub method: Method,
+}
+
+impl Authenticated {
+    /// True when the client proved possession of a secret.
+    pub fn has_secret(&self) -> bool {
+        matches!(self.method, Method::Basic | Method::Post)
+    }
+    /// True when Basic was used (errors then carry a Basic challenge).
+    pub fn used_basic(&self) -> bool {
+        self.method == Method::Basic
+    }
+}
+
+/// The credentials in a request, before any lookup.
+fn credentials(
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<(Option<(String, String)>, Method), OAuthError> {
+    let basic = match headers.get(header::AUTHORIZATION) {
+        None => None,
+        Some(value) => {
+            let value = value
+                .to_str()
+                .map_err(|_| OAuthError::invalid_client(true))?;
+            let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
+            if !scheme.eq_ignore_ascii_case("basic") {
+                return Err(OAuthError::invalid_request(
+                    "only HTTP Basic client authentication is supported here",
+                ));
+            }
+            let decoded = STANDARD
+                .decode(rest.trim())
+                .map_err(|_| OAuthError::invalid_client(true))?;
+            let decoded =
+                String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client(true))?;
+            let (id, secret) = decoded
+                .split_once(':')
+                .ok_or_else(|| OAuthError::invalid_client(true))?;
+            // RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
+            let id = form_decode(id).ok_or_else(|| OAuthError::invalid_client(true))?;
+            let secret = form_decode(secret).ok_or_else(|| OAuthError::invalid_client(true))?;
+            Some((id, secret))
+        }
+    };
+    let post_secret = params.get("client_secret");
+    match (basic, post_secret) {
+        (Some(_), Some(_)) => Err(OAuthError::invalid_request(
+            "use exactly one client authentication method",
+        )),
+        (Some((id, secret)), None) => {
+            if params.get("client_id").is_some_and(|form_id| form_id != id) {
+                return Err(OAuthError::invalid_request(
+                    "client_id does not match the authenticated client",
+                ));
+            }
+            Ok((Some((id, secret)), Method::Basic))
+        }
+        (None, Some(secret)) => {
+            let id = params.require("client_id")?;
+            Ok((Some((id.to_owned(), secret.to_owned())), Method::Post))
+        }
+        (None, None) => match params.get("client_id") {
+            Some(id) => Ok((Some((id.to_owned(), String::new())), Method::None)),
+            None => Ok((None, Method::Implicit)),
+        },
+    }
+}
+
+fn form_decode(s: &str) -> Option<String> {
+    let mut out = String::new();
+    for (k, v) in form_urlencoded::parse(format!("x={s}").as_bytes()) {
+        if k == "x" {
+            out = v.into_owned();
+        }
+    }
+    (!s.contains('&') && !s.contains('=')).then_some(out)
+}
+
+/// Authenticates the client of a request. A request without any client identification
+/// is the first-party public client (ARCHITECTURE.md), when it is enabled.
+pub async fn authenticate(
+    store: &dyn Store,
+    headers: &HeaderMap,
+    params: &Params,
+) -> Result<Authenticated, OAuthError> {
+    let (creds, method) = credentials(headers, params)?;
+    let basic = method == Method::Basic;
+    let (id, secret) = creds.unwrap_or_else(|| (FIRST_PARTY_CLIENT.to_owned(), String::new()));
+    let client = store.client(&id).await?;
+    let Some(client) = client.filter(|c| !c.disabled) else {
+        return Err(OAuthError::invalid_client(basic));
+    };
+    match method {
+        Method::Basic | Method::Post => {
+            let ok = client
+                .secret_hash
+                .as_deref()
+                .is_some_and(|hash| secret::matches_digest(&secret, hash));
+            if !ok {
+                return Err(OAuthError::invalid_client(basic));
+            }
+        }
+        // A confidential client must authenticate (RFC 6749 §3.2.1).
+        Method::None | Method::Implicit if client.confidential => {
+            return Err(OAuthError::invalid_client(false));
+        }
+        Method::None | Method::Implicit => {}
+    }
+    Ok(Authenticated { client, method })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(body: &str) -> Params {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded".parse().unwrap(),
+        );
+        Params::parse(&headers, body.as_bytes()).unwrap()
+    }
+
+    fn basic(id: &str, secret: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")))
+                .parse()
+                .unwrap(),
+        );
+        h
+    }
+
+    #[test]
+    fn the_credentials_table() {
+        let none = HeaderMap::new();
+        assert_eq!(
+            credentials(&none, &params("")).unwrap(),
+            (None, Method::Implicit)
+        );
+        assert_eq!(
+            credentials(&none, &params("client_id=a")).unwrap(),
+            (Some(("a".into(), String::new())), Method::None)
+        );
+        assert_eq!(
+            credentials(&none, &params("client_id=a&client_secret=s")).unwrap(),
+            (Some(("a".into(), "s".into())), Method::Post)
+        );
+        assert_eq!(
+            credentials(&basic("a", "s"), &params("")).unwrap(),
+            (Some(("a".into(), "s".into())), Method::Basic)
+        );
+        // §2.3.1: form-urlencoded inside Basic.
+        assert_eq!(
+            credentials(&basic("a%3Ab", "s%2Bx+y"), &params(""))
+                .unwrap()
+                .0,
+            Some(("a:b".into(), "s+x y".into()))
+        );
+        assert_eq!(
+            credentials(&basic("a", "s"), &params("client_secret=s"))
+                .unwrap_err()
+                .code,
+            "invalid_request"
+        );
+        assert_eq!(
+            credentials(&basic("a", "s"), &params("client_id=b"))
+                .unwrap_err()
+                .code,
+            "invalid_request"
+        );
+        assert_eq!(
+            credentials(&none, &params("client_secret=s"))
+                .unwrap_err()
+                .code,
+            "invalid_request"
+        );
+        let mut garbage = HeaderMap::new();
+        garbage.insert(header::AUTHORIZATION, "Basic !!!".parse().unwrap());
+        assert_eq!(
+            credentials(&garbage, &params("")).unwrap_err().code,
+            "invalid_client"
+        );
+    }
+}

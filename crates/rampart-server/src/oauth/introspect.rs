@@ -1,0 +1,78 @@
+//! `POST /oauth/introspect` (RFC 7662).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderMap, HeaderValue, header};
+use serde_json::{Value, json};
+
+use super::client_auth::authenticate;
+use super::error::OAuthError;
+use super::form::Params;
+use crate::state::AppState;
+
+/// Only clients that authenticate with a secret may introspect (§2.1: the endpoint must
+/// be protected). An inactive or unknown token answers exactly `{"active":false}`.
+pub async fn introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, OAuthError> {
+    let params = Params::parse(&headers, &body)?;
+    let client = authenticate(state.accounts.store.as_ref(), &headers, &params).await?;
+    if !client.has_secret() {
+        return Err(OAuthError::invalid_client(false));
+    }
+    let token = params.require("token")?;
+    let body = match state.any_audience.0.validate(token).await {
+        Ok(claims) => {
+            let mut out = serde_json::to_value(&claims).unwrap_or_else(|_| json!({}));
+            if let Value::Object(map) = &mut out {
+                map.insert("active".into(), Value::Bool(true));
+                map.insert("token_type".into(), Value::String("Bearer".into()));
+            }
+            out
+        }
+        Err(_) => refresh_status(&state, token, &client.client.id).await?,
+    };
+    let mut response = Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// A refresh token is reported only to the client it belongs to.
+async fn refresh_status(
+    state: &AppState,
+    token: &str,
+    client_id: &str,
+) -> Result<Value, OAuthError> {
+    let now = state.accounts.clock.now();
+    let Some(record) = state
+        .accounts
+        .store
+        .refresh_by_hash(&crate::secret::digest(token))
+        .await?
+    else {
+        return Ok(json!({"active": false}));
+    };
+    let live = record.used_at.is_none()
+        && record.revoked_at.is_none()
+        && record.expires_at > now
+        && record.idle_expires_at > now;
+    if !live || record.client_id != client_id {
+        return Ok(json!({"active": false}));
+    }
+    Ok(json!({
+        "active": true,
+        "token_type": "refresh_token",
+        "scope": record.scope,
+        "client_id": record.client_id,
+        "sub": record.user_id.to_string(),
+        "iss": state.settings.issuer,
+        "exp": record.expires_at.min(record.idle_expires_at),
+        "iat": record.created_at,
+    }))
+}

@@ -1,0 +1,44 @@
+//! `POST /oauth/revoke` (RFC 7009).
+
+use axum::body::Bytes;
+use axum::extract::State;
+use http::{HeaderMap, StatusCode};
+
+use super::client_auth::authenticate;
+use super::error::OAuthError;
+use super::form::Params;
+use crate::state::AppState;
+
+/// Revokes a refresh token (its whole family) or an access token (its `jti` goes on the
+/// denylist until it expires). Per RFC 7009 §2.2 the answer is 200 whether or not the
+/// token was valid, and a token of another client is left alone.
+pub async fn revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, OAuthError> {
+    let params = Params::parse(&headers, &body)?;
+    let client = authenticate(state.accounts.store.as_ref(), &headers, &params).await?;
+    let token = params.require("token")?;
+    let store = &state.accounts.store;
+    let now = state.accounts.clock.now();
+    // The hint only orders the lookups (§2.1); an unknown hint is not an error for us
+    // because both types are supported and checked anyway.
+    if let Some(record) = store.refresh_by_hash(&crate::secret::digest(token)).await? {
+        if record.client_id == client.client.id {
+            store.revoke_family(record.family_id, now).await?;
+            tracing::info!(family = %record.family_id, client = %client.client.id, "refresh token revoked");
+        }
+        return Ok(StatusCode::OK);
+    }
+    if let Ok(claims) = state.any_audience.0.validate(token).await {
+        if claims.client_id.as_deref() == Some(client.client.id.as_str()) {
+            if let (Some(jti), Some(exp)) = (claims.jti, claims.exp) {
+                store.revoke_jti(&jti, exp).await?;
+                state.denylist.insert(jti, exp);
+                tracing::info!(client = %client.client.id, "access token revoked");
+            }
+        }
+    }
+    Ok(StatusCode::OK)
+}

@@ -1,0 +1,77 @@
+//! What every handler can reach, narrowed per handler with `FromRef`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use axum::extract::FromRef;
+use rampart::Validator;
+use rampart::token::RevocationList;
+
+use crate::accounts::Accounts;
+use crate::keys::Keys;
+use crate::store::{Store, StoreError};
+
+/// Token settings derived from the configuration.
+#[derive(Debug, Clone)]
+pub struct TokenSettings {
+    /// The public URL: token issuer, and default audience.
+    pub issuer: String,
+    /// Access-token lifetime, seconds.
+    pub access_ttl: i64,
+    /// Absolute refresh-token family lifetime, seconds.
+    pub refresh_ttl: i64,
+    /// Refresh-token idle lifetime, seconds.
+    pub refresh_idle_ttl: i64,
+}
+
+/// A validator that accepts this server's tokens for any audience (introspection and
+/// revocation must understand tokens minted for other resource servers).
+#[derive(Clone, Debug)]
+pub struct AnyAudience(pub Validator);
+
+/// The shared application state.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub accounts: Accounts,
+    pub keys: Keys,
+    pub validator: Validator,
+    pub any_audience: AnyAudience,
+    pub settings: Arc<TokenSettings>,
+    pub denylist: Arc<Denylist>,
+}
+
+/// Revoked access-token ids (RFC 7009), mirrored in memory from the store so every
+/// validation can check it without I/O.
+#[derive(Debug, Default)]
+pub struct Denylist {
+    entries: RwLock<HashMap<String, i64>>,
+}
+
+impl Denylist {
+    /// Adds a revoked `jti` until `expires_at`.
+    pub fn insert(&self, jti: String, expires_at: i64) {
+        self.entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(jti, expires_at);
+    }
+
+    /// Replaces the mirror with the store's list (drops expired entries).
+    pub async fn reload(&self, store: &dyn Store, now: i64) -> Result<(), StoreError> {
+        let fresh: HashMap<String, i64> = store.revoked_jtis(now).await?.into_iter().collect();
+        *self
+            .entries
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+        Ok(())
+    }
+}
+
+impl RevocationList for Denylist {
+    fn is_revoked(&self, jti: &str) -> bool {
+        self.entries
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains_key(jti)
+    }
+}

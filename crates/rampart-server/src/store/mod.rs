@@ -1,0 +1,251 @@
+//! Persistence behind one trait, so handlers never know which database they run on.
+//!
+//! Every query uses bound parameters; `LIKE` patterns are escaped (see [`like_prefix`]).
+
+mod sqlite;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+pub use sqlite::SqliteStore;
+
+/// A store failure. `Conflict` and `NotFound` are expected outcomes; `Unavailable` is a
+/// database that cannot be reached (503); `Internal` is a bug or corruption (500, logged).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint was violated (duplicate username, role, client id).
+    #[error("already exists")]
+    Conflict,
+    /// A referenced row does not exist (unknown role or scope in a list).
+    #[error("a referenced entity does not exist")]
+    MissingReference,
+    /// The row does not exist.
+    #[error("not found")]
+    NotFound,
+    /// The database cannot be reached or is overloaded.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// Anything else.
+    #[error("database error: {0}")]
+    Internal(String),
+}
+
+/// A user account.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub password_changed_at: i64,
+    pub roles: Vec<String>,
+}
+
+/// A scope definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeDef {
+    pub name: String,
+    pub description: String,
+    pub is_default: bool,
+}
+
+/// A role: a name mapped to a set of scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub name: String,
+    pub description: String,
+    pub scopes: Vec<String>,
+}
+
+/// An OAuth client.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    pub confidential: bool,
+    /// SHA-256 of the secret (confidential clients only).
+    pub secret_hash: Option<Vec<u8>>,
+    pub grants: Vec<String>,
+    pub scopes: Vec<String>,
+    pub audience: Option<String>,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+/// A stored refresh token (never the token itself: its SHA-256 is the lookup key).
+#[derive(Debug, Clone)]
+pub struct RefreshToken {
+    pub id: Uuid,
+    pub family_id: Uuid,
+    pub user_id: Uuid,
+    pub client_id: String,
+    pub scope: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub idle_expires_at: i64,
+    pub used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// A refresh-token family as the admin API shows it (one login session).
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub family_id: Uuid,
+    pub user_id: Uuid,
+    pub username: String,
+    pub client_id: String,
+    pub scope: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub expires_at: i64,
+}
+
+/// The outcome of presenting a refresh token for rotation.
+#[derive(Debug)]
+pub enum Rotation {
+    /// The token was current; it is now used and `new` replaces it.
+    Rotated(RefreshToken),
+    /// The token had already been rotated: the family has been revoked.
+    Reused { family_id: Uuid, user_id: Uuid },
+    /// Unknown, expired, revoked, or bound to another client.
+    Invalid,
+}
+
+/// A signing key as stored: the private key sealed with the master key.
+#[derive(Debug, Clone)]
+pub struct StoredKey {
+    pub kid: String,
+    pub alg: String,
+    pub sealed_key: Vec<u8>,
+    pub created_at: i64,
+    pub activates_at: i64,
+    pub retired_at: Option<i64>,
+    pub publish_until: Option<i64>,
+}
+
+/// Everything Rampart persists.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Runs pending migrations.
+    async fn migrate(&self) -> Result<(), StoreError>;
+    /// Cheap liveness query for readiness checks.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    // Users
+    async fn create_user(&self, user: &User) -> Result<(), StoreError>;
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError>;
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
+    /// Users ordered by username, after `after` (exclusive), whose username starts with
+    /// `prefix` (matched literally).
+    async fn list_users(
+        &self,
+        prefix: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError>;
+    async fn set_user_roles(&self, id: Uuid, roles: &[String], now: i64) -> Result<(), StoreError>;
+    async fn set_user_disabled(&self, id: Uuid, disabled: bool, now: i64)
+    -> Result<(), StoreError>;
+    /// Replaces the hash; `changed_at` is set for a real password change (not a rehash).
+    async fn set_password_hash(
+        &self,
+        id: Uuid,
+        hash: &str,
+        changed_at: Option<i64>,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    async fn delete_user(&self, id: Uuid) -> Result<(), StoreError>;
+    async fn count_users_with_role(&self, role: &str) -> Result<u64, StoreError>;
+
+    // Scopes and roles
+    async fn list_scopes(&self) -> Result<Vec<ScopeDef>, StoreError>;
+    async fn upsert_scope(&self, scope: &ScopeDef) -> Result<(), StoreError>;
+    async fn list_roles(&self) -> Result<Vec<Role>, StoreError>;
+    async fn role(&self, name: &str) -> Result<Option<Role>, StoreError>;
+    async fn create_role(&self, role: &Role) -> Result<(), StoreError>;
+    async fn set_role_scopes(&self, name: &str, scopes: &[String]) -> Result<(), StoreError>;
+    async fn delete_role(&self, name: &str) -> Result<(), StoreError>;
+
+    // Clients
+    async fn create_client(&self, client: &Client) -> Result<(), StoreError>;
+    async fn client(&self, id: &str) -> Result<Option<Client>, StoreError>;
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
+    async fn set_client_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError>;
+    async fn delete_client(&self, id: &str) -> Result<(), StoreError>;
+
+    // Refresh tokens
+    async fn insert_refresh(&self, token: &RefreshToken, hash: &[u8]) -> Result<(), StoreError>;
+    async fn refresh_by_hash(&self, hash: &[u8]) -> Result<Option<RefreshToken>, StoreError>;
+    /// Atomically marks the token `hash` used (only if current, unexpired and bound to
+    /// `client_id`) and inserts `next` in the same family with `next_hash`; if the token
+    /// had already been used, revokes its family instead. One conditional UPDATE decides,
+    /// so concurrent presentations yield exactly one `Rotated`.
+    async fn rotate_refresh(
+        &self,
+        hash: &[u8],
+        client_id: &str,
+        next: &RefreshToken,
+        next_hash: &[u8],
+        now: i64,
+    ) -> Result<Rotation, StoreError>;
+    async fn revoke_family(&self, family_id: Uuid, now: i64) -> Result<u64, StoreError>;
+    async fn revoke_user_refresh(&self, user_id: Uuid, now: i64) -> Result<u64, StoreError>;
+    async fn list_sessions(
+        &self,
+        user_id: Option<Uuid>,
+        now: i64,
+    ) -> Result<Vec<Session>, StoreError>;
+
+    // Signing keys
+    async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError>;
+    async fn insert_key(&self, key: &StoredKey) -> Result<(), StoreError>;
+    async fn retire_key(
+        &self,
+        kid: &str,
+        retired_at: i64,
+        publish_until: i64,
+    ) -> Result<(), StoreError>;
+
+    // Access-token denylist (RFC 7009)
+    async fn revoke_jti(&self, jti: &str, expires_at: i64) -> Result<(), StoreError>;
+    async fn revoked_jtis(&self, now: i64) -> Result<Vec<(String, i64)>, StoreError>;
+}
+
+/// Escapes `%`, `_` and the escape character itself so user input matches literally in
+/// `LIKE ? ESCAPE '\'`, then appends `%` for a prefix match.
+pub fn like_prefix(input: &str) -> String {
+    let mut out = String::with_capacity(input.len() + 1);
+    for c in input.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// Space-separated list encoding used for small string sets in one column.
+pub(crate) fn join(items: &[String]) -> String {
+    items.join(" ")
+}
+
+pub(crate) fn split(s: &str) -> Vec<String> {
+    s.split(' ')
+        .filter(|x| !x.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_prefix;
+
+    #[test]
+    fn like_patterns_are_escaped() {
+        assert_eq!(like_prefix("a%b_c\\"), "a\\%b\\_c\\\\%");
+        assert_eq!(like_prefix(""), "%");
+    }
+}

@@ -1,0 +1,730 @@
+//! The SQLite store: one file, WAL, foreign keys on, busy timeout.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
+use sqlx::{Row, SqlitePool};
+use uuid::Uuid;
+
+use super::{
+    Client, RefreshToken, Role, Rotation, ScopeDef, Session, Store, StoreError, StoredKey, User,
+    join, like_prefix, split,
+};
+
+/// SQLite implementation of [`Store`].
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` (`sqlite://path` or `sqlite::memory:`).
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Internal(format!("invalid SQLite URL: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(map_err)?;
+        Ok(Self { pool })
+    }
+}
+
+fn map_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => StoreError::MissingReference,
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+            StoreError::Unavailable(e.to_string())
+        }
+        sqlx::Error::Database(db) if db.message().contains("database is locked") => {
+            StoreError::Unavailable(e.to_string())
+        }
+        _ => StoreError::Internal(e.to_string()),
+    }
+}
+
+fn uuid(s: &str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(s).map_err(|_| StoreError::Internal("a stored id is not a UUID".into()))
+}
+
+fn user_from(row: &SqliteRow) -> Result<User, StoreError> {
+    let roles: Option<String> = row.try_get("roles").map_err(map_err)?;
+    Ok(User {
+        id: uuid(&row.try_get::<String, _>("id").map_err(map_err)?)?,
+        username: row.try_get("username").map_err(map_err)?,
+        password_hash: row.try_get("password_hash").map_err(map_err)?,
+        disabled: row.try_get("disabled").map_err(map_err)?,
+        created_at: row.try_get("created_at").map_err(map_err)?,
+        updated_at: row.try_get("updated_at").map_err(map_err)?,
+        password_changed_at: row.try_get("password_changed_at").map_err(map_err)?,
+        roles: roles.map(|r| split(&r)).unwrap_or_default(),
+    })
+}
+
+const USER_COLUMNS: &str = "u.id, u.username, u.password_hash, u.disabled, u.created_at, u.updated_at, u.password_changed_at, \
+     (SELECT group_concat(role, ' ') FROM (SELECT role FROM user_roles WHERE user_id = u.id ORDER BY role)) AS roles";
+
+fn client_from(row: &SqliteRow) -> Result<Client, StoreError> {
+    Ok(Client {
+        id: row.try_get("id").map_err(map_err)?,
+        name: row.try_get("name").map_err(map_err)?,
+        confidential: row.try_get("confidential").map_err(map_err)?,
+        secret_hash: row.try_get("secret_hash").map_err(map_err)?,
+        grants: split(&row.try_get::<String, _>("grants").map_err(map_err)?),
+        scopes: split(&row.try_get::<String, _>("scopes").map_err(map_err)?),
+        audience: row.try_get("audience").map_err(map_err)?,
+        disabled: row.try_get("disabled").map_err(map_err)?,
+        created_at: row.try_get("created_at").map_err(map_err)?,
+    })
+}
+
+fn refresh_from(row: &SqliteRow) -> Result<RefreshToken, StoreError> {
+    Ok(RefreshToken {
+        id: uuid(&row.try_get::<String, _>("id").map_err(map_err)?)?,
+        family_id: uuid(&row.try_get::<String, _>("family_id").map_err(map_err)?)?,
+        user_id: uuid(&row.try_get::<String, _>("user_id").map_err(map_err)?)?,
+        client_id: row.try_get("client_id").map_err(map_err)?,
+        scope: row.try_get("scope").map_err(map_err)?,
+        created_at: row.try_get("created_at").map_err(map_err)?,
+        expires_at: row.try_get("expires_at").map_err(map_err)?,
+        idle_expires_at: row.try_get("idle_expires_at").map_err(map_err)?,
+        used_at: row.try_get("used_at").map_err(map_err)?,
+        revoked_at: row.try_get("revoked_at").map_err(map_err)?,
+    })
+}
+
+const REFRESH_COLUMNS: &str = "id, family_id, user_id, client_id, scope, created_at, expires_at, idle_expires_at, used_at, revoked_at";
+
+async fn insert_roles(
+    tx: &mut sqlx::SqliteConnection,
+    user_id: &str,
+    roles: &[String],
+) -> Result<(), StoreError> {
+    for role in roles {
+        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, ?)")
+            .bind(user_id)
+            .bind(role)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn migrate(&self) -> Result<(), StoreError> {
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)
+            .map(|_| ())
+    }
+
+    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let id = user.id.to_string();
+        sqlx::query(
+            "INSERT INTO users (id, username, password_hash, disabled, created_at, updated_at, password_changed_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&user.username)
+        .bind(&user.password_hash)
+        .bind(user.disabled)
+        .bind(user.created_at)
+        .bind(user.updated_at)
+        .bind(user.password_changed_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        insert_roles(&mut tx, &id, &user.roles).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?");
+        let row = sqlx::query(&sql)
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.username = ?");
+        let row = sqlx::query(&sql)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(user_from).transpose()
+    }
+
+    async fn list_users(
+        &self,
+        prefix: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.username LIKE ? ESCAPE '\\' AND u.username > ? \
+             ORDER BY u.username LIMIT ?"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(like_prefix(prefix.unwrap_or("")))
+            .bind(after.unwrap_or(""))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(user_from).collect()
+    }
+
+    async fn set_user_roles(&self, id: Uuid, roles: &[String], now: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let id = id.to_string();
+        let updated = sqlx::query("UPDATE users SET updated_at = ? WHERE id = ?")
+            .bind(now)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM user_roles WHERE user_id = ?")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        insert_roles(&mut tx, &id, roles).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn set_user_disabled(
+        &self,
+        id: Uuid,
+        disabled: bool,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?")
+            .bind(disabled)
+            .bind(now)
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn set_password_hash(
+        &self,
+        id: Uuid,
+        hash: &str,
+        changed_at: Option<i64>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = ?, updated_at = ?, \
+             password_changed_at = COALESCE(?, password_changed_at) WHERE id = ?",
+        )
+        .bind(hash)
+        .bind(now)
+        .bind(changed_at)
+        .bind(id.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn delete_user(&self, id: Uuid) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM users WHERE id = ?")
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn count_users_with_role(&self, role: &str) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM user_roles r JOIN users u ON u.id = r.user_id WHERE r.role = ? AND u.disabled = 0",
+        )
+        .bind(role)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    async fn list_scopes(&self) -> Result<Vec<ScopeDef>, StoreError> {
+        let rows = sqlx::query("SELECT name, description, is_default FROM scopes ORDER BY name")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(ScopeDef {
+                    name: r.try_get("name").map_err(map_err)?,
+                    description: r.try_get("description").map_err(map_err)?,
+                    is_default: r.try_get("is_default").map_err(map_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn upsert_scope(&self, scope: &ScopeDef) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO scopes (name, description, is_default) VALUES (?, ?, ?) \
+             ON CONFLICT(name) DO UPDATE SET description = excluded.description, is_default = excluded.is_default",
+        )
+        .bind(&scope.name)
+        .bind(&scope.description)
+        .bind(scope.is_default)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)
+        .map(|_| ())
+    }
+
+    async fn list_roles(&self) -> Result<Vec<Role>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT r.name, r.description, \
+             (SELECT group_concat(scope, ' ') FROM (SELECT scope FROM role_scopes WHERE role = r.name ORDER BY scope)) AS scopes \
+             FROM roles r ORDER BY r.name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Role {
+                    name: r.try_get("name").map_err(map_err)?,
+                    description: r.try_get("description").map_err(map_err)?,
+                    scopes: r
+                        .try_get::<Option<String>, _>("scopes")
+                        .map_err(map_err)?
+                        .map(|s| split(&s))
+                        .unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    async fn role(&self, name: &str) -> Result<Option<Role>, StoreError> {
+        Ok(self
+            .list_roles()
+            .await?
+            .into_iter()
+            .find(|r| r.name == name))
+    }
+
+    async fn create_role(&self, role: &Role) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query("INSERT INTO roles (name, description) VALUES (?, ?)")
+            .bind(&role.name)
+            .bind(&role.description)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        for scope in &role.scopes {
+            sqlx::query("INSERT INTO role_scopes (role, scope) VALUES (?, ?)")
+                .bind(&role.name)
+                .bind(scope)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn set_role_scopes(&self, name: &str, scopes: &[String]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let exists: Option<String> = sqlx::query_scalar("SELECT name FROM roles WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        sqlx::query("DELETE FROM role_scopes WHERE role = ?")
+            .bind(name)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        for scope in scopes {
+            sqlx::query("INSERT INTO role_scopes (role, scope) VALUES (?, ?)")
+                .bind(name)
+                .bind(scope)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn delete_role(&self, name: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM roles WHERE name = ?")
+            .bind(name)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO clients (id, name, confidential, secret_hash, grants, scopes, audience, disabled, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&client.id)
+        .bind(&client.name)
+        .bind(client.confidential)
+        .bind(&client.secret_hash)
+        .bind(join(&client.grants))
+        .bind(join(&client.scopes))
+        .bind(&client.audience)
+        .bind(client.disabled)
+        .bind(client.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)
+        .map(|_| ())
+    }
+
+    async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        let row = sqlx::query("SELECT * FROM clients WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(client_from).transpose()
+    }
+
+    async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
+        let rows = sqlx::query("SELECT * FROM clients ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter().map(client_from).collect()
+    }
+
+    async fn set_client_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE clients SET disabled = ? WHERE id = ?")
+            .bind(disabled)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn delete_client(&self, id: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM clients WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn insert_refresh(&self, token: &RefreshToken, hash: &[u8]) -> Result<(), StoreError> {
+        insert_refresh(&self.pool, token, hash).await
+    }
+
+    async fn refresh_by_hash(&self, hash: &[u8]) -> Result<Option<RefreshToken>, StoreError> {
+        let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = ?");
+        let row = sqlx::query(&sql)
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(refresh_from).transpose()
+    }
+
+    async fn rotate_refresh(
+        &self,
+        hash: &[u8],
+        client_id: &str,
+        next: &RefreshToken,
+        next_hash: &[u8],
+        now: i64,
+    ) -> Result<Rotation, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // The conditional UPDATE is the decision: of concurrent presentations, exactly one
+        // sees `used_at IS NULL` (SQLite serialises writers).
+        let sql = format!(
+            "UPDATE refresh_tokens SET used_at = ? \
+             WHERE token_hash = ? AND client_id = ? AND used_at IS NULL AND revoked_at IS NULL \
+             AND expires_at > ? AND idle_expires_at > ? RETURNING {REFRESH_COLUMNS}"
+        );
+        let won = sqlx::query(&sql)
+            .bind(now)
+            .bind(hash)
+            .bind(client_id)
+            .bind(now)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        if let Some(row) = won {
+            let old = refresh_from(&row)?;
+            let next = RefreshToken {
+                family_id: old.family_id,
+                expires_at: old.expires_at,
+                ..next.clone()
+            };
+            insert_refresh(&mut *tx, &next, next_hash).await?;
+            tx.commit().await.map_err(map_err)?;
+            return Ok(Rotation::Rotated(old));
+        }
+        let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = ?");
+        let found = sqlx::query(&sql)
+            .bind(hash)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let Some(row) = found else {
+            return Ok(Rotation::Invalid);
+        };
+        let old = refresh_from(&row)?;
+        // RFC 9700 §4.14.2: a rotated token presented again means it leaked; revoke the family.
+        if old.used_at.is_some() && old.client_id == client_id {
+            sqlx::query("UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL")
+                .bind(now)
+                .bind(old.family_id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            tx.commit().await.map_err(map_err)?;
+            return Ok(Rotation::Reused {
+                family_id: old.family_id,
+                user_id: old.user_id,
+            });
+        }
+        Ok(Rotation::Invalid)
+    }
+
+    async fn revoke_family(&self, family_id: Uuid, now: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(family_id.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn revoke_user_refresh(&self, user_id: Uuid, now: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(user_id.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn list_sessions(
+        &self,
+        user_id: Option<Uuid>,
+        now: i64,
+    ) -> Result<Vec<Session>, StoreError> {
+        // A live session is a family with a current (unused, unrevoked, unexpired) token.
+        let rows = sqlx::query(
+            "SELECT t.family_id, t.user_id, u.username, t.client_id, t.scope, t.expires_at, t.created_at AS last_used_at, \
+             (SELECT MIN(created_at) FROM refresh_tokens f WHERE f.family_id = t.family_id) AS created_at \
+             FROM refresh_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.used_at IS NULL AND t.revoked_at IS NULL AND t.expires_at > ? AND t.idle_expires_at > ? \
+             AND (? IS NULL OR t.user_id = ?) ORDER BY t.created_at DESC",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(user_id.map(|u| u.to_string()))
+        .bind(user_id.map(|u| u.to_string()))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(Session {
+                    family_id: uuid(&r.try_get::<String, _>("family_id").map_err(map_err)?)?,
+                    user_id: uuid(&r.try_get::<String, _>("user_id").map_err(map_err)?)?,
+                    username: r.try_get("username").map_err(map_err)?,
+                    client_id: r.try_get("client_id").map_err(map_err)?,
+                    scope: r.try_get("scope").map_err(map_err)?,
+                    created_at: r.try_get("created_at").map_err(map_err)?,
+                    last_used_at: r.try_get("last_used_at").map_err(map_err)?,
+                    expires_at: r.try_get("expires_at").map_err(map_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT kid, alg, sealed_key, created_at, activates_at, retired_at, publish_until FROM signing_keys ORDER BY activates_at, kid",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok(StoredKey {
+                    kid: r.try_get("kid").map_err(map_err)?,
+                    alg: r.try_get("alg").map_err(map_err)?,
+                    sealed_key: r.try_get("sealed_key").map_err(map_err)?,
+                    created_at: r.try_get("created_at").map_err(map_err)?,
+                    activates_at: r.try_get("activates_at").map_err(map_err)?,
+                    retired_at: r.try_get("retired_at").map_err(map_err)?,
+                    publish_until: r.try_get("publish_until").map_err(map_err)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_key(&self, key: &StoredKey) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, alg, sealed_key, created_at, activates_at, retired_at, publish_until) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&key.kid)
+        .bind(&key.alg)
+        .bind(&key.sealed_key)
+        .bind(key.created_at)
+        .bind(key.activates_at)
+        .bind(key.retired_at)
+        .bind(key.publish_until)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)
+        .map(|_| ())
+    }
+
+    async fn retire_key(
+        &self,
+        kid: &str,
+        retired_at: i64,
+        publish_until: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE signing_keys SET retired_at = ?, publish_until = ? WHERE kid = ? AND retired_at IS NULL")
+            .bind(retired_at)
+            .bind(publish_until)
+            .bind(kid)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)
+            .map(|_| ())
+    }
+
+    async fn revoke_jti(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO revoked_jti (jti, expires_at) VALUES (?, ?) ON CONFLICT(jti) DO NOTHING",
+        )
+        .bind(jti)
+        .bind(expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)
+        .map(|_| ())
+    }
+
+    async fn revoked_jtis(&self, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
+        sqlx::query("DELETE FROM revoked_jti WHERE expires_at <= ?")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let rows = sqlx::query("SELECT jti, expires_at FROM revoked_jti")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get("jti").map_err(map_err)?,
+                    r.try_get("expires_at").map_err(map_err)?,
+                ))
+            })
+            .collect()
+    }
+}
+
+async fn insert_refresh<'e, E>(
+    executor: E,
+    token: &RefreshToken,
+    hash: &[u8],
+) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    sqlx::query(
+        "INSERT INTO refresh_tokens (id, token_hash, family_id, user_id, client_id, scope, created_at, expires_at, idle_expires_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(token.id.to_string())
+    .bind(hash)
+    .bind(token.family_id.to_string())
+    .bind(token.user_id.to_string())
+    .bind(&token.client_id)
+    .bind(&token.scope)
+    .bind(token.created_at)
+    .bind(token.expires_at)
+    .bind(token.idle_expires_at)
+    .execute(executor)
+    .await
+    .map_err(map_err)
+    .map(|_| ())
+}
