@@ -43,7 +43,11 @@ impl TestIssuer {
 
     /// Uses an existing signing key.
     pub fn from_key(key: SigningKey) -> Self {
-        Self { key, issuer: TEST_ISSUER.to_owned(), audience: TEST_AUDIENCE.to_owned() }
+        Self {
+            key,
+            issuer: TEST_ISSUER.to_owned(),
+            audience: TEST_AUDIENCE.to_owned(),
+        }
     }
 
     /// Sets the issuer written into tokens and required by [`Self::validator`].
@@ -77,12 +81,17 @@ impl TestIssuer {
 
     /// A builder preloaded with this issuer, audience and key; customise and `build()`.
     pub fn validator_builder(&self) -> ValidatorBuilder {
-        Validator::builder().issuer(&self.issuer).audience(&self.audience).keys([self.key.verifying_key()])
+        Validator::builder()
+            .issuer(&self.issuer)
+            .audience(&self.audience)
+            .keys([self.key.verifying_key()])
     }
 
     /// The validator that accepts this issuer's tokens, with default policy.
     pub fn validator(&self) -> Validator {
-        self.validator_builder().build().expect("a test issuer always yields a valid validator")
+        self.validator_builder()
+            .build()
+            .expect("a test issuer always yields a valid validator")
     }
 
     /// The public JWKS document (empty for HMAC keys).
@@ -103,12 +112,18 @@ impl TestIssuer {
         claims.insert("iat".into(), json!(now));
         claims.insert("exp".into(), json!(now + 900));
         claims.insert("jti".into(), json!(URL_SAFE_NO_PAD.encode(jti)));
-        TokenBuilder { issuer: self, claims, typ: "at+jwt".to_owned() }
+        TokenBuilder {
+            issuer: self,
+            claims,
+            typ: "at+jwt".to_owned(),
+        }
     }
 
     /// Signs arbitrary claims (any JSON) with header `typ: at+jwt`.
     pub fn mint(&self, claims: &Value) -> String {
-        self.key.sign("at+jwt", claims).expect("signing with a generated key works")
+        self.key
+            .sign("at+jwt", claims)
+            .expect("signing with a generated key works")
     }
 }
 
@@ -123,6 +138,7 @@ pub struct TokenBuilder<'i> {
 
 impl TokenBuilder<'_> {
     /// Sets `sub`.
+    #[allow(clippy::should_implement_trait)]
     pub fn sub(self, sub: &str) -> Self {
         self.claim("sub", json!(sub))
     }
@@ -155,10 +171,15 @@ impl TokenBuilder<'_> {
     }
     /// Signs the token.
     pub fn sign(self) -> String {
-        self.issuer.key.sign(&self.typ, &Value::Object(self.claims)).expect("signing with a generated key works")
+        self.issuer
+            .key
+            .sign(&self.typ, &Value::Object(self.claims))
+            .expect("signing with a generated key works")
     }
 }
 
 fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
 }

@@ -1,5 +1,6 @@
 //! Extractor and layer responses: exact status, `WWW-Authenticate` and body for every
 //! rejection (RFC 6750 §3), and the success paths.
+#![allow(clippy::unwrap_used)]
 
 use axum::body::Body;
 use axum::extract::FromRef;
@@ -63,12 +64,26 @@ async fn call(app: &Router, path: &str, auth: &[&str]) -> Reply {
     for a in auth {
         req = req.header(header::AUTHORIZATION, *a);
     }
-    let res = app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let res = app
+        .clone()
+        .oneshot(req.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     let status = res.status();
-    let challenge = res.headers().get(header::WWW_AUTHENTICATE).map(|v| v.to_str().unwrap().to_owned());
-    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
-    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-    Reply { status, challenge, body }
+    let challenge = res
+        .headers()
+        .get(header::WWW_AUTHENTICATE)
+        .map(|v| v.to_str().unwrap().to_owned());
+    let bytes = axum::body::to_bytes(res.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let body = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    Reply {
+        status,
+        challenge,
+        body,
+    }
 }
 
 fn bearer(token: &str) -> String {
@@ -82,7 +97,11 @@ async fn a_request_without_credentials_gets_a_bare_challenge() {
     for path in ["/bearer", "/auth", "/scoped", "/admin", "/layer"] {
         let r = call(&app, path, &[]).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}");
-        assert_eq!(r.challenge.as_deref(), Some(r#"Bearer realm="api""#), "{path}");
+        assert_eq!(
+            r.challenge.as_deref(),
+            Some(r#"Bearer realm="api""#),
+            "{path}"
+        );
         assert_eq!(r.body["error"], "unauthorized", "{path}");
     }
 }
@@ -99,11 +118,19 @@ async fn another_auth_scheme_counts_as_no_credentials() {
 async fn a_malformed_authorization_header_is_invalid_request() {
     let issuer = TestIssuer::new(Algorithm::ES256);
     let app = app(issuer.validator());
-    for auth in [&["Bearer "][..], &["Bearer a b"], &["Bearer a,b"], &["Bearer a", "Bearer b"]] {
+    for auth in [
+        &["Bearer "][..],
+        &["Bearer a b"],
+        &["Bearer a,b"],
+        &["Bearer a", "Bearer b"],
+    ] {
         let r = call(&app, "/auth", auth).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{auth:?}");
         let challenge = r.challenge.unwrap();
-        assert!(challenge.starts_with(r#"Bearer realm="api", error="invalid_request""#), "{challenge}");
+        assert!(
+            challenge.starts_with(r#"Bearer realm="api", error="invalid_request""#),
+            "{challenge}"
+        );
         assert_eq!(r.body["error"], "invalid_request");
     }
 }
@@ -112,13 +139,27 @@ async fn a_malformed_authorization_header_is_invalid_request() {
 async fn a_query_string_token_is_refused_unless_enabled() {
     let issuer = TestIssuer::new(Algorithm::ES256);
     let token = issuer.token().sub("alice").sign();
-    let strict = call(&app(issuer.validator()), &format!("/auth?access_token={token}"), &[]).await;
+    let strict = call(
+        &app(issuer.validator()),
+        &format!("/auth?access_token={token}"),
+        &[],
+    )
+    .await;
     assert_eq!(strict.status, StatusCode::BAD_REQUEST);
-    let lenient = app(issuer.validator_builder().allow_query_token().build().unwrap());
+    let lenient = app(issuer
+        .validator_builder()
+        .allow_query_token()
+        .build()
+        .unwrap());
     let ok = call(&lenient, &format!("/auth?access_token={token}"), &[]).await;
     assert_eq!(ok.status, StatusCode::OK);
     assert_eq!(ok.body, "alice");
-    let twice = call(&lenient, &format!("/auth?access_token={token}"), &[&bearer(&token)]).await;
+    let twice = call(
+        &lenient,
+        &format!("/auth?access_token={token}"),
+        &[&bearer(&token)],
+    )
+    .await;
     assert_eq!(twice.status, StatusCode::BAD_REQUEST);
 }
 
@@ -128,11 +169,31 @@ async fn an_invalid_token_gets_invalid_token_and_is_never_echoed() {
     let other = TestIssuer::new(Algorithm::ES256);
     let app = app(issuer.validator());
     let cases = [
-        ("expired", issuer.token().expires_in(-120).sign(), "the token has expired"),
-        ("foreign key", other.token().sign(), "no key matches the token"),
-        ("wrong typ", issuer.token().typ("JWT").sign(), "the token type is not accepted"),
-        ("wrong aud", issuer.token().claim("aud", json!("elsewhere")).sign(), "the token audience is not accepted"),
-        ("garbage", "abc.def.ghi".to_owned(), "the token is malformed"),
+        (
+            "expired",
+            issuer.token().expires_in(-120).sign(),
+            "the token has expired",
+        ),
+        (
+            "foreign key",
+            other.token().sign(),
+            "no key matches the token",
+        ),
+        (
+            "wrong typ",
+            issuer.token().typ("JWT").sign(),
+            "the token type is not accepted",
+        ),
+        (
+            "wrong aud",
+            issuer.token().claim("aud", json!("elsewhere")).sign(),
+            "the token audience is not accepted",
+        ),
+        (
+            "garbage",
+            "abc.def.ghi".to_owned(),
+            "the token is malformed",
+        ),
     ];
     for (name, token, description) in cases {
         let r = call(&app, "/auth", &[&bearer(&token)]).await;
@@ -142,7 +203,11 @@ async fn an_invalid_token_gets_invalid_token_and_is_never_echoed() {
             Some(format!(r#"Bearer realm="api", error="invalid_token", error_description="{description}""#).as_str()),
             "{name}"
         );
-        assert_eq!(r.body, json!({"error": "invalid_token", "error_description": description}), "{name}");
+        assert_eq!(
+            r.body,
+            json!({"error": "invalid_token", "error_description": description}),
+            "{name}"
+        );
         assert!(!r.body.to_string().contains(&token), "{name}: token echoed");
     }
 }
@@ -152,11 +217,31 @@ async fn optional_auth_is_none_only_without_credentials() {
     let issuer = TestIssuer::new(Algorithm::EdDSA);
     let app = app(issuer.validator());
     let anonymous = call(&app, "/optional", &[]).await;
-    assert_eq!((anonymous.status, anonymous.body), (StatusCode::OK, json!({"sub": null})));
-    let known = call(&app, "/optional", &[&bearer(&issuer.token().sub("bob").sign())]).await;
-    assert_eq!((known.status, known.body), (StatusCode::OK, json!({"sub": "bob"})));
-    let bad = call(&app, "/optional", &[&bearer(&issuer.token().expires_in(-120).sign())]).await;
-    assert_eq!(bad.status, StatusCode::UNAUTHORIZED, "bad credentials are never silently anonymous");
+    assert_eq!(
+        (anonymous.status, anonymous.body),
+        (StatusCode::OK, json!({"sub": null}))
+    );
+    let known = call(
+        &app,
+        "/optional",
+        &[&bearer(&issuer.token().sub("bob").sign())],
+    )
+    .await;
+    assert_eq!(
+        (known.status, known.body),
+        (StatusCode::OK, json!({"sub": "bob"}))
+    );
+    let bad = call(
+        &app,
+        "/optional",
+        &[&bearer(&issuer.token().expires_in(-120).sign())],
+    )
+    .await;
+    assert_eq!(
+        bad.status,
+        StatusCode::UNAUTHORIZED,
+        "bad credentials are never silently anonymous"
+    );
     let malformed = call(&app, "/optional", &["Bearer "]).await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
 }
@@ -170,23 +255,51 @@ async fn a_missing_scope_is_403_insufficient_scope_naming_the_scope() {
         let r = call(&app, path, &[&bearer(&token)]).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{path}");
         let challenge = r.challenge.unwrap();
-        assert!(challenge.starts_with(r#"Bearer realm="api", error="insufficient_scope""#), "{challenge}");
+        assert!(
+            challenge.starts_with(r#"Bearer realm="api", error="insufficient_scope""#),
+            "{challenge}"
+        );
         assert!(challenge.ends_with(r#"scope="notes:read""#), "{challenge}");
         assert_eq!(r.body["error"], "insufficient_scope");
     }
-    let partial = call(&app, "/both", &[&bearer(&issuer.token().scope("notes:read").sign())]).await;
+    let partial = call(
+        &app,
+        "/both",
+        &[&bearer(&issuer.token().scope("notes:read").sign())],
+    )
+    .await;
     assert_eq!(partial.status, StatusCode::FORBIDDEN);
-    assert!(partial.challenge.unwrap().ends_with(r#"scope="notes:read notes:write""#));
+    assert!(
+        partial
+            .challenge
+            .unwrap()
+            .ends_with(r#"scope="notes:read notes:write""#)
+    );
 }
 
 #[tokio::test]
 async fn the_right_scope_or_role_is_let_through() {
     let issuer = TestIssuer::new(Algorithm::HS256);
     let app = app(issuer.validator());
-    let token = issuer.token().sub("carol").scope("notes:read notes:write").roles(&["admin"]).sign();
-    for (path, want) in [("/scoped", "carol"), ("/both", "ok"), ("/admin", "ok"), ("/layer", "carol"), ("/layer-role", "ok")] {
+    let token = issuer
+        .token()
+        .sub("carol")
+        .scope("notes:read notes:write")
+        .roles(&["admin"])
+        .sign();
+    for (path, want) in [
+        ("/scoped", "carol"),
+        ("/both", "ok"),
+        ("/admin", "ok"),
+        ("/layer", "carol"),
+        ("/layer-role", "ok"),
+    ] {
         let r = call(&app, path, &[&bearer(&token)]).await;
-        assert_eq!((r.status, r.body), (StatusCode::OK, Value::String(want.into())), "{path}");
+        assert_eq!(
+            (r.status, r.body),
+            (StatusCode::OK, Value::String(want.into())),
+            "{path}"
+        );
     }
 }
 
@@ -206,11 +319,33 @@ async fn a_missing_role_is_403() {
 async fn custom_claims_are_deserialized_alongside_the_standard_ones() {
     let issuer = TestIssuer::new(Algorithm::ES256);
     let app = app(issuer.validator());
-    let ok = call(&app, "/custom", &[&bearer(&issuer.token().sub("dan").claim("tenant", json!("acme")).sign())]).await;
-    assert_eq!((ok.status, ok.body), (StatusCode::OK, Value::String("dan@acme".into())));
-    let shapeless = call(&app, "/custom", &[&bearer(&issuer.token().sub("dan").sign())]).await;
+    let ok = call(
+        &app,
+        "/custom",
+        &[&bearer(
+            &issuer
+                .token()
+                .sub("dan")
+                .claim("tenant", json!("acme"))
+                .sign(),
+        )],
+    )
+    .await;
+    assert_eq!(
+        (ok.status, ok.body),
+        (StatusCode::OK, Value::String("dan@acme".into()))
+    );
+    let shapeless = call(
+        &app,
+        "/custom",
+        &[&bearer(&issuer.token().sub("dan").sign())],
+    )
+    .await;
     assert_eq!(shapeless.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(shapeless.body["error_description"], "the token's claims do not have the expected shape");
+    assert_eq!(
+        shapeless.body["error_description"],
+        "the token's claims do not have the expected shape"
+    );
 }
 
 #[tokio::test]
@@ -227,7 +362,10 @@ async fn an_app_can_swap_the_rejection_body_but_not_the_status_or_challenge() {
     let r = call(&app(validator), "/auth", &[]).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.challenge.as_deref(), Some(r#"Bearer realm="notes""#));
-    assert_eq!(r.body, json!({"type": "about:blank", "status": 401, "title": "a bearer token is required"}));
+    assert_eq!(
+        r.body,
+        json!({"type": "about:blank", "status": 401, "title": "a bearer token is required"})
+    );
 }
 
 #[tokio::test]
@@ -236,8 +374,17 @@ async fn unreachable_keys_answer_503_not_401_or_500() {
         .timeout(std::time::Duration::from_millis(300))
         .build()
         .unwrap();
-    let validator = Validator::builder().issuer("i").audience("a").jwks(jwks).build().unwrap();
-    let token = TestIssuer::new(Algorithm::ES256).with_issuer("i").with_audience("a").token().sign();
+    let validator = Validator::builder()
+        .issuer("i")
+        .audience("a")
+        .jwks(jwks)
+        .build()
+        .unwrap();
+    let token = TestIssuer::new(Algorithm::ES256)
+        .with_issuer("i")
+        .with_audience("a")
+        .token()
+        .sign();
     let r = call(&app(validator), "/auth", &[&bearer(&token)]).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.body["error"], "temporarily_unavailable");

@@ -7,9 +7,9 @@ use http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::bearer::{BearerError, find_bearer};
+use crate::Validator;
 use crate::reject::{Rejection, RejectionKind};
 use crate::token::{Claims, Verified};
-use crate::Validator;
 
 /// The validated claims of the request's bearer token.
 ///
@@ -61,7 +61,10 @@ impl<C> std::ops::Deref for Auth<C> {
 }
 
 /// Validates the request's token (or reuses the validation a layer already did).
-pub(crate) async fn verified(parts: &mut Parts, validator: &Validator) -> Result<Verified, Rejection> {
+pub(crate) async fn verified(
+    parts: &mut Parts,
+    validator: &Validator,
+) -> Result<Verified, Rejection> {
     if let Some(done) = parts.extensions.get::<Verified>() {
         return Ok(done.clone());
     }
@@ -76,9 +79,17 @@ pub(crate) async fn verified(parts: &mut Parts, validator: &Validator) -> Result
     Ok(verified)
 }
 
-pub(crate) fn to_auth<C: DeserializeOwned>(verified: Verified, validator: &Validator) -> Result<Auth<C>, Rejection> {
-    let claims = verified.claims_as::<C>().map_err(|e| Rejection::from_token_error(e, validator))?;
-    Ok(Auth { claims, standard: verified.claims })
+pub(crate) fn to_auth<C: DeserializeOwned>(
+    verified: Verified,
+    validator: &Validator,
+) -> Result<Auth<C>, Rejection> {
+    let claims = verified
+        .claims_as::<C>()
+        .map_err(|e| Rejection::from_token_error(e, validator))?;
+    Ok(Auth {
+        claims,
+        standard: verified.claims,
+    })
 }
 
 impl<S, C> FromRequestParts<S> for Auth<C>
@@ -104,7 +115,10 @@ where
 {
     type Rejection = Rejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
         let validator = Validator::from_ref(state);
         if parts.extensions.get::<Verified>().is_none() {
             match find_bearer(parts, validator.allows_query_token()) {
@@ -119,11 +133,19 @@ where
 }
 
 pub(crate) fn missing_scopes<'a>(claims: &Claims, required: &[&'a str]) -> Vec<&'a str> {
-    required.iter().copied().filter(|s| !claims.has_scope(s)).collect()
+    required
+        .iter()
+        .copied()
+        .filter(|s| !claims.has_scope(s))
+        .collect()
 }
 
 pub(crate) fn missing_roles<'a>(claims: &Claims, required: &[&'a str]) -> Vec<&'a str> {
-    required.iter().copied().filter(|r| !claims.has_role(r)).collect()
+    required
+        .iter()
+        .copied()
+        .filter(|r| !claims.has_role(r))
+        .collect()
 }
 
 /// Pure decision for a scope/role requirement: `Ok` or the rejection kind.
@@ -145,16 +167,36 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn authorization_table() {
-        let claims = Claims { scope: Some("a b".into()), roles: vec!["admin".into()], ..Claims::default() };
+        let claims = Claims {
+            scope: Some("a b".into()),
+            roles: vec!["admin".into()],
+            ..Claims::default()
+        };
         let cases: &[(&str, &[&str], &[&str], Result<(), RejectionKind>)] = &[
             ("nothing required", &[], &[], Ok(())),
             ("one scope held", &["a"], &[], Ok(())),
             ("all scopes held", &["a", "b"], &[], Ok(())),
-            ("one scope missing", &["a", "c"], &[], Err(RejectionKind::InsufficientScope("a c".into()))),
-            ("prefix is not a scope", &["a b"], &[], Err(RejectionKind::InsufficientScope("a b".into()))),
+            (
+                "one scope missing",
+                &["a", "c"],
+                &[],
+                Err(RejectionKind::InsufficientScope("a c".into())),
+            ),
+            (
+                "prefix is not a scope",
+                &["a b"],
+                &[],
+                Err(RejectionKind::InsufficientScope("a b".into())),
+            ),
             ("role held", &[], &["admin"], Ok(())),
-            ("role missing", &["a"], &["root"], Err(RejectionKind::MissingRole("root".into()))),
+            (
+                "role missing",
+                &["a"],
+                &["root"],
+                Err(RejectionKind::MissingRole("root".into())),
+            ),
         ];
         for (name, scopes, roles, want) in cases {
             assert_eq!(&authorize(&claims, scopes, roles), want, "{name}");

@@ -1,8 +1,8 @@
 //! RFC 6750 §2: finding the bearer token in a request.
 
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
-use http::request::Parts;
 use http::header;
+use http::request::Parts;
 
 use crate::Validator;
 use crate::reject::{Rejection, RejectionKind};
@@ -44,9 +44,9 @@ impl BearerError {
 pub fn is_b64token(token: &str) -> bool {
     let body = token.trim_end_matches('=');
     !body.is_empty()
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
 }
 
 /// Finds the bearer token in request parts. Pure: the decision for every case is here.
@@ -54,9 +54,13 @@ pub fn find_bearer(parts: &Parts, allow_query: bool) -> Result<&str, BearerError
     let mut auth_headers = parts.headers.get_all(header::AUTHORIZATION).iter();
     let header_token = match (auth_headers.next(), auth_headers.next()) {
         (None, _) => None,
-        (Some(_), Some(_)) => return Err(BearerError::Invalid("more than one Authorization header")),
+        (Some(_), Some(_)) => {
+            return Err(BearerError::Invalid("more than one Authorization header"));
+        }
         (Some(value), None) => {
-            let value = value.to_str().map_err(|_| BearerError::Invalid("the Authorization header is not ASCII"))?;
+            let value = value
+                .to_str()
+                .map_err(|_| BearerError::Invalid("the Authorization header is not ASCII"))?;
             let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
             if !scheme.eq_ignore_ascii_case("bearer") {
                 // Another scheme (Basic, DPoP, …) is not bearer credentials: treat as absent.
@@ -67,7 +71,9 @@ pub fn find_bearer(parts: &Parts, allow_query: bool) -> Result<&str, BearerError
                     return Err(BearerError::Invalid("the Bearer credentials are empty"));
                 }
                 if !is_b64token(token) {
-                    return Err(BearerError::Invalid("the Bearer token has characters outside the b64token syntax"));
+                    return Err(BearerError::Invalid(
+                        "the Bearer token has characters outside the b64token syntax",
+                    ));
                 }
                 Some(token)
             }
@@ -75,13 +81,17 @@ pub fn find_bearer(parts: &Parts, allow_query: bool) -> Result<&str, BearerError
     };
     let query_token = query_access_token(parts.uri.query())?;
     match (header_token, query_token) {
-        (Some(_), Some(_)) => Err(BearerError::Invalid("the token was sent in more than one way")),
+        (Some(_), Some(_)) => Err(BearerError::Invalid(
+            "the token was sent in more than one way",
+        )),
         (Some(token), None) => Ok(token),
-        (None, Some(_)) if !allow_query => {
-            Err(BearerError::Invalid("tokens in the query string are not accepted; use the Authorization header"))
-        }
+        (None, Some(_)) if !allow_query => Err(BearerError::Invalid(
+            "tokens in the query string are not accepted; use the Authorization header",
+        )),
         (None, Some(token)) if is_b64token(token) => Ok(token),
-        (None, Some(_)) => Err(BearerError::Invalid("the access_token parameter is malformed")),
+        (None, Some(_)) => Err(BearerError::Invalid(
+            "the access_token parameter is malformed",
+        )),
         (None, None) => Err(BearerError::Missing),
     }
 }
@@ -94,7 +104,9 @@ fn query_access_token(query: Option<&str>) -> Result<Option<&str>, BearerError> 
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
         if name == "access_token" {
             if found.is_some() {
-                return Err(BearerError::Invalid("the access_token parameter is repeated"));
+                return Err(BearerError::Invalid(
+                    "the access_token parameter is repeated",
+                ));
             }
             found = Some(value);
         }
@@ -124,7 +136,10 @@ where
 {
     type Rejection = Rejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
         match <Self as FromRequestParts<S>>::from_request_parts(parts, state).await {
             Ok(bearer) => Ok(Some(bearer)),
             Err(rejection) if *rejection.kind() == RejectionKind::Missing => Ok(None),
@@ -146,27 +161,122 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)]
     fn the_bearer_table() {
         use BearerError::*;
         let cases: &[(&str, &[&str], &str, bool, Result<&str, BearerError>)] = &[
-            ("standard", &["Bearer abc.def-ghi_~+/="], "/", false, Ok("abc.def-ghi_~+/=")),
+            (
+                "standard",
+                &["Bearer abc.def-ghi_~+/="],
+                "/",
+                false,
+                Ok("abc.def-ghi_~+/="),
+            ),
             ("scheme lower case", &["bearer abc"], "/", false, Ok("abc")),
             ("scheme upper case", &["BEARER abc"], "/", false, Ok("abc")),
             ("several spaces", &["Bearer   abc"], "/", false, Ok("abc")),
             ("no header", &[], "/", false, Err(Missing)),
-            ("basic scheme", &["Basic dXNlcjpwYXNz"], "/", false, Err(Missing)),
-            ("empty token", &["Bearer "], "/", false, Err(Invalid("the Bearer credentials are empty"))),
-            ("scheme only", &["Bearer"], "/", false, Err(Invalid("the Bearer credentials are empty"))),
-            ("comma", &["Bearer a,b"], "/", false, Err(Invalid("the Bearer token has characters outside the b64token syntax"))),
-            ("inner space", &["Bearer a b"], "/", false, Err(Invalid("the Bearer token has characters outside the b64token syntax"))),
-            ("only padding", &["Bearer =="], "/", false, Err(Invalid("the Bearer token has characters outside the b64token syntax"))),
-            ("padding inside", &["Bearer a=b"], "/", false, Err(Invalid("the Bearer token has characters outside the b64token syntax"))),
-            ("two headers", &["Bearer a", "Bearer b"], "/", false, Err(Invalid("more than one Authorization header"))),
-            ("query refused", &[], "/?access_token=abc", false, Err(Invalid("tokens in the query string are not accepted; use the Authorization header"))),
-            ("query allowed", &[], "/?x=1&access_token=abc", true, Ok("abc")),
-            ("query repeated", &[], "/?access_token=a&access_token=b", true, Err(Invalid("the access_token parameter is repeated"))),
-            ("query encoded", &[], "/?access_token=a%20b", true, Err(Invalid("the access_token parameter is malformed"))),
-            ("header and query", &["Bearer a"], "/?access_token=a", true, Err(Invalid("the token was sent in more than one way"))),
+            (
+                "basic scheme",
+                &["Basic dXNlcjpwYXNz"],
+                "/",
+                false,
+                Err(Missing),
+            ),
+            (
+                "empty token",
+                &["Bearer "],
+                "/",
+                false,
+                Err(Invalid("the Bearer credentials are empty")),
+            ),
+            (
+                "scheme only",
+                &["Bearer"],
+                "/",
+                false,
+                Err(Invalid("the Bearer credentials are empty")),
+            ),
+            (
+                "comma",
+                &["Bearer a,b"],
+                "/",
+                false,
+                Err(Invalid(
+                    "the Bearer token has characters outside the b64token syntax",
+                )),
+            ),
+            (
+                "inner space",
+                &["Bearer a b"],
+                "/",
+                false,
+                Err(Invalid(
+                    "the Bearer token has characters outside the b64token syntax",
+                )),
+            ),
+            (
+                "only padding",
+                &["Bearer =="],
+                "/",
+                false,
+                Err(Invalid(
+                    "the Bearer token has characters outside the b64token syntax",
+                )),
+            ),
+            (
+                "padding inside",
+                &["Bearer a=b"],
+                "/",
+                false,
+                Err(Invalid(
+                    "the Bearer token has characters outside the b64token syntax",
+                )),
+            ),
+            (
+                "two headers",
+                &["Bearer a", "Bearer b"],
+                "/",
+                false,
+                Err(Invalid("more than one Authorization header")),
+            ),
+            (
+                "query refused",
+                &[],
+                "/?access_token=abc",
+                false,
+                Err(Invalid(
+                    "tokens in the query string are not accepted; use the Authorization header",
+                )),
+            ),
+            (
+                "query allowed",
+                &[],
+                "/?x=1&access_token=abc",
+                true,
+                Ok("abc"),
+            ),
+            (
+                "query repeated",
+                &[],
+                "/?access_token=a&access_token=b",
+                true,
+                Err(Invalid("the access_token parameter is repeated")),
+            ),
+            (
+                "query encoded",
+                &[],
+                "/?access_token=a%20b",
+                true,
+                Err(Invalid("the access_token parameter is malformed")),
+            ),
+            (
+                "header and query",
+                &["Bearer a"],
+                "/?access_token=a",
+                true,
+                Err(Invalid("the token was sent in more than one way")),
+            ),
         ];
         for (name, headers, uri, allow_query, want) in cases {
             let parts = parts(headers, uri);

@@ -94,12 +94,9 @@ impl Algorithm {
     pub const fn family(self) -> KeyFamily {
         match self {
             Self::HS256 | Self::HS384 | Self::HS512 => KeyFamily::Hmac,
-            Self::RS256
-            | Self::RS384
-            | Self::RS512
-            | Self::PS256
-            | Self::PS384
-            | Self::PS512 => KeyFamily::Rsa,
+            Self::RS256 | Self::RS384 | Self::RS512 | Self::PS256 | Self::PS384 | Self::PS512 => {
+                KeyFamily::Rsa
+            }
             Self::ES256 | Self::ES384 => KeyFamily::Ec,
             Self::EdDSA => KeyFamily::Okp,
         }
@@ -148,7 +145,9 @@ mod tests {
 
     #[test]
     fn none_in_any_casing_is_not_an_algorithm() {
-        for name in ["none", "None", "NONE", "nOnE", "", "hs256", "ES256 ", "RSA-OAEP"] {
+        for name in [
+            "none", "None", "NONE", "nOnE", "", "hs256", "ES256 ", "RSA-OAEP",
+        ] {
             assert_eq!(Algorithm::from_name(name), None, "{name:?}");
         }
     }

@@ -16,10 +16,18 @@ use super::jose::present;
 #[non_exhaustive]
 pub struct Claims {
     /// Issuer.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub iss: Option<String>,
     /// Subject: the user id, or the client id for `client_credentials` tokens.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub sub: Option<String>,
     /// Audience(s); a single string on the wire is read as a one-element list.
     #[serde(default, skip_serializing_if = "Audience::is_empty")]
@@ -28,29 +36,57 @@ pub struct Claims {
     #[serde(default, deserialize_with = "numeric_date")]
     pub exp: Option<i64>,
     /// Not before, seconds since the epoch.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "numeric_date")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "numeric_date"
+    )]
     pub nbf: Option<i64>,
     /// Issued at, seconds since the epoch.
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "numeric_date")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "numeric_date"
+    )]
     pub iat: Option<i64>,
     /// Token id (used for revocation).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub jti: Option<String>,
     /// The OAuth client the token was issued to (RFC 9068 §2.2).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub client_id: Option<String>,
     /// Space-separated granted scopes (RFC 9068 §2.2.3, RFC 6749 §3.3).
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub scope: Option<String>,
     /// Role names (an array of strings).
-    #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "string_list")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "string_list"
+    )]
     pub roles: Vec<String>,
 }
 
 impl Claims {
     /// The granted scopes, split on spaces (RFC 6749 §3.3).
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        self.scope.as_deref().unwrap_or("").split(' ').filter(|s| !s.is_empty())
+        self.scope
+            .as_deref()
+            .unwrap_or("")
+            .split(' ')
+            .filter(|s| !s.is_empty())
     }
 
     /// True when `scope` was granted.
@@ -151,7 +187,9 @@ fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error
             }
         }
         fn visit_u64<E: de::Error>(self, v: u64) -> Result<i64, E> {
-            i64::try_from(v).map_err(|_| E::custom("NumericDate out of range")).and_then(|v| self.visit_i64(v))
+            i64::try_from(v)
+                .map_err(|_| E::custom("NumericDate out of range"))
+                .and_then(|v| self.visit_i64(v))
         }
         fn visit_f64<E: de::Error>(self, v: f64) -> Result<i64, E> {
             if v.is_finite() && (0.0..=MAX as f64).contains(&v) {
@@ -170,8 +208,18 @@ fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error
 /// Only runs on the failure path: serde's messages do not name the field, so we re-parse
 /// each registered claim alone. The result is a static name, never attacker text.
 pub(crate) fn diagnose(payload: &[u8]) -> super::TokenError {
-    const NAMES: [&str; 10] =
-        ["iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "scope", "roles"];
+    const NAMES: [&str; 10] = [
+        "iss",
+        "sub",
+        "aud",
+        "exp",
+        "nbf",
+        "iat",
+        "jti",
+        "client_id",
+        "scope",
+        "roles",
+    ];
     let Ok(map) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(payload)
     else {
         return super::TokenError::Malformed;
@@ -198,14 +246,19 @@ mod tests {
 
     #[test]
     fn well_typed_claims_parse() {
-        let c = parse(r#"{"iss":"i","aud":["a","b"],"exp":10,"nbf":1.9,"scope":"x y","roles":["admin"]}"#)
-            .unwrap();
+        let c = parse(
+            r#"{"iss":"i","aud":["a","b"],"exp":10,"nbf":1.9,"scope":"x y","roles":["admin"]}"#,
+        )
+        .unwrap();
         assert_eq!(c.exp, Some(10));
         assert_eq!(c.nbf, Some(1));
         assert!(c.aud.contains("b"));
         assert!(c.has_scope("y") && !c.has_scope("x y"));
         assert!(c.has_role("admin"));
-        assert_eq!(parse(r#"{"aud":"a"}"#).unwrap().aud, Audience(vec!["a".into()]));
+        assert_eq!(
+            parse(r#"{"aud":"a"}"#).unwrap().aud,
+            Audience(vec!["a".into()])
+        );
     }
 
     #[test]

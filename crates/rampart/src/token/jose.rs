@@ -11,8 +11,8 @@ use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::{Algorithm, TokenError};
 
@@ -29,7 +29,11 @@ pub(crate) struct Compact<'t> {
 impl<'t> Compact<'t> {
     /// Splits a token into its parts. Five parts is a JWE (RFC 7516 §7.1), refused as such.
     pub(crate) fn split(token: &'t str) -> Result<Self, TokenError> {
-        let mut dots = token.bytes().enumerate().filter(|&(_, b)| b == b'.').map(|(i, _)| i);
+        let mut dots = token
+            .bytes()
+            .enumerate()
+            .filter(|&(_, b)| b == b'.')
+            .map(|(i, _)| i);
         let (Some(first), Some(second)) = (dots.next(), dots.next()) else {
             return Err(TokenError::Malformed);
         };
@@ -55,7 +59,9 @@ impl<'t> Compact<'t> {
 /// Strict base64url without padding; non-canonical trailing bits are refused
 /// (the `base64` crate's default for this engine).
 pub(crate) fn b64_decode(part: &str) -> Result<Vec<u8>, TokenError> {
-    URL_SAFE_NO_PAD.decode(part).map_err(|_| TokenError::Malformed)
+    URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| TokenError::Malformed)
 }
 
 /// The JOSE header members this crate acts on.
@@ -222,9 +228,18 @@ mod tests {
         assert!(Compact::split("a.b.c").is_ok());
         assert!(Compact::split("a.b.").is_ok());
         assert_eq!(Compact::split("a.b").unwrap_err(), TokenError::Malformed);
-        assert_eq!(Compact::split("a.b.c.d").unwrap_err(), TokenError::Malformed);
-        assert_eq!(Compact::split("a.b.c.d.e").unwrap_err(), TokenError::Encrypted);
-        assert_eq!(Compact::split("a.b.c.d.e.f").unwrap_err(), TokenError::Malformed);
+        assert_eq!(
+            Compact::split("a.b.c.d").unwrap_err(),
+            TokenError::Malformed
+        );
+        assert_eq!(
+            Compact::split("a.b.c.d.e").unwrap_err(),
+            TokenError::Encrypted
+        );
+        assert_eq!(
+            Compact::split("a.b.c.d.e.f").unwrap_err(),
+            TokenError::Malformed
+        );
         assert_eq!(Compact::split(".b.c").unwrap_err(), TokenError::Malformed);
         assert_eq!(Compact::split("a..c").unwrap_err(), TokenError::Malformed);
     }
@@ -257,9 +272,18 @@ mod tests {
             (r#"{"alg":null}"#, TokenError::Malformed),
             (r#"{"alg":"HS256","kid":null}"#, TokenError::Malformed),
             (r#"{"alg":"HS256","kid":7}"#, TokenError::Malformed),
-            (r#"{"alg":"HS256","crit":["exp"],"exp":1}"#, TokenError::UnsupportedCritical),
-            (r#"{"alg":"HS256","b64":false,"crit":["b64"]}"#, TokenError::UnsupportedCritical),
-            (r#"{"alg":"HS256","alg":"none"}"#, TokenError::DuplicateMember),
+            (
+                r#"{"alg":"HS256","crit":["exp"],"exp":1}"#,
+                TokenError::UnsupportedCritical,
+            ),
+            (
+                r#"{"alg":"HS256","b64":false,"crit":["b64"]}"#,
+                TokenError::UnsupportedCritical,
+            ),
+            (
+                r#"{"alg":"HS256","alg":"none"}"#,
+                TokenError::DuplicateMember,
+            ),
         ];
         for (json, want) in cases {
             assert_eq!(&Header::parse(json.as_bytes()).unwrap_err(), want, "{json}");

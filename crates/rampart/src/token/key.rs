@@ -12,8 +12,8 @@ use serde::Deserialize;
 use super::jose::present;
 use super::{Algorithm, KeyFamily, TokenError};
 
-/// Shortest accepted HMAC secret. RFC 7518 §3.2 asks for at least the hash size; 32
-/// bytes (256 bits) is the floor for every HS algorithm here.
+/// Shortest accepted HMAC secret for HS256. RFC 7518 §3.2: a key at least as long as the
+/// hash output MUST be used, so HS384 needs 48 bytes and HS512 64.
 pub const MIN_HMAC_SECRET_LEN: usize = 32;
 /// Smallest accepted RSA modulus, in bits (RFC 7518 §3.3 requires 2048).
 pub const MIN_RSA_BITS: usize = 2048;
@@ -22,9 +22,17 @@ pub const MIN_RSA_BITS: usize = 2048;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum KeyError {
-    /// HMAC secret shorter than [`MIN_HMAC_SECRET_LEN`].
-    #[error("HMAC secrets must be at least {MIN_HMAC_SECRET_LEN} bytes; this one has {0}")]
-    SecretTooShort(usize),
+    /// HMAC secret shorter than the hash output (RFC 7518 §3.2): 32 bytes for HS256,
+    /// 48 for HS384, 64 for HS512.
+    #[error("this HMAC secret has {got} bytes; {alg} needs at least {need} (RFC 7518 §3.2)")]
+    SecretTooShort {
+        /// The algorithm.
+        alg: Algorithm,
+        /// Bytes required.
+        need: usize,
+        /// Bytes given.
+        got: usize,
+    },
     /// RSA modulus shorter than [`MIN_RSA_BITS`].
     #[error("RSA keys must have at least {MIN_RSA_BITS} bits; this one has {0}")]
     RsaTooSmall(usize),
@@ -56,7 +64,10 @@ pub struct VerifyingKey {
 impl std::fmt::Debug for VerifyingKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never print key material (an HMAC secret lives here).
-        f.debug_struct("VerifyingKey").field("kid", &self.kid).field("alg", &self.alg).finish_non_exhaustive()
+        f.debug_struct("VerifyingKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
     }
 }
 
@@ -66,11 +77,20 @@ impl VerifyingKey {
         if alg.family() != KeyFamily::Hmac {
             return Err(KeyError::WrongFamily(alg));
         }
-        if secret.len() < MIN_HMAC_SECRET_LEN {
-            return Err(KeyError::SecretTooShort(secret.len()));
+        let need = match alg {
+            Algorithm::HS384 => 48,
+            Algorithm::HS512 => 64,
+            _ => MIN_HMAC_SECRET_LEN,
+        };
+        if secret.len() < need {
+            return Err(KeyError::SecretTooShort { alg, need, got: secret.len() });
         }
         let key = DecodingKey::from_secret(secret).map_err(|e| KeyError::Invalid(e.to_string()))?;
-        Ok(Self { kid: None, alg, key })
+        Ok(Self {
+            kid: None,
+            alg,
+            key,
+        })
     }
 
     /// A PEM public key: RSA (`PUBLIC KEY` SPKI or `RSA PUBLIC KEY` PKCS#1), EC or
@@ -95,7 +115,11 @@ impl VerifyingKey {
             KeyFamily::Okp if der.len() != 32 => return Err(KeyError::WrongFamily(alg)),
             _ => {}
         }
-        Ok(Self { kid: None, alg, key })
+        Ok(Self {
+            kid: None,
+            alg,
+            key,
+        })
     }
 
     /// One JWK (RFC 7517 §4). The algorithm comes from its `alg` member; without one it is
@@ -126,8 +150,17 @@ impl VerifyingKey {
     }
 
     /// Verifies a JWS signature over `signing_input`. The algorithm must already match.
-    pub(crate) fn verify(&self, signing_input: &str, signature_b64: &str) -> Result<(), TokenError> {
-        match jsonwebtoken::crypto::verify(signature_b64, signing_input.as_bytes(), &self.key, self.alg.to_jwt()) {
+    pub(crate) fn verify(
+        &self,
+        signing_input: &str,
+        signature_b64: &str,
+    ) -> Result<(), TokenError> {
+        match jsonwebtoken::crypto::verify(
+            signature_b64,
+            signing_input.as_bytes(),
+            &self.key,
+            self.alg.to_jwt(),
+        ) {
             Ok(true) => Ok(()),
             Ok(false) => Err(TokenError::InvalidSignature),
             // Bad base64 in the signature, or a signature of the wrong size.
@@ -137,12 +170,16 @@ impl VerifyingKey {
 }
 
 fn b64(field: &'static str, s: &str) -> Result<Vec<u8>, KeyError> {
-    URL_SAFE_NO_PAD.decode(s).map_err(|_| KeyError::Invalid(format!("`{field}` is not base64url")))
+    URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| KeyError::Invalid(format!("`{field}` is not base64url")))
 }
 
 fn check_rsa_modulus(n: &[u8]) -> Result<(), KeyError> {
     let n = &n[n.iter().take_while(|&&b| b == 0).count()..];
-    let bits = n.first().map_or(0, |b| n.len() * 8 - b.leading_zeros() as usize);
+    let bits = n
+        .first()
+        .map_or(0, |b| n.len() * 8 - b.leading_zeros() as usize);
     if bits < MIN_RSA_BITS {
         return Err(KeyError::RsaTooSmall(bits));
     }
@@ -192,16 +229,22 @@ impl Jwk {
         if self.use_.as_deref().is_some_and(|u| u != "sig") {
             return Err(KeyError::Invalid("the key's `use` is not `sig`".into()));
         }
-        if let Some(ops) = &self.key_ops {
-            if !ops.iter().any(|o| o == "verify") {
-                return Err(KeyError::Invalid("the key's `key_ops` lack `verify`".into()));
-            }
+        if let Some(ops) = &self.key_ops
+            && !ops.iter().any(|o| o == "verify")
+        {
+            return Err(KeyError::Invalid("the key's `key_ops` lack `verify`".into()));
         }
         if self.d.is_some() {
-            return Err(KeyError::Invalid("a private key was published; refusing it".into()));
+            return Err(KeyError::Invalid(
+                "a private key was published; refusing it".into(),
+            ));
         }
         let need = |field: &'static str, v: &Option<String>| -> Result<Vec<u8>, KeyError> {
-            b64(field, v.as_deref().ok_or_else(|| KeyError::Invalid(format!("missing `{field}`")))?)
+            b64(
+                field,
+                v.as_deref()
+                    .ok_or_else(|| KeyError::Invalid(format!("missing `{field}`")))?,
+            )
         };
         let named = match self.alg.as_deref() {
             Some(name) => Some(
@@ -221,11 +264,15 @@ impl Jwk {
                 let (size, inferred) = match self.crv.as_deref() {
                     Some("P-256") => (32, Algorithm::ES256),
                     Some("P-384") => (48, Algorithm::ES384),
-                    other => return Err(KeyError::Invalid(format!("unsupported EC curve {other:?}"))),
+                    other => {
+                        return Err(KeyError::Invalid(format!("unsupported EC curve {other:?}")));
+                    }
                 };
                 let (x, y) = (need("x", &self.x)?, need("y", &self.y)?);
                 if x.len() != size || y.len() != size {
-                    return Err(KeyError::Invalid("EC coordinates have the wrong length".into()));
+                    return Err(KeyError::Invalid(
+                        "EC coordinates have the wrong length".into(),
+                    ));
                 }
                 let mut point = Vec::with_capacity(1 + 2 * size);
                 point.push(0x04);
@@ -235,15 +282,25 @@ impl Jwk {
             }
             "OKP" => {
                 if self.crv.as_deref() != Some("Ed25519") {
-                    return Err(KeyError::Invalid(format!("unsupported OKP curve {:?}", self.crv)));
+                    return Err(KeyError::Invalid(format!(
+                        "unsupported OKP curve {:?}",
+                        self.crv
+                    )));
                 }
                 let x = need("x", &self.x)?;
                 if x.len() != 32 {
                     return Err(KeyError::Invalid("Ed25519 key has the wrong length".into()));
                 }
-                (named.unwrap_or(Algorithm::EdDSA), DecodingKey::from_ed_der(&x))
+                (
+                    named.unwrap_or(Algorithm::EdDSA),
+                    DecodingKey::from_ed_der(&x),
+                )
             }
-            "oct" => return Err(KeyError::Invalid("`oct` keys are not accepted from a JWKS".into())),
+            "oct" => {
+                return Err(KeyError::Invalid(
+                    "`oct` keys are not accepted from a JWKS".into(),
+                ));
+            }
             other => return Err(KeyError::Invalid(format!("unsupported kty {other:?}"))),
         };
         let family_ok = match self.kty.as_str() {
@@ -254,7 +311,11 @@ impl Jwk {
         if !family_ok {
             return Err(KeyError::WrongFamily(alg));
         }
-        Ok(VerifyingKey { kid: self.kid.map(Arc::from), alg, key })
+        Ok(VerifyingKey {
+            kid: self.kid.map(Arc::from),
+            alg,
+            key,
+        })
     }
 }
 
@@ -278,10 +339,10 @@ impl KeySet {
     pub fn new(keys: impl IntoIterator<Item = VerifyingKey>) -> Result<Self, KeyError> {
         let mut set = Self::default();
         for key in keys {
-            if let Some(kid) = &key.kid {
-                if set.by_kid.insert(kid.clone(), key.clone()).is_some() {
-                    return Err(KeyError::DuplicateKid(kid.to_string()));
-                }
+            if let Some(kid) = &key.kid
+                && set.by_kid.insert(kid.clone(), key.clone()).is_some()
+            {
+                return Err(KeyError::DuplicateKid(kid.to_string()));
             }
             set.all.push(key);
         }
@@ -297,12 +358,15 @@ impl KeySet {
         struct Doc {
             keys: Vec<serde_json::Value>,
         }
-        let doc: Doc = serde_json::from_slice(json).map_err(|e| KeyError::InvalidJwks(e.to_string()))?;
+        let doc: Doc =
+            serde_json::from_slice(json).map_err(|e| KeyError::InvalidJwks(e.to_string()))?;
         let mut keys = Vec::with_capacity(doc.keys.len());
         for (i, jwk) in doc.keys.iter().enumerate() {
             match VerifyingKey::from_jwk(jwk) {
                 Ok(key) => keys.push(key),
-                Err(err) => tracing::warn!(index = i, %err, "skipping a JWKS key this validator cannot use"),
+                Err(err) => {
+                    tracing::warn!(index = i, %err, "skipping a JWKS key this validator cannot use");
+                }
             }
         }
         let mut counts: HashMap<Arc<str>, usize> = HashMap::new();
@@ -310,9 +374,15 @@ impl KeySet {
             *counts.entry(kid).or_default() += 1;
         }
         keys.retain(|k| {
-            let dup = k.kid.as_ref().is_some_and(|kid| counts.get(kid).copied().unwrap_or(0) > 1);
+            let dup = k
+                .kid
+                .as_ref()
+                .is_some_and(|kid| counts.get(kid).copied().unwrap_or(0) > 1);
             if dup {
-                tracing::warn!(kid = k.kid.as_deref(), "skipping JWKS keys that share a kid");
+                tracing::warn!(
+                    kid = k.kid.as_deref(),
+                    "skipping JWKS keys that share a kid"
+                );
             }
             !dup
         });
@@ -344,7 +414,11 @@ impl KeySet {
     /// With a `kid`: exactly that key, and its algorithm must equal `alg` (checked before
     /// any cryptography, which closes HS/RS confusion). Without a `kid`: the only key of
     /// the set, or else the only key bound to `alg`; anything else is ambiguous.
-    pub(crate) fn select(&self, kid: Option<&str>, alg: Algorithm) -> Result<&VerifyingKey, TokenError> {
+    pub(crate) fn select(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<&VerifyingKey, TokenError> {
         let key = match kid {
             Some(kid) => self.by_kid.get(kid).ok_or(TokenError::UnknownKey)?,
             None => match self.all.as_slice() {
@@ -362,5 +436,26 @@ impl KeySet {
             return Err(TokenError::AlgorithmMismatch);
         }
         Ok(key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_secrets_must_be_at_least_the_hash_size() {
+        let cases = [
+            (Algorithm::HS256, 31, false),
+            (Algorithm::HS256, 32, true),
+            (Algorithm::HS384, 47, false),
+            (Algorithm::HS384, 48, true),
+            (Algorithm::HS512, 63, false),
+            (Algorithm::HS512, 64, true),
+        ];
+        for (alg, len, ok) in cases {
+            assert_eq!(VerifyingKey::hmac(alg, &vec![7; len]).is_ok(), ok, "{alg} with {len} bytes");
+        }
+        assert_eq!(VerifyingKey::hmac(Algorithm::ES256, &[7; 64]).unwrap_err(), KeyError::WrongFamily(Algorithm::ES256));
     }
 }

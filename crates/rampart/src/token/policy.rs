@@ -73,15 +73,15 @@ impl Policy {
             return Err(TokenError::Expired);
         }
         // RFC 7519 §4.1.5: not before `nbf`.
-        if let Some(nbf) = claims.nbf {
-            if now.saturating_add(leeway) < nbf {
-                return Err(TokenError::NotYetValid);
-            }
+        if let Some(nbf) = claims.nbf
+            && now.saturating_add(leeway) < nbf
+        {
+            return Err(TokenError::NotYetValid);
         }
-        if let Some(iat) = claims.iat {
-            if iat > now.saturating_add(leeway) {
-                return Err(TokenError::IssuedInFuture);
-            }
+        if let Some(iat) = claims.iat
+            && iat > now.saturating_add(leeway)
+        {
+            return Err(TokenError::IssuedInFuture);
         }
         if let Some(max_age) = self.max_age {
             let iat = claims.iat.ok_or(TokenError::MissingClaim("iat"))?;
@@ -143,20 +143,68 @@ mod tests {
         type Edit = fn(&mut Claims);
         let cases: &[(&str, Edit, Result<(), TokenError>)] = &[
             ("valid", |_| {}, Ok(())),
-            ("no exp", |c| c.exp = None, Err(TokenError::MissingClaim("exp"))),
-            ("expired beyond leeway", |c| c.exp = Some(NOW - 30), Err(TokenError::Expired)),
+            (
+                "no exp",
+                |c| c.exp = None,
+                Err(TokenError::MissingClaim("exp")),
+            ),
+            (
+                "expired beyond leeway",
+                |c| c.exp = Some(NOW - 30),
+                Err(TokenError::Expired),
+            ),
             ("expired within leeway", |c| c.exp = Some(NOW - 29), Ok(())),
-            ("nbf beyond leeway", |c| c.nbf = Some(NOW + 31), Err(TokenError::NotYetValid)),
+            (
+                "nbf beyond leeway",
+                |c| c.nbf = Some(NOW + 31),
+                Err(TokenError::NotYetValid),
+            ),
             ("nbf within leeway", |c| c.nbf = Some(NOW + 30), Ok(())),
-            ("iat in the future", |c| c.iat = Some(NOW + 31), Err(TokenError::IssuedInFuture)),
-            ("too old", |c| c.iat = Some(NOW - 3631), Err(TokenError::TooOld)),
-            ("max age needs iat", |c| c.iat = None, Err(TokenError::MissingClaim("iat"))),
-            ("no iss", |c| c.iss = None, Err(TokenError::MissingClaim("iss"))),
-            ("other iss", |c| c.iss = Some("https://issuer.example/".into()), Err(TokenError::WrongIssuer)),
-            ("iss case", |c| c.iss = Some("https://ISSUER.example".into()), Err(TokenError::WrongIssuer)),
-            ("no aud", |c| c.aud = Audience::default(), Err(TokenError::MissingClaim("aud"))),
-            ("wrong aud", |c| c.aud = Audience(vec!["API".into()]), Err(TokenError::WrongAudience)),
-            ("one of many aud", |c| c.aud = Audience(vec!["x".into(), "other".into()]), Ok(())),
+            (
+                "iat in the future",
+                |c| c.iat = Some(NOW + 31),
+                Err(TokenError::IssuedInFuture),
+            ),
+            (
+                "too old",
+                |c| c.iat = Some(NOW - 3631),
+                Err(TokenError::TooOld),
+            ),
+            (
+                "max age needs iat",
+                |c| c.iat = None,
+                Err(TokenError::MissingClaim("iat")),
+            ),
+            (
+                "no iss",
+                |c| c.iss = None,
+                Err(TokenError::MissingClaim("iss")),
+            ),
+            (
+                "other iss",
+                |c| c.iss = Some("https://issuer.example/".into()),
+                Err(TokenError::WrongIssuer),
+            ),
+            (
+                "iss case",
+                |c| c.iss = Some("https://ISSUER.example".into()),
+                Err(TokenError::WrongIssuer),
+            ),
+            (
+                "no aud",
+                |c| c.aud = Audience::default(),
+                Err(TokenError::MissingClaim("aud")),
+            ),
+            (
+                "wrong aud",
+                |c| c.aud = Audience(vec!["API".into()]),
+                Err(TokenError::WrongAudience),
+            ),
+            (
+                "one of many aud",
+                |c| c.aud = Audience(vec!["x".into(), "other".into()]),
+                Ok(()),
+            ),
         ];
         for (name, edit, want) in cases {
             let mut c = claims();

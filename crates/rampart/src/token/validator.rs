@@ -194,10 +194,10 @@ impl Validator {
         let claims: Claims =
             serde_json::from_slice(&payload).map_err(|_| claims::diagnose(&payload))?;
         policy.check(&claims, now)?;
-        if let (Some(list), Some(jti)) = (&self.inner.revocation, claims.jti.as_deref()) {
-            if list.is_revoked(jti) {
-                return Err(TokenError::Revoked);
-            }
+        if let (Some(list), Some(jti)) = (&self.inner.revocation, claims.jti.as_deref())
+            && list.is_revoked(jti)
+        {
+            return Err(TokenError::Revoked);
         }
         Ok(Verified {
             claims: Arc::new(claims),
