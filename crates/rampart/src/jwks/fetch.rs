@@ -24,9 +24,12 @@ pub enum JwksError {
     /// The document is not a usable key set.
     #[error(transparent)]
     Invalid(#[from] KeyError),
-    /// The fetch task was cancelled (runtime shutting down).
+    /// The fetch task did not finish (its runtime shut down, or it panicked).
     #[error("JWKS fetch was cancelled")]
     Cancelled,
+    /// Used outside a Tokio runtime: no fetch can be made there.
+    #[error("the JWKS client needs a Tokio runtime")]
+    NoRuntime,
 }
 
 pub(super) async fn fetch(
@@ -37,7 +40,10 @@ pub(super) async fn fetch(
     let transport = |e: reqwest::Error| JwksError::Transport(without_url(&e));
     let mut response = client
         .get(url.clone())
-        .header(http::header::ACCEPT, "application/jwk-set+json, application/json")
+        .header(
+            http::header::ACCEPT,
+            "application/jwk-set+json, application/json",
+        )
         .send()
         .await
         .map_err(transport)?;
@@ -50,7 +56,10 @@ pub(super) async fn fetch(
         .iter()
         .filter_map(|v| v.to_str().ok())
         .find_map(max_age);
-    if response.content_length().is_some_and(|len| len > max_body as u64) {
+    if response
+        .content_length()
+        .is_some_and(|len| len > max_body as u64)
+    {
         return Err(JwksError::TooLarge);
     }
     let mut body = Vec::new();
@@ -68,16 +77,25 @@ pub(super) async fn fetch(
 }
 
 /// `max-age` from one `Cache-Control` value (RFC 9111 §5.2.2.1); `no-store`/`no-cache`
-/// count as 0 (the refresh bounds then apply).
+/// count as 0 (the refresh bounds then apply) wherever they appear in the list.
 fn max_age(value: &str) -> Option<Duration> {
-    value.split(',').map(str::trim).find_map(|directive| {
+    let mut found = None;
+    for directive in value.split(',').map(str::trim) {
         let lower = directive.to_ascii_lowercase();
         if lower == "no-store" || lower == "no-cache" {
             return Some(Duration::ZERO);
         }
-        let secs = lower.strip_prefix("max-age=")?.trim_matches('"');
-        secs.parse::<u64>().ok().map(Duration::from_secs)
-    })
+        if found.is_none()
+            && let Some(secs) = lower.strip_prefix("max-age=")
+        {
+            found = secs
+                .trim_matches('"')
+                .parse::<u64>()
+                .ok()
+                .map(Duration::from_secs);
+        }
+    }
+    found
 }
 
 fn without_url(e: &reqwest::Error) -> String {
@@ -108,10 +126,20 @@ mod tests {
 
     #[test]
     fn max_age_is_read_from_cache_control() {
-        assert_eq!(max_age("public, max-age=600"), Some(Duration::from_secs(600)));
+        assert_eq!(
+            max_age("public, max-age=600"),
+            Some(Duration::from_secs(600))
+        );
         assert_eq!(max_age("MAX-AGE=5"), Some(Duration::from_secs(5)));
         assert_eq!(max_age("no-store"), Some(Duration::ZERO));
         assert_eq!(max_age("public"), None);
         assert_eq!(max_age("max-age=abc"), None);
+        assert_eq!(max_age("max-age=600, no-cache"), Some(Duration::ZERO));
+        assert_eq!(max_age("no-cache, max-age=600"), Some(Duration::ZERO));
+        assert_eq!(
+            max_age("public, max-age=\"60\""),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(max_age("s-maxage=60"), None);
     }
 }

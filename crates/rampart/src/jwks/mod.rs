@@ -10,39 +10,48 @@
 //! ## Algorithm
 //! - The key set is an immutable [`KeySet`] behind an `ArcSwap`: a request reads it with
 //!   one atomic load and never waits for a writer.
-//! - A fetch runs in its own task; concurrent callers share its result (single-flight).
-//!   The mutex guarding the in-flight handle is held only to read or replace it, never
-//!   across the fetch.
-//! - An unknown `kid` triggers at most one fetch per `cooldown` (default 30 s); within the
-//!   cooldown the token is refused as `UnknownKey` without any network traffic.
-//! - A background task refreshes after `Cache-Control: max-age`, clamped to
-//!   `[min_refresh, max_refresh]`, and retries failures with backoff. It stops when the
-//!   last `RemoteJwks` clone is dropped.
-//! - A failed fetch keeps the previous keys. With no keys at all, validation answers
-//!   `KeysUnavailable` (HTTP 503), not a 401 or a 500.
+//! - A fetch runs in its own task; concurrent callers share its result (single-flight),
+//!   and at most one fetch is in flight at any time. The mutex guarding the in-flight
+//!   handle is held only to read or replace it, never across the fetch. Every fetch is
+//!   bounded by [`RemoteJwksBuilder::timeout`], whichever HTTP client is used.
+//! - A request that finds no key for its token (an unknown `kid`, or no keys at all yet)
+//!   starts a fetch only if no other request-triggered fetch started within the
+//!   `cooldown` (default 30 s); within the cooldown it joins the fetch in flight if there
+//!   is one, and otherwise gets the cached keys without any network traffic (so a token
+//!   with an unknown `kid` is refused as `UnknownKey`). Random kids therefore cause at
+//!   most one fetch per cooldown. Background refreshes do not count against the cooldown.
+//! - A background task refreshes after `Cache-Control: max-age` (or the default refresh
+//!   interval without one), clamped to `[min_refresh, max_refresh]` and never sooner than
+//!   1 s, whichever fetch last succeeded. Failures are retried with exponential backoff
+//!   from 1 s up to the cooldown (at most `max_refresh`). The task starts with the first use inside a Tokio
+//!   runtime and ends as soon as the last `RemoteJwks` clone is dropped.
+//! - A failed fetch (transport error, timeout, non-2xx status, oversized body, invalid
+//!   JSON, no usable key) keeps the previous keys. With no keys at all, validation
+//!   answers `KeysUnavailable` (HTTP 503), not a 401 or a 500.
+//! - Outside a Tokio runtime nothing is spawned and nothing panics: fetches fail with
+//!   [`JwksError::NoRuntime`] and validation answers `KeysUnavailable`.
 
 mod fetch;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use arc_swap::ArcSwapOption;
 use futures_util::FutureExt as _;
 use futures_util::future::{BoxFuture, Shared};
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 pub use fetch::JwksError;
 
 use crate::token::{KeySet, TokenError};
 
-type Flight = Shared<BoxFuture<'static, Result<Fetched, JwksError>>>;
+/// A fetch in flight; resolves to the number of keys loaded.
+type Flight = Shared<BoxFuture<'static, Result<usize, JwksError>>>;
 
-#[derive(Clone)]
-struct Fetched {
-    keys: Arc<KeySet>,
-    max_age: Option<Duration>,
-}
+/// No background refresh or retry comes sooner than this after the previous fetch.
+const MIN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Settings of a [`RemoteJwks`].
 #[derive(Debug, Clone)]
@@ -55,9 +64,56 @@ struct Settings {
     max_body: usize,
 }
 
+impl Settings {
+    /// How long after a successful fetch the background task refreshes.
+    fn refresh_after(&self, max_age: Option<Duration>) -> Duration {
+        max_age
+            .unwrap_or(self.default_refresh)
+            .clamp(self.min_refresh, self.max_refresh)
+            .max(MIN_INTERVAL)
+    }
+
+    /// How long after the `failures`-th consecutive failure the background task retries:
+    /// 1 s, 2 s, 4 s, … up to the cooldown (and at most `max_refresh`).
+    fn backoff(&self, failures: u32) -> Duration {
+        let cap = self.cooldown.min(self.max_refresh).max(MIN_INTERVAL);
+        let doublings = failures.saturating_sub(1).min(20);
+        MIN_INTERVAL.saturating_mul(1 << doublings).min(cap)
+    }
+}
+
+/// The fetch in progress.
+struct InFlight {
+    /// Its number (from `Inner::fetches`).
+    id: u64,
+    flight: Flight,
+    /// Its task, to notice one that ended without recording an outcome.
+    task: tokio::task::AbortHandle,
+}
+
 struct State {
-    flight: Option<Flight>,
-    last_attempt: Option<Instant>,
+    flight: Option<InFlight>,
+    /// When the last fetch triggered by a request (cold cache or unknown `kid`) started.
+    last_triggered: Option<Instant>,
+    /// When the background task should fetch next; `None` before the first fetch.
+    next_refresh: Option<Instant>,
+    /// Consecutive failed fetches, for the backoff.
+    failures: u32,
+}
+
+impl State {
+    /// The fetch in progress, if its task is alive. A task that ended without recording
+    /// its outcome (`finish` clears the flight before the task ends) was dropped with its
+    /// runtime, or panicked: it is forgotten, so that callers start afresh instead of
+    /// joining a dead fetch.
+    fn live_flight(&mut self) -> Option<Flight> {
+        let current = self.flight.as_ref()?;
+        if current.task.is_finished() {
+            self.flight = None;
+            return None;
+        }
+        Some(current.flight.clone())
+    }
 }
 
 struct Inner {
@@ -66,12 +122,19 @@ struct Inner {
     settings: Settings,
     keys: ArcSwapOption<KeySet>,
     state: Mutex<State>,
+    /// A background task is running (or being started).
     background: AtomicBool,
     fetches: AtomicU64,
+    /// Never sent on: dropping it (with the last clone) wakes the background task to exit.
+    alive: watch::Sender<()>,
 }
 
 /// A JWKS endpoint's keys, cached and kept fresh. Cheap to clone; all clones share the
 /// cache. Hand it to [`ValidatorBuilder::jwks`](crate::ValidatorBuilder::jwks).
+///
+/// The background refresh task starts with the first token validated (or the first
+/// [`RemoteJwks::refresh`]) inside a Tokio runtime and stops when the last clone is
+/// dropped.
 #[derive(Clone)]
 pub struct RemoteJwks {
     inner: Arc<Inner>,
@@ -79,7 +142,9 @@ pub struct RemoteJwks {
 
 impl std::fmt::Debug for RemoteJwks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RemoteJwks").field("url", &self.inner.url.as_str()).finish_non_exhaustive()
+        f.debug_struct("RemoteJwks")
+            .field("url", &self.inner.url.as_str())
+            .finish_non_exhaustive()
     }
 }
 
@@ -111,49 +176,63 @@ impl RemoteJwks {
         }
     }
 
-    /// The cached keys, fetching them first if none were ever loaded.
+    /// The cached keys, fetching them first if none were ever loaded (rate-limited by the
+    /// cooldown like an unknown `kid`).
     pub(crate) async fn key_set(&self) -> Result<Arc<KeySet>, TokenError> {
-        self.start_background();
         if let Some(keys) = self.inner.keys.load_full() {
+            self.start_background();
             return Ok(keys);
         }
         self.fetch_rate_limited().await
     }
 
-    /// After an unknown `kid`: refetch unless a fetch happened within the cooldown, and
-    /// return whatever keys we have afterwards.
+    /// After an unknown `kid`: join the fetch in flight, or start one unless a
+    /// request-triggered fetch started within the cooldown; then return whatever keys we
+    /// have.
     pub(crate) async fn refresh_for_unknown_kid(&self) -> Result<Arc<KeySet>, TokenError> {
         self.fetch_rate_limited().await
     }
 
     async fn fetch_rate_limited(&self) -> Result<Arc<KeySet>, TokenError> {
         let flight = {
-            let mut state = self.inner.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            match (&state.flight, state.last_attempt) {
-                (Some(flight), _) => Some(flight.clone()),
+            let mut state = self.inner.lock_state();
+            match (state.live_flight(), state.last_triggered) {
+                (Some(flight), _) => Some(flight),
                 (None, Some(at)) if at.elapsed() < self.inner.settings.cooldown => None,
-                (None, _) => Some(self.start_flight(&mut state)),
+                (None, _) => match Inner::start_flight(&self.inner, &mut state) {
+                    Ok(flight) => {
+                        state.last_triggered = Some(Instant::now());
+                        Some(flight)
+                    }
+                    Err(_) => None,
+                },
             }
         };
+        // After the flight is recorded, so that a new background task joins it.
+        self.start_background();
         if let Some(flight) = flight {
             // Errors are already logged by the flight; fall back to what we have.
             let _ = flight.await;
         }
-        self.inner.keys.load_full().ok_or(TokenError::KeysUnavailable)
+        self.inner
+            .keys
+            .load_full()
+            .ok_or(TokenError::KeysUnavailable)
     }
 
-    /// Fetches now (joining a fetch in flight), ignoring the cooldown. For start-up
-    /// readiness checks: `remote.refresh().await?` fails if the endpoint is unusable.
+    /// Fetches now (joining a fetch in flight), ignoring the cooldown, and returns the
+    /// number of keys loaded. For start-up readiness checks: `remote.refresh().await?`
+    /// fails if the endpoint is unusable. On failure the cached keys are kept.
     pub async fn refresh(&self) -> Result<usize, JwksError> {
-        self.start_background();
         let flight = {
-            let mut state = self.inner.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            match &state.flight {
-                Some(flight) => flight.clone(),
-                None => self.start_flight(&mut state),
+            let mut state = self.inner.lock_state();
+            match state.live_flight() {
+                Some(flight) => flight,
+                None => Inner::start_flight(&self.inner, &mut state)?,
             }
         };
-        flight.await.map(|f| f.keys.len())
+        self.start_background();
+        flight.await
     }
 
     /// How many fetches were started (for metrics).
@@ -166,89 +245,193 @@ impl RemoteJwks {
         self.inner.keys.load_full()
     }
 
-    fn start_flight(&self, state: &mut State) -> Flight {
-        state.last_attempt = Some(Instant::now());
-        self.inner.fetches.fetch_add(1, Ordering::Relaxed);
-        let inner = Arc::clone(&self.inner);
-        // The fetch runs in its own task so it completes even if every waiter is cancelled.
-        let task = tokio::spawn(async move {
-            let result = fetch::fetch(&inner.client, &inner.url, inner.settings.max_body).await;
-            match &result {
-                Ok((keys, _)) => inner.keys.store(Some(Arc::clone(keys))),
-                Err(err) => tracing::warn!(url = %inner.url, %err, "JWKS fetch failed; keeping the cached keys"),
-            }
-            inner.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner).flight = None;
-            result.map(|(keys, max_age)| Fetched { keys, max_age })
-        });
-        let flight: Flight = async move { task.await.unwrap_or(Err(JwksError::Cancelled)) }.boxed().shared();
-        state.flight = Some(flight.clone());
-        flight
-    }
-
+    /// Starts the background refresh task if it is not running and a Tokio runtime is
+    /// available (outside one, nothing happens).
     fn start_background(&self) {
+        if self.inner.background.load(Ordering::Acquire) {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         if self.inner.background.swap(true, Ordering::AcqRel) {
             return;
         }
-        let weak = Arc::downgrade(&self.inner);
-        tokio::spawn(refresh_loop(weak));
+        // The guard is an argument so that it is dropped (clearing `background`) even if
+        // the runtime drops the task before its first poll.
+        let guard = BackgroundGuard(Arc::downgrade(&self.inner));
+        runtime.spawn(refresh_loop(guard, self.inner.alive.subscribe()));
     }
 }
 
-async fn refresh_loop(weak: Weak<Inner>) {
-    let mut backoff = Duration::from_secs(1);
-    let mut wait = Duration::ZERO;
+impl Inner {
+    fn lock_state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts a fetch in its own task and records it as the flight. Called with the state
+    /// lock held, which is what makes the fetch single-flight; the lock is not held by the
+    /// task while fetching.
+    fn start_flight(this: &Arc<Self>, state: &mut State) -> Result<Flight, JwksError> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| JwksError::NoRuntime)?;
+        let id = this.fetches.fetch_add(1, Ordering::Relaxed) + 1;
+        let inner = Arc::clone(this);
+        // The fetch runs in its own task so it completes even if every waiter is cancelled.
+        let task = runtime.spawn(async move {
+            let timeout = inner.settings.timeout;
+            let fetched = tokio::time::timeout(
+                timeout,
+                fetch::fetch(&inner.client, &inner.url, inner.settings.max_body),
+            )
+            .await
+            .unwrap_or_else(|_| Err(JwksError::Transport("timed out".to_owned())));
+            inner.finish(id, fetched)
+        });
+        let abort = task.abort_handle();
+        let weak = Arc::downgrade(this);
+        let flight: Flight = async move {
+            match task.await {
+                Ok(result) => result,
+                // The task never finished (its runtime shut down, or it panicked): record
+                // the failure and forget the flight, so that the next caller starts afresh
+                // instead of joining a dead fetch forever.
+                Err(_) => match weak.upgrade() {
+                    Some(inner) => inner.finish(id, Err(JwksError::Cancelled)),
+                    None => Err(JwksError::Cancelled),
+                },
+            }
+        }
+        .boxed()
+        .shared();
+        state.flight = Some(InFlight {
+            id,
+            flight: flight.clone(),
+            task: abort,
+        });
+        Ok(flight)
+    }
+
+    /// Records the outcome of fetch `id`: new keys and the next refresh on success, the
+    /// backoff on failure (the cached keys stay), and clears the flight if it is this one.
+    fn finish(
+        &self,
+        id: u64,
+        fetched: Result<(Arc<KeySet>, Option<Duration>), JwksError>,
+    ) -> Result<usize, JwksError> {
+        let now = Instant::now();
+        let mut state = self.lock_state();
+        if state
+            .flight
+            .as_ref()
+            .is_some_and(|current| current.id == id)
+        {
+            state.flight = None;
+        }
+        match fetched {
+            Ok((keys, max_age)) => {
+                let count = keys.len();
+                self.keys.store(Some(keys));
+                state.failures = 0;
+                state.next_refresh = Some(later(now, self.settings.refresh_after(max_age)));
+                tracing::debug!(url = %self.url, keys = count, "JWKS fetched");
+                Ok(count)
+            }
+            Err(err) => {
+                tracing::warn!(url = %self.url, %err, "JWKS fetch failed; keeping the cached keys");
+                state.failures = state.failures.saturating_add(1);
+                // Keys that are still fresh need no early retry; otherwise back off.
+                let retry = later(now, self.settings.backoff(state.failures));
+                state.next_refresh = Some(match state.next_refresh {
+                    Some(at) if at > retry => at,
+                    _ => retry,
+                });
+                Err(err)
+            }
+        }
+    }
+}
+
+fn later(now: Instant, after: Duration) -> Instant {
+    now.checked_add(after)
+        .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600))
+}
+
+/// Owned by the background task: clears `Inner::background` when the task ends or is
+/// dropped (say with its runtime), so that the next use restarts it.
+struct BackgroundGuard(Weak<Inner>);
+
+impl Drop for BackgroundGuard {
+    fn drop(&mut self) {
+        if let Some(inner) = self.0.upgrade() {
+            inner.background.store(false, Ordering::Release);
+        }
+    }
+}
+
+enum Next {
+    Join(Flight),
+    Sleep(Instant),
+}
+
+/// The background refresh. Holds only a `Weak` between steps, never the lock across an
+/// await, and exits when the last `RemoteJwks` is dropped (`alive` closes).
+async fn refresh_loop(guard: BackgroundGuard, mut alive: watch::Receiver<()>) {
     loop {
-        tokio::time::sleep(wait).await;
-        let Some(inner) = weak.upgrade() else { return };
-        let remote = RemoteJwks { inner };
-        let settings = remote.inner.settings.clone();
-        let flight = {
-            let mut state = remote.inner.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            match &state.flight {
-                Some(flight) => flight.clone(),
-                None => remote.start_flight(&mut state),
+        let next = {
+            let Some(inner) = guard.0.upgrade() else {
+                return;
+            };
+            let mut state = inner.lock_state();
+            match (state.live_flight(), state.next_refresh) {
+                (Some(flight), _) => Next::Join(flight),
+                (None, Some(at)) if at > Instant::now() => Next::Sleep(at),
+                (None, _) => match Inner::start_flight(&inner, &mut state) {
+                    Ok(flight) => Next::Join(flight),
+                    Err(_) => return,
+                },
             }
         };
-        drop(remote);
-        wait = match flight.await {
-            Ok(fetched) => {
-                backoff = Duration::from_secs(1);
-                fetched
-                    .max_age
-                    .unwrap_or(settings.default_refresh)
-                    .clamp(settings.min_refresh, settings.max_refresh)
-            }
-            Err(_) => {
-                let now = backoff;
-                backoff = (backoff * 2).min(settings.cooldown.max(Duration::from_secs(1)));
-                now
-            }
-        };
+        // Either way `finish` has set `next_refresh` once the flight is done.
+        match next {
+            Next::Join(flight) => tokio::select! {
+                _ = flight => {}
+                _ = alive.changed() => return,
+            },
+            Next::Sleep(at) => tokio::select! {
+                () = tokio::time::sleep_until(at) => {}
+                _ = alive.changed() => return,
+            },
+        }
     }
 }
 
 impl RemoteJwksBuilder {
-    /// Minimum time between two fetches caused by unknown `kid`s (default 30 s).
+    /// Minimum time between two fetches triggered by requests that found no key for their
+    /// token (unknown `kid`, or nothing cached yet); default 30 s. Within it such tokens
+    /// are refused (`UnknownKey`, or `KeysUnavailable` with nothing cached) without any
+    /// network traffic.
     pub fn cooldown(mut self, cooldown: Duration) -> Self {
         self.settings.cooldown = cooldown;
         self
     }
 
-    /// Timeout for one fetch, connect to last byte (default 5 s).
+    /// Timeout for one fetch, connect to last byte (default 5 s). Applies to a client
+    /// given with [`Self::client`] too.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.settings.timeout = timeout;
         self
     }
 
     /// Bounds on the background refresh interval taken from `Cache-Control: max-age`
-    /// (default 1 min to 24 h).
+    /// (default 1 min to 24 h). Whatever the bounds, refreshes are at least 1 s apart.
     pub fn refresh_bounds(mut self, min: Duration, max: Duration) -> Self {
         self.settings.min_refresh = min;
         self.settings.max_refresh = max;
         self
     }
 
-    /// Refresh interval when the response has no `max-age` (default 5 min).
+    /// Refresh interval when the response has no `max-age` (default 5 min; the refresh
+    /// bounds apply).
     pub fn default_refresh(mut self, every: Duration) -> Self {
         self.settings.default_refresh = every;
         self
@@ -261,7 +444,7 @@ impl RemoteJwksBuilder {
     }
 
     /// Use this HTTP client (for a private CA, a proxy, …). Its own timeout applies in
-    /// addition to [`Self::timeout`].
+    /// addition to [`Self::timeout`]. Configure it not to follow redirects to plain HTTP.
     pub fn client(mut self, client: reqwest::Client) -> Self {
         self.client = Some(client);
         self
@@ -274,9 +457,11 @@ impl RemoteJwksBuilder {
         self
     }
 
-    /// Builds the client. Nothing is fetched until the first token or [`RemoteJwks::refresh`].
+    /// Builds the client. Nothing is fetched, and no runtime is needed, until the first
+    /// token or [`RemoteJwks::refresh`].
     pub fn build(self) -> Result<RemoteJwks, JwksError> {
-        let url = reqwest::Url::parse(&self.url).map_err(|e| JwksError::Config(format!("invalid JWKS URL: {e}")))?;
+        let url = reqwest::Url::parse(&self.url)
+            .map_err(|e| JwksError::Config(format!("invalid JWKS URL: {e}")))?;
         match url.scheme() {
             "https" => {}
             "http" if self.allow_http || fetch::is_loopback(&url) => {}
@@ -304,10 +489,79 @@ impl RemoteJwksBuilder {
                 client,
                 settings: self.settings,
                 keys: ArcSwapOption::empty(),
-                state: Mutex::new(State { flight: None, last_attempt: None }),
+                state: Mutex::new(State {
+                    flight: None,
+                    last_triggered: None,
+                    next_refresh: None,
+                    failures: 0,
+                }),
                 background: AtomicBool::new(false),
                 fetches: AtomicU64::new(0),
+                alive: watch::Sender::new(()),
             }),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(min: u64, max: u64) -> Settings {
+        RemoteJwks::builder("https://example.com/jwks.json")
+            .refresh_bounds(Duration::from_secs(min), Duration::from_secs(max))
+            .settings
+    }
+
+    #[test]
+    fn max_age_is_clamped_to_the_refresh_bounds() {
+        let s = settings(1, 10);
+        assert_eq!(
+            s.refresh_after(Some(Duration::from_secs(3600))),
+            Duration::from_secs(10)
+        );
+        assert_eq!(
+            s.refresh_after(Some(Duration::from_secs(5))),
+            Duration::from_secs(5)
+        );
+        assert_eq!(
+            s.refresh_after(Some(Duration::ZERO)),
+            Duration::from_secs(1)
+        );
+        // No max-age: the default (5 min), clamped too.
+        assert_eq!(s.refresh_after(None), Duration::from_secs(10));
+        assert_eq!(
+            settings(60, 86_400).refresh_after(None),
+            Duration::from_secs(300)
+        );
+    }
+
+    #[test]
+    fn refreshes_are_never_closer_than_one_second() {
+        let s = settings(0, 0);
+        assert_eq!(s.refresh_after(Some(Duration::ZERO)), MIN_INTERVAL);
+        assert_eq!(s.backoff(1), MIN_INTERVAL);
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cooldown() {
+        let s = settings(60, 86_400);
+        let secs: Vec<u64> = (1..=8).map(|n| s.backoff(n).as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 16, 30, 30, 30]);
+        assert_eq!(s.backoff(u32::MAX), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn min_refresh_above_max_refresh_is_refused() {
+        let built = RemoteJwks::builder("https://example.com/jwks.json")
+            .refresh_bounds(Duration::from_secs(10), Duration::from_secs(1))
+            .build();
+        assert!(matches!(built, Err(JwksError::Config(_))));
+    }
+
+    #[test]
+    fn later_saturates_instead_of_panicking() {
+        let now = Instant::now();
+        assert!(later(now, Duration::MAX) > now);
     }
 }

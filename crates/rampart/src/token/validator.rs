@@ -165,30 +165,7 @@ impl Validator {
         if !policy.typ.allows(header.typ.as_deref()) {
             return Err(TokenError::WrongType);
         }
-        let kid = header.kid.as_deref();
-        match &self.inner.keys {
-            Keys::Static(set) => set
-                .select(kid, header.alg)?
-                .verify(parts.signing_input, parts.signature_b64)?,
-            Keys::Shared(handle) => handle
-                .current()
-                .select(kid, header.alg)?
-                .verify(parts.signing_input, parts.signature_b64)?,
-            Keys::Remote(remote) => {
-                let set = remote.key_set().await?;
-                match set.select(kid, header.alg) {
-                    Ok(key) => key.verify(parts.signing_input, parts.signature_b64)?,
-                    // An unknown kid may mean the issuer rotated: refetch (single-flight,
-                    // rate-limited by the cooldown) and look once more.
-                    Err(TokenError::UnknownKey) => {
-                        let set = remote.refresh_for_unknown_kid().await?;
-                        set.select(kid, header.alg)?
-                            .verify(parts.signing_input, parts.signature_b64)?;
-                    }
-                    Err(other) => return Err(other),
-                }
-            }
-        }
+        self.verify_signature(&parts, &header).await?;
         let payload = jose::b64_decode(parts.payload_b64)?;
         jose::check_json_object(&payload)?;
         let claims: Claims =
@@ -214,15 +191,42 @@ impl Validator {
         let parts = Compact::split(token)?;
         let header_json = jose::b64_decode(parts.header_b64)?;
         let header = Header::parse(&header_json)?;
-        let kid = header.kid.as_deref();
-        let set = match &self.inner.keys {
-            Keys::Static(set) => set.clone(),
-            Keys::Shared(handle) => handle.current(),
-            Keys::Remote(remote) => remote.key_set().await?,
-        };
-        set.select(kid, header.alg)?
-            .verify(parts.signing_input, parts.signature_b64)?;
+        self.verify_signature(&parts, &header).await?;
         jose::b64_decode(parts.payload_b64)
+    }
+
+    /// Finds the key for the header (refetching a remote JWKS once on an unknown `kid`)
+    /// and checks the signature.
+    async fn verify_signature(
+        &self,
+        parts: &Compact<'_>,
+        header: &Header<'_>,
+    ) -> Result<(), TokenError> {
+        let kid = header.kid.as_deref();
+        match &self.inner.keys {
+            Keys::Static(set) => set
+                .select(kid, header.alg)?
+                .verify(parts.signing_input, parts.signature_b64)?,
+            Keys::Shared(handle) => handle
+                .current()
+                .select(kid, header.alg)?
+                .verify(parts.signing_input, parts.signature_b64)?,
+            Keys::Remote(remote) => {
+                let set = remote.key_set().await?;
+                match set.select(kid, header.alg) {
+                    Ok(key) => key.verify(parts.signing_input, parts.signature_b64)?,
+                    // An unknown kid may mean the issuer rotated: refetch (single-flight,
+                    // rate-limited by the cooldown) and look once more.
+                    Err(TokenError::UnknownKey) => {
+                        let set = remote.refresh_for_unknown_kid().await?;
+                        set.select(kid, header.alg)?
+                            .verify(parts.signing_input, parts.signature_b64)?;
+                    }
+                    Err(other) => return Err(other),
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The current time in seconds since the epoch, from the configured clock.
