@@ -1,6 +1,7 @@
 //! `Application::build(config)`: opens the store, loads keys, binds the listeners.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,16 +11,24 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use http::StatusCode;
+use http::{HeaderValue, header};
 use rampart::Validator;
+use rampart::https::{
+    ClientIpLayer, Hsts, Origin, RequireHttpsLayer, SecurityHeaders, TrustedProxies,
+    https_redirect_router,
+};
 use serde_json::json;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::accounts::{Accounts, Passwords};
-use crate::config::Config;
+use crate::config::{Config, TlsMode};
 use crate::keys::{KeySettings, Keys, Sealer};
 use crate::state::{AnyAudience, AppState, Denylist, TokenSettings};
 use crate::store::{SqliteStore, Store};
+use crate::tls::{CertFiles, Tls};
 use crate::{accounts, admin, bootstrap, oauth};
 
 /// A built, bound, not yet running server.
@@ -29,6 +38,9 @@ pub struct Application {
     router: Router,
     state: AppState,
     maintenance: tokio::task::JoinHandle<()>,
+    tls: Option<Arc<Tls>>,
+    redirect: Option<(TcpListener, Router)>,
+    dev_cert: Option<PathBuf>,
 }
 
 /// Opens the store named by the configuration and runs migrations.
@@ -143,25 +155,98 @@ impl Application {
             }),
             denylist,
         };
-        let router = Router::new()
+        let origin =
+            Origin::parse(&config.public_url).map_err(|e| anyhow::anyhow!("public_url: {e}"))?;
+        let trusted = TrustedProxies::new(config.trusted_proxies.iter().map(String::as_str))
+            .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?
+            .headers(config.forwarded_headers);
+        let mut hsts = Hsts::default().max_age(config.hsts_max_age);
+        if config.hsts_preload {
+            hsts = hsts
+                .preload()
+                .map_err(|e| anyhow::anyhow!("hsts_preload: {e}"))?;
+        }
+        let mut router = Router::new()
             .merge(oauth::router())
             .merge(accounts::http::router())
             .merge(admin::router(&validator))
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
-            .layer(TraceLayer::new_for_http())
-            .with_state(state.clone());
+            .with_state(state.clone())
+            // Inside the HTTPS check: plain-HTTP redirects must not carry HSTS (RFC 6797 §7.2).
+            .layer(SecurityHeaders::new(Some(hsts)));
+        if config.tls_mode == TlsMode::Proxy {
+            // A request that reached the proxy over plain HTTP is treated like one on our
+            // own plain listener: redirect GET/HEAD, refuse the rest.
+            router = router.layer(RequireHttpsLayer::new(origin.clone()));
+        }
+        let router = router
+            .layer(ClientIpLayer::new(trusted))
+            // Token and personal-data responses are never cached; the JWKS and the
+            // metadata set their own public caching.
+            .layer(SetResponseHeaderLayer::if_not_present(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("no-store"),
+            ))
+            .layer(TraceLayer::new_for_http());
         let maintenance = spawn_maintenance(state.clone());
+
+        let (tls, dev_cert) = match config.tls_mode {
+            TlsMode::Proxy => (None, None),
+            TlsMode::Native => {
+                let (files, dev_cert) = match (&config.tls_cert, &config.tls_key, config.dev) {
+                    (Some(cert), Some(key), _) => (
+                        CertFiles {
+                            cert: cert.clone(),
+                            key: key.clone(),
+                        },
+                        None,
+                    ),
+                    (None, None, true) => {
+                        let (files, fingerprint) = crate::tls::dev_certificate(&config.data_dir)?;
+                        announce_dev_cert(&files.cert, &fingerprint, &config.public_url);
+                        let path = files.cert.clone();
+                        (files, Some(path))
+                    }
+                    (Some(_), None, _) | (None, Some(_), _) => {
+                        anyhow::bail!("set both --tls-cert and --tls-key")
+                    }
+                    (None, None, false) => anyhow::bail!(
+                        "no TLS certificate configured. Either pass --tls-cert FILE --tls-key FILE \
+                         (or RAMPART_TLS_CERT / RAMPART_TLS_KEY), or run with --dev for a \
+                         self-signed development certificate (or use --tls-mode proxy behind a \
+                         TLS-terminating proxy)"
+                    ),
+                };
+                let tls = Tls::new(files).context("loading the TLS certificate")?;
+                (Some(Arc::new(tls)), dev_cert)
+            }
+        };
         let listener = TcpListener::bind(config.https_addr)
             .await
             .with_context(|| format!("binding {}", config.https_addr))?;
         let address = listener.local_addr()?;
+        let redirect = match (config.tls_mode, config.http_addr) {
+            (TlsMode::Native, Some(addr)) => {
+                let plain = TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("binding the HTTP redirect listener {addr}"))?;
+                Some((
+                    plain,
+                    https_redirect_router(origin).layer(TraceLayer::new_for_http()),
+                ))
+            }
+            _ => None,
+        };
         Ok(Self {
             listener,
             address,
             router,
             state,
             maintenance,
+            tls,
+            redirect,
+            dev_cert,
         })
     }
 
@@ -175,14 +260,57 @@ impl Application {
         &self.state
     }
 
+    /// The bound address of the plain-HTTP redirect listener, if any.
+    pub fn http_address(&self) -> Option<SocketAddr> {
+        self.redirect
+            .as_ref()
+            .and_then(|(l, _)| l.local_addr().ok())
+    }
+
+    /// The development certificate, when `--dev` generated one.
+    pub fn dev_cert(&self) -> Option<&std::path::Path> {
+        self.dev_cert.as_deref()
+    }
+
     /// Serves until SIGINT/SIGTERM, then drains in-flight requests.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        tracing::info!(address = %self.address, "serving");
-        let result = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await;
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `stop` completes, then stops accepting and drains in-flight requests.
+    pub async fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+        let watcher = self.tls.as_ref().map(Tls::spawn_watcher);
+        let acceptor = self
+            .tls
+            .as_ref()
+            .map(|t| TlsAcceptor::from(Arc::clone(&t.config)));
+        let scheme = if acceptor.is_some() { "https" } else { "http" };
+        tracing::info!(address = %self.address, scheme, "serving");
+        let redirect = self.redirect.map(|(listener, router)| {
+            tracing::info!(address = ?listener.local_addr().ok(), "redirecting plain HTTP to HTTPS");
+            tokio::spawn(crate::serve::serve(listener, None, router, stopped(rx.clone())))
+        });
+        tokio::spawn(async move {
+            stop.await;
+            let _ = tx.send(true);
+        });
+        crate::serve::serve(self.listener, acceptor, self.router, stopped(rx)).await;
+        if let Some(redirect) = redirect {
+            let _ = redirect.await;
+        }
         self.maintenance.abort();
-        result.context("server error")
+        if let Some(w) = watcher {
+            w.abort();
+        }
+        tracing::info!("stopped");
+        Ok(())
     }
 }
 
@@ -225,6 +353,17 @@ async fn shutdown_signal() {
     let terminate = std::future::pending::<()>();
     tokio::select! { () = ctrl_c => {}, () = terminate => {} }
     tracing::info!("shutting down");
+}
+
+/// Prints the dev certificate's fingerprint and how to trust it.
+#[allow(clippy::print_stderr)]
+fn announce_dev_cert(cert: &std::path::Path, fingerprint: &str, public_url: &str) {
+    eprintln!(
+        "\n  Development certificate (self-signed, for localhost, 127.0.0.1 and ::1):\n    {}\n    SHA-256 {fingerprint}\n  Trust it for one command:\n    curl --cacert {} {}/healthz\n",
+        cert.display(),
+        cert.display(),
+        public_url.trim_end_matches('/'),
+    );
 }
 
 /// `GET /healthz`: the process is up.

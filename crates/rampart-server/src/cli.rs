@@ -117,10 +117,10 @@ fn config(cli: &Cli, dev: bool) -> anyhow::Result<Config> {
 }
 
 fn read_password() -> anyhow::Result<SecretString> {
-    if let Ok(p) = std::env::var("RAMPART_PASSWORD") {
-        if !p.is_empty() {
-            return Ok(SecretString::from(p));
-        }
+    if let Ok(p) = std::env::var("RAMPART_PASSWORD")
+        && !p.is_empty()
+    {
+        return Ok(SecretString::from(p));
     }
     let first = rpassword::prompt_password("Password: ")
         .context("reading the password (set RAMPART_PASSWORD when not on a terminal)")?;

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use rampart::Algorithm;
+use rampart::https::ForwardingHeaders;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
@@ -77,6 +78,26 @@ pub struct Settings {
     /// PEM private key for HTTPS
     #[arg(long, env = "RAMPART_TLS_KEY", global = true)]
     pub tls_key: Option<PathBuf>,
+    /// "native" (rustls on the HTTPS address) or "proxy" (plain HTTP behind a TLS-terminating proxy) [default: native]
+    #[arg(long, env = "RAMPART_TLS_MODE", global = true)]
+    pub tls_mode: Option<String>,
+    /// Proxy mode: CIDRs whose X-Forwarded-*/Forwarded headers are trusted, comma-separated [default: none]
+    #[arg(
+        long,
+        env = "RAMPART_TRUSTED_PROXIES",
+        global = true,
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Option<Vec<String>>,
+    /// Proxy mode: which forwarding headers the trusted proxy writes: "x-forwarded" (nginx, Traefik) or "forwarded" (RFC 7239) [default: x-forwarded]
+    #[arg(long, env = "RAMPART_FORWARDED_HEADERS", global = true)]
+    pub forwarded_headers: Option<String>,
+    /// HSTS max-age in seconds [default: 63072000 (2 years)]
+    #[arg(long, env = "RAMPART_HSTS_MAX_AGE", global = true)]
+    pub hsts_max_age: Option<u64>,
+    /// Add `preload` to HSTS (only if you will submit the domain to the preload list) [default: false]
+    #[arg(long, env = "RAMPART_HSTS_PRELOAD", global = true)]
+    pub hsts_preload: Option<bool>,
 }
 
 impl Settings {
@@ -112,9 +133,23 @@ impl Settings {
             first_party_client,
             db_max_connections,
             tls_cert,
-            tls_key
+            tls_key,
+            tls_mode,
+            trusted_proxies,
+            forwarded_headers,
+            hsts_max_age,
+            hsts_preload
         )
     }
+}
+
+/// How HTTPS is provided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// rustls on the HTTPS address.
+    Native,
+    /// Plain HTTP on a private address behind a TLS-terminating proxy.
+    Proxy,
 }
 
 /// The effective configuration.
@@ -137,6 +172,11 @@ pub struct Config {
     pub db_max_connections: u32,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    pub tls_mode: TlsMode,
+    pub trusted_proxies: Vec<String>,
+    pub forwarded_headers: ForwardingHeaders,
+    pub hsts_max_age: Duration,
+    pub hsts_preload: bool,
     pub dev: bool,
     pub master_key: Option<SecretString>,
     pub bootstrap_admin_password: Option<SecretString>,
@@ -157,12 +197,12 @@ impl Config {
             .public_url
             .unwrap_or_else(|| "https://localhost:8443".to_owned());
         let parsed = url::Url::parse(&public_url).context("public_url is not a URL")?;
-        if !matches!(parsed.scheme(), "https" | "http")
+        if parsed.scheme() != "https"
             || parsed.host().is_none()
             || parsed.query().is_some()
             || parsed.fragment().is_some()
         {
-            bail!("public_url must be an http(s) URL without query or fragment");
+            bail!("public_url must be an https URL without query or fragment");
         }
         let signing_alg = match settings.signing_alg.as_deref().unwrap_or("ES256") {
             "ES256" => Algorithm::ES256,
@@ -222,6 +262,27 @@ impl Config {
             db_max_connections: settings.db_max_connections.unwrap_or(8),
             tls_cert: settings.tls_cert,
             tls_key: settings.tls_key,
+            tls_mode: match settings.tls_mode.as_deref().unwrap_or("native") {
+                "native" => TlsMode::Native,
+                "proxy" => TlsMode::Proxy,
+                other => bail!("tls_mode {other:?} is not \"native\" or \"proxy\""),
+            },
+            trusted_proxies: settings.trusted_proxies.unwrap_or_default(),
+            // Only the header the proxy writes: nginx passes a client's own `Forwarded`
+            // through untouched, so trusting both would let clients pick their address.
+            forwarded_headers: match settings
+                .forwarded_headers
+                .as_deref()
+                .unwrap_or("x-forwarded")
+            {
+                "x-forwarded" => ForwardingHeaders::XForwardedFor,
+                "forwarded" => ForwardingHeaders::Forwarded,
+                other => {
+                    bail!("forwarded_headers {other:?} is not \"x-forwarded\" or \"forwarded\"")
+                }
+            },
+            hsts_max_age: Duration::from_secs(settings.hsts_max_age.unwrap_or(63_072_000)),
+            hsts_preload: settings.hsts_preload.unwrap_or(false),
             dev,
             master_key: env_secret("RAMPART_MASTER_KEY"),
             bootstrap_admin_password: env_secret("RAMPART_BOOTSTRAP_ADMIN_PASSWORD"),
@@ -230,7 +291,8 @@ impl Config {
     }
 
     /// A configuration for tests: everything on 127.0.0.1 port 0 under `data_dir`, cheap
-    /// password hashing, no redirect listener.
+    /// password hashing, no redirect listener, proxy mode (plain HTTP on loopback, no
+    /// proxy trusted). TLS tests switch to `TlsMode::Native` with `dev = true`.
     pub fn for_tests(data_dir: &Path) -> Self {
         let mut config = Self::resolve(Settings::default(), false).expect("the defaults are valid");
         config.data_dir = data_dir.to_path_buf();
@@ -245,6 +307,7 @@ impl Config {
         };
         config.master_key = None;
         config.bootstrap_admin_password = None;
+        config.tls_mode = TlsMode::Proxy;
         config
     }
 
@@ -255,7 +318,7 @@ impl Config {
             "data_dir = {:?}\ndatabase_url = {:?}\npublic_url = {:?}\nhttps_addr = {:?}\nhttp_addr = {:?}\nmetrics_addr = {:?}\n\
              access_token_ttl = {}\nrefresh_token_ttl = {}\nrefresh_idle_ttl = {}\nsigning_alg = {:?}\nkey_rotation_delay = {}\n\
              argon2_memory_kib = {}\nargon2_iterations = {}\nargon2_parallelism = {}\nhash_pool_size = {}\nfirst_party_client = {}\n\
-             db_max_connections = {}\ntls_cert = {:?}\ntls_key = {:?}\n# RAMPART_MASTER_KEY {}\n# RAMPART_BOOTSTRAP_ADMIN_PASSWORD {}\n",
+             db_max_connections = {}\ntls_mode = {:?}\ntls_cert = {:?}\ntls_key = {:?}\ntrusted_proxies = {:?}\nhsts_max_age = {}\nhsts_preload = {}\n# RAMPART_MASTER_KEY {}\n# RAMPART_BOOTSTRAP_ADMIN_PASSWORD {}\n",
             self.data_dir.display().to_string(),
             redact_url(&self.database_url),
             self.public_url,
@@ -274,8 +337,15 @@ impl Config {
             self.hash_pool_size,
             self.first_party_client,
             self.db_max_connections,
+            match self.tls_mode {
+                TlsMode::Native => "native",
+                TlsMode::Proxy => "proxy",
+            },
             self.tls_cert.as_ref().map(|p| p.display().to_string()),
             self.tls_key.as_ref().map(|p| p.display().to_string()),
+            self.trusted_proxies,
+            self.hsts_max_age.as_secs(),
+            self.hsts_preload,
             secret(&self.master_key),
             secret(&self.bootstrap_admin_password),
         )

@@ -12,8 +12,10 @@ pub mod error;
 pub mod keys;
 pub mod oauth;
 pub mod secret;
+pub mod serve;
 pub mod state;
 pub mod store;
+pub mod tls;
 
 pub use app::Application;
 pub use config::Config;

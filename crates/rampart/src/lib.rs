@@ -53,6 +53,7 @@
 #![deny(missing_docs)]
 
 pub mod extract;
+pub mod https;
 pub mod jwks;
 pub mod reject;
 #[cfg(feature = "signing")]

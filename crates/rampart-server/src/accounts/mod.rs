@@ -298,13 +298,14 @@ impl Accounts {
         if scopes.iter().any(|s| !known.contains(s)) {
             return Err(AccountError::UnknownReference("scope"));
         }
-        if let Some(aud) = &audience {
-            if aud.is_empty() || aud.len() > 512 || aud.chars().any(|c| c.is_control() || c == ' ')
-            {
-                return Err(AccountError::Invalid(
-                    "the audience must be a non-empty string without spaces".into(),
-                ));
-            }
+        if let Some(aud) = &audience
+            && (aud.is_empty()
+                || aud.len() > 512
+                || aud.chars().any(|c| c.is_control() || c == ' '))
+        {
+            return Err(AccountError::Invalid(
+                "the audience must be a non-empty string without spaces".into(),
+            ));
         }
         let secret = confidential.then(|| secret::random_token(32));
         let client = Client {

@@ -62,7 +62,7 @@ impl Params {
 /// Parameter names are echoed in descriptions; keep them short and printable.
 fn printable(name: &str) -> String {
     name.chars()
-        .filter(|c| c.is_ascii_graphic())
+        .filter(char::is_ascii_graphic)
         .take(40)
         .collect()
 }

@@ -31,14 +31,13 @@ pub async fn revoke(
         }
         return Ok(StatusCode::OK);
     }
-    if let Ok(claims) = state.any_audience.0.validate(token).await {
-        if claims.client_id.as_deref() == Some(client.client.id.as_str()) {
-            if let (Some(jti), Some(exp)) = (claims.jti, claims.exp) {
-                store.revoke_jti(&jti, exp).await?;
-                state.denylist.insert(jti, exp);
-                tracing::info!(client = %client.client.id, "access token revoked");
-            }
-        }
+    if let Ok(claims) = state.any_audience.0.validate(token).await
+        && claims.client_id.as_deref() == Some(client.client.id.as_str())
+        && let (Some(jti), Some(exp)) = (claims.jti, claims.exp)
+    {
+        store.revoke_jti(&jti, exp).await?;
+        state.denylist.insert(jti, exp);
+        tracing::info!(client = %client.client.id, "access token revoked");
     }
     Ok(StatusCode::OK)
 }

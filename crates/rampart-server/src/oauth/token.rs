@@ -230,12 +230,12 @@ async fn refresh(
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
-    if let Some(requested) = requested {
-        if !requested.is_subset(&original) {
-            return Err(OAuthError::invalid_scope(
-                "a refresh may not widen the original scope",
-            ));
-        }
+    if let Some(requested) = requested
+        && !requested.is_subset(&original)
+    {
+        return Err(OAuthError::invalid_scope(
+            "a refresh may not widen the original scope",
+        ));
     }
     let user = store.user_by_id(record.user_id).await?;
     let Some(user) = user.filter(|u| !u.disabled) else {
