@@ -40,7 +40,10 @@ pub struct Rejection {
 
 impl std::fmt::Debug for Rejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Rejection").field("kind", &self.kind).field("realm", &self.realm).finish_non_exhaustive()
+        f.debug_struct("Rejection")
+            .field("kind", &self.kind)
+            .field("realm", &self.realm)
+            .finish_non_exhaustive()
     }
 }
 
@@ -54,7 +57,11 @@ impl Rejection {
     }
 
     pub(crate) fn from_token_error(err: TokenError, validator: &crate::Validator) -> Self {
-        let kind = if err.is_unavailable() { RejectionKind::Unavailable } else { RejectionKind::InvalidToken(err) };
+        let kind = if err.is_unavailable() {
+            RejectionKind::Unavailable
+        } else {
+            RejectionKind::InvalidToken(err)
+        };
         Self::new(kind, validator)
     }
 
@@ -68,7 +75,9 @@ impl Rejection {
         match self.kind {
             RejectionKind::Missing | RejectionKind::InvalidToken(_) => StatusCode::UNAUTHORIZED,
             RejectionKind::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            RejectionKind::InsufficientScope(_) | RejectionKind::MissingRole(_) => StatusCode::FORBIDDEN,
+            RejectionKind::InsufficientScope(_) | RejectionKind::MissingRole(_) => {
+                StatusCode::FORBIDDEN
+            }
             RejectionKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -79,7 +88,9 @@ impl Rejection {
             RejectionKind::Missing => None,
             RejectionKind::InvalidRequest(_) => Some("invalid_request"),
             RejectionKind::InvalidToken(_) => Some("invalid_token"),
-            RejectionKind::InsufficientScope(_) | RejectionKind::MissingRole(_) => Some("insufficient_scope"),
+            RejectionKind::InsufficientScope(_) | RejectionKind::MissingRole(_) => {
+                Some("insufficient_scope")
+            }
             RejectionKind::Unavailable => Some("temporarily_unavailable"),
         }
     }
@@ -90,9 +101,13 @@ impl Rejection {
             RejectionKind::Missing => "a bearer token is required".to_owned(),
             RejectionKind::InvalidRequest(why) => (*why).to_owned(),
             RejectionKind::InvalidToken(err) => err.to_string(),
-            RejectionKind::InsufficientScope(scope) => format!("the token lacks the scope(s): {scope}"),
+            RejectionKind::InsufficientScope(scope) => {
+                format!("the token lacks the scope(s): {scope}")
+            }
             RejectionKind::MissingRole(role) => format!("the token lacks the role(s): {role}"),
-            RejectionKind::Unavailable => "token signing keys are temporarily unavailable".to_owned(),
+            RejectionKind::Unavailable => {
+                "token signing keys are temporarily unavailable".to_owned()
+            }
         }
     }
 
@@ -122,7 +137,10 @@ impl Rejection {
         };
         *response.status_mut() = self.status();
         let headers = response.headers_mut();
-        if let Some(value) = self.challenge().and_then(|c| HeaderValue::from_str(&c).ok()) {
+        if let Some(value) = self
+            .challenge()
+            .and_then(|c| HeaderValue::from_str(&c).ok())
+        {
             headers.insert(header::WWW_AUTHENTICATE, value);
         }
         if matches!(self.kind, RejectionKind::Unavailable) {
@@ -146,7 +164,9 @@ impl Rejection {
 /// RFC 6750 §3: `error_description` and `scope` must not contain `"` or `\` and must be
 /// printable ASCII.
 fn quoted_safe(s: &str) -> String {
-    s.chars().filter(|c| c.is_ascii() && !c.is_ascii_control() && *c != '"' && *c != '\\').collect()
+    s.chars()
+        .filter(|c| c.is_ascii() && !c.is_ascii_control() && *c != '"' && *c != '\\')
+        .collect()
 }
 
 impl IntoResponse for Rejection {

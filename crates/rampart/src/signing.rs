@@ -39,7 +39,10 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey").field("alg", &self.alg).field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("alg", &self.alg)
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -47,21 +50,25 @@ impl SigningKey {
     /// Generates a fresh key: P-256/P-384, Ed25519, RSA-2048 or a random HMAC secret of
     /// the hash size. The `kid` is the RFC 7638 thumbprint (random for HMAC).
     pub fn generate(alg: Algorithm) -> Result<Self, SigningError> {
-        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING};
+        use aws_lc_rs::signature::{
+            ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING,
+        };
         let rng = aws_lc_rs::rand::SystemRandom::new();
         let secret = match alg {
-            Algorithm::ES256 => {
-                aws_lc_rs::signature::EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-                    .map_err(|_| SigningError::Generate)?
-                    .as_ref()
-                    .to_vec()
-            }
-            Algorithm::ES384 => {
-                aws_lc_rs::signature::EcdsaKeyPair::generate_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &rng)
-                    .map_err(|_| SigningError::Generate)?
-                    .as_ref()
-                    .to_vec()
-            }
+            Algorithm::ES256 => aws_lc_rs::signature::EcdsaKeyPair::generate_pkcs8(
+                &ECDSA_P256_SHA256_FIXED_SIGNING,
+                &rng,
+            )
+            .map_err(|_| SigningError::Generate)?
+            .as_ref()
+            .to_vec(),
+            Algorithm::ES384 => aws_lc_rs::signature::EcdsaKeyPair::generate_pkcs8(
+                &ECDSA_P384_SHA384_FIXED_SIGNING,
+                &rng,
+            )
+            .map_err(|_| SigningError::Generate)?
+            .as_ref()
+            .to_vec(),
             Algorithm::EdDSA => aws_lc_rs::signature::Ed25519KeyPair::generate_pkcs8(&rng)
                 .map_err(|_| SigningError::Generate)?
                 .as_ref()
@@ -80,7 +87,10 @@ impl SigningKey {
                 use aws_lc_rs::encoding::AsDer as _;
                 let pair = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048)
                     .map_err(|_| SigningError::Generate)?;
-                pair.as_der().map_err(|_| SigningError::Generate)?.as_ref().to_vec()
+                pair.as_der()
+                    .map_err(|_| SigningError::Generate)?
+                    .as_ref()
+                    .to_vec()
             }
         };
         Self::from_secret(alg, secret, None)
@@ -88,7 +98,11 @@ impl SigningKey {
 
     /// Rebuilds a key from [`SigningKey::secret_bytes`] (PKCS#8 DER, or the HMAC secret).
     /// `kid` defaults to the RFC 7638 thumbprint.
-    pub fn from_secret(alg: Algorithm, secret: Vec<u8>, kid: Option<String>) -> Result<Self, SigningError> {
+    pub fn from_secret(
+        alg: Algorithm,
+        secret: Vec<u8>,
+        kid: Option<String>,
+    ) -> Result<Self, SigningError> {
         let bad = |_: aws_lc_rs::error::KeyRejected| SigningError::InvalidKey(alg);
         let bad_jwt = |_: jsonwebtoken::errors::Error| SigningError::InvalidKey(alg);
         let (encoding, public_jwk) = match alg.family() {
@@ -99,11 +113,16 @@ impl SigningKey {
                 } else {
                     &aws_lc_rs::signature::ECDSA_P384_SHA384_FIXED_SIGNING
                 };
-                let pair = aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(signing_alg, &secret).map_err(bad)?;
+                let pair = aws_lc_rs::signature::EcdsaKeyPair::from_pkcs8(signing_alg, &secret)
+                    .map_err(bad)?;
                 use aws_lc_rs::signature::KeyPair as _;
                 let point = pair.public_key().as_ref();
                 let size = (point.len() - 1) / 2;
-                let crv = if alg == Algorithm::ES256 { "P-256" } else { "P-384" };
+                let crv = if alg == Algorithm::ES256 {
+                    "P-256"
+                } else {
+                    "P-384"
+                };
                 let jwk = json!({
                     "kty": "EC",
                     "crv": crv,
@@ -114,7 +133,8 @@ impl SigningKey {
             }
             KeyFamily::Okp => {
                 use aws_lc_rs::signature::KeyPair as _;
-                let pair = aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8(&secret).map_err(bad)?;
+                let pair =
+                    aws_lc_rs::signature::Ed25519KeyPair::from_pkcs8(&secret).map_err(bad)?;
                 let jwk = json!({
                     "kty": "OKP",
                     "crv": "Ed25519",
@@ -125,7 +145,9 @@ impl SigningKey {
             KeyFamily::Rsa => {
                 use aws_lc_rs::signature::KeyPair as _;
                 let pair = aws_lc_rs::rsa::KeyPair::from_pkcs8(&secret).map_err(bad)?;
-                let parts = aws_lc_rs::signature::RsaPublicKeyComponents::<Vec<u8>>::from(pair.public_key());
+                let parts = aws_lc_rs::signature::RsaPublicKeyComponents::<Vec<u8>>::from(
+                    pair.public_key(),
+                );
                 let jwk = json!({
                     "kty": "RSA",
                     "n": URL_SAFE_NO_PAD.encode(&parts.n),
@@ -133,7 +155,10 @@ impl SigningKey {
                 });
                 // jsonwebtoken's RSA signer wants PKCS#1; its PEM reader unwraps PKCS#8.
                 let pem = to_pem("PRIVATE KEY", &secret);
-                (EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(bad_jwt)?, Some(jwk))
+                (
+                    EncodingKey::from_rsa_pem(pem.as_bytes()).map_err(bad_jwt)?,
+                    Some(jwk),
+                )
             }
         };
         let kid = match (kid, &public_jwk) {
@@ -145,7 +170,13 @@ impl SigningKey {
                 URL_SAFE_NO_PAD.encode(id)
             }
         };
-        Ok(Self { alg, kid, secret, encoding, public_jwk })
+        Ok(Self {
+            alg,
+            kid,
+            secret,
+            encoding,
+            public_jwk,
+        })
     }
 
     /// The algorithm this key signs with.
@@ -190,15 +221,21 @@ impl SigningKey {
         let mut header = jsonwebtoken::Header::new(self.alg.to_jwt());
         header.typ = Some(typ.to_owned());
         header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.encoding).map_err(|e| SigningError::Sign(e.to_string()))
+        jsonwebtoken::encode(&header, claims, &self.encoding)
+            .map_err(|e| SigningError::Sign(e.to_string()))
     }
 
     /// Signs arbitrary header and payload bytes (base64url-encoded here) as a compact JWS.
     /// No check of either: this is for building hostile test tokens, not for issuing.
     pub fn sign_raw(&self, header_json: &[u8], payload: &[u8]) -> Result<String, SigningError> {
-        let signing_input = format!("{}.{}", URL_SAFE_NO_PAD.encode(header_json), URL_SAFE_NO_PAD.encode(payload));
-        let signature = jsonwebtoken::crypto::sign(signing_input.as_bytes(), &self.encoding, self.alg.to_jwt())
-            .map_err(|e| SigningError::Sign(e.to_string()))?;
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header_json),
+            URL_SAFE_NO_PAD.encode(payload)
+        );
+        let signature =
+            jsonwebtoken::crypto::sign(signing_input.as_bytes(), &self.encoding, self.alg.to_jwt())
+                .map_err(|e| SigningError::Sign(e.to_string()))?;
         Ok(format!("{signing_input}.{signature}"))
     }
 }
@@ -217,8 +254,15 @@ fn thumbprint(jwk: &Value) -> String {
         _ => &["e", "kty", "n"],
     };
     // Built by hand: serde_json's map order depends on a feature another crate may enable.
-    let canonical = members.iter().map(|m| format!("\"{m}\":{}", jwk[*m])).collect::<Vec<_>>().join(",");
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, format!("{{{canonical}}}").as_bytes());
+    let canonical = members
+        .iter()
+        .map(|m| format!("\"{m}\":{}", jwk[*m]))
+        .collect::<Vec<_>>()
+        .join(",");
+    let digest = aws_lc_rs::digest::digest(
+        &aws_lc_rs::digest::SHA256,
+        format!("{{{canonical}}}").as_bytes(),
+    );
     URL_SAFE_NO_PAD.encode(digest.as_ref())
 }
 

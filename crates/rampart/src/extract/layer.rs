@@ -26,7 +26,11 @@ pub struct RequireLayer {
 impl Validator {
     /// A layer that requires a valid token (401 otherwise).
     pub fn authenticate(&self) -> RequireLayer {
-        RequireLayer { validator: self.clone(), scopes: Arc::from([]), roles: Arc::from([]) }
+        RequireLayer {
+            validator: self.clone(),
+            scopes: Arc::from([]),
+            roles: Arc::from([]),
+        }
     }
 
     /// A layer that requires a valid token with every one of `scopes` (403 otherwise).
@@ -37,7 +41,10 @@ impl Validator {
     /// Router::new().route("/notes", get(|| async { "notes" }).route_layer(validator.require_scopes(["notes:read"])))
     /// # }
     /// ```
-    pub fn require_scopes<I: IntoIterator<Item = S>, S: Into<String>>(&self, scopes: I) -> RequireLayer {
+    pub fn require_scopes<I: IntoIterator<Item = S>, S: Into<String>>(
+        &self,
+        scopes: I,
+    ) -> RequireLayer {
         RequireLayer {
             validator: self.clone(),
             scopes: scopes.into_iter().map(Into::into).collect(),
@@ -46,7 +53,10 @@ impl Validator {
     }
 
     /// A layer that requires a valid token whose `roles` claim has every one of `roles`.
-    pub fn require_roles<I: IntoIterator<Item = S>, S: Into<String>>(&self, roles: I) -> RequireLayer {
+    pub fn require_roles<I: IntoIterator<Item = S>, S: Into<String>>(
+        &self,
+        roles: I,
+    ) -> RequireLayer {
         RequireLayer {
             validator: self.clone(),
             scopes: Arc::from([]),
@@ -58,7 +68,10 @@ impl Validator {
 impl<S> Layer<S> for RequireLayer {
     type Service = RequireService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        RequireService { inner, layer: self.clone() }
+        RequireService {
+            inner,
+            layer: self.clone(),
+        }
     }
 }
 

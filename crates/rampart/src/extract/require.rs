@@ -72,7 +72,12 @@ pub struct HasRole<R: RoleSet, C = Claims> {
     _roles: PhantomData<R>,
 }
 
-async fn extract<S, C>(parts: &mut Parts, state: &S, scopes: &[&str], roles: &[&str]) -> Result<Auth<C>, Rejection>
+async fn extract<S, C>(
+    parts: &mut Parts,
+    state: &S,
+    scopes: &[&str],
+    roles: &[&str],
+) -> Result<Auth<C>, Rejection>
 where
     Validator: FromRef<S>,
     C: DeserializeOwned,
@@ -94,7 +99,10 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let auth = extract(parts, state, T::SCOPES, &[]).await?;
-        Ok(Self { auth, _scopes: PhantomData })
+        Ok(Self {
+            auth,
+            _scopes: PhantomData,
+        })
     }
 }
 
@@ -109,7 +117,10 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let auth = extract(parts, state, &[], T::ROLES).await?;
-        Ok(Self { auth, _roles: PhantomData })
+        Ok(Self {
+            auth,
+            _roles: PhantomData,
+        })
     }
 }
 
@@ -129,12 +140,18 @@ impl<T: RoleSet, C> std::ops::Deref for HasRole<T, C> {
 
 impl<T: ScopeSet, C: std::fmt::Debug> std::fmt::Debug for Scoped<T, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("Scoped").field(&T::SCOPES).field(&self.auth).finish()
+        f.debug_tuple("Scoped")
+            .field(&T::SCOPES)
+            .field(&self.auth)
+            .finish()
     }
 }
 
 impl<T: RoleSet, C: std::fmt::Debug> std::fmt::Debug for HasRole<T, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("HasRole").field(&T::ROLES).field(&self.auth).finish()
+        f.debug_tuple("HasRole")
+            .field(&T::ROLES)
+            .field(&self.auth)
+            .finish()
     }
 }
