@@ -123,6 +123,11 @@ pub async fn authenticate(
         return Err(OAuthError::invalid_client(basic));
     };
     match method {
+        // Many OAuth libraries (requests-oauthlib, authlib) identify a public client with
+        // HTTP Basic and an empty password; that is identification, not authentication.
+        Method::Basic if secret.is_empty() && !client.confidential => {
+            return Ok(Authenticated { client, method: Method::None });
+        }
         Method::Basic | Method::Post => {
             let ok = client
                 .secret_hash

@@ -125,6 +125,8 @@ struct Inner {
     /// A background task is running (or being started).
     background: AtomicBool,
     fetches: AtomicU64,
+    /// Bumped when a refresh drops a key (the verified-token cache flushes on it).
+    generation: AtomicU64,
     /// Never sent on: dropping it (with the last clone) wakes the background task to exit.
     alive: watch::Sender<()>,
 }
@@ -235,6 +237,11 @@ impl RemoteJwks {
         flight.await
     }
 
+    /// Changes whenever a refresh removes a key.
+    pub fn generation(&self) -> u64 {
+        self.inner.generation.load(Ordering::Acquire)
+    }
+
     /// How many fetches were started (for metrics).
     pub fn fetch_count(&self) -> u64 {
         self.inner.fetches.load(Ordering::Relaxed)
@@ -330,7 +337,13 @@ impl Inner {
         match fetched {
             Ok((keys, max_age)) => {
                 let count = keys.len();
-                self.keys.store(Some(keys));
+                let old = self.keys.swap(Some(keys));
+                if old
+                    .zip(self.keys.load_full())
+                    .is_some_and(|(old, new)| old.is_superseded_by(&new))
+                {
+                    self.generation.fetch_add(1, Ordering::AcqRel);
+                }
                 state.failures = 0;
                 state.next_refresh = Some(later(now, self.settings.refresh_after(max_age)));
                 tracing::debug!(url = %self.url, keys = count, "JWKS fetched");
@@ -497,6 +510,7 @@ impl RemoteJwksBuilder {
                 }),
                 background: AtomicBool::new(false),
                 fetches: AtomicU64::new(0),
+                generation: AtomicU64::new(0),
                 alive: watch::Sender::new(()),
             }),
         })

@@ -1,6 +1,7 @@
 //! Key sets that change at run time, and revocation lists, owned by the application.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use arc_swap::ArcSwap;
 
@@ -12,6 +13,7 @@ use super::KeySet;
 #[derive(Clone)]
 pub struct KeySetHandle {
     inner: Arc<ArcSwap<KeySet>>,
+    generation: Arc<AtomicU64>,
 }
 
 impl std::fmt::Debug for KeySetHandle {
@@ -27,12 +29,22 @@ impl KeySetHandle {
     pub fn new(keys: KeySet) -> Self {
         Self {
             inner: Arc::new(ArcSwap::from_pointee(keys)),
+            generation: Arc::new(AtomicU64::new(0)),
         }
     }
 
     /// Replaces the key set; validations already running finish with the old one.
     pub fn replace(&self, keys: KeySet) {
-        self.inner.store(Arc::new(keys));
+        let old = self.inner.swap(Arc::new(keys));
+        if old.is_superseded_by(&self.inner.load()) {
+            // A key went away: tokens it verified must be checked again.
+            self.generation.fetch_add(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Changes whenever a key is removed (the verified-token cache flushes on it).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The current key set.

@@ -83,7 +83,11 @@ impl VerifyingKey {
             _ => MIN_HMAC_SECRET_LEN,
         };
         if secret.len() < need {
-            return Err(KeyError::SecretTooShort { alg, need, got: secret.len() });
+            return Err(KeyError::SecretTooShort {
+                alg,
+                need,
+                got: secret.len(),
+            });
         }
         let key = DecodingKey::from_secret(secret).map_err(|e| KeyError::Invalid(e.to_string()))?;
         Ok(Self {
@@ -232,7 +236,9 @@ impl Jwk {
         if let Some(ops) = &self.key_ops
             && !ops.iter().any(|o| o == "verify")
         {
-            return Err(KeyError::Invalid("the key's `key_ops` lack `verify`".into()));
+            return Err(KeyError::Invalid(
+                "the key's `key_ops` lack `verify`".into(),
+            ));
         }
         if self.d.is_some() {
             return Err(KeyError::Invalid(
@@ -404,6 +410,14 @@ impl KeySet {
         self.all.iter()
     }
 
+    /// True when `next` lacks a key this set has (so tokens verified with this set may
+    /// no longer verify).
+    pub fn is_superseded_by(&self, next: &KeySet) -> bool {
+        let unkeyed = |s: &KeySet| s.all.iter().filter(|k| k.kid.is_none()).count();
+        self.by_kid.keys().any(|kid| !next.by_kid.contains_key(kid))
+            || unkeyed(next) < unkeyed(self)
+    }
+
     /// True when a key with this `kid` is present.
     pub fn contains_kid(&self, kid: &str) -> bool {
         self.by_kid.contains_key(kid)
@@ -454,8 +468,15 @@ mod tests {
             (Algorithm::HS512, 64, true),
         ];
         for (alg, len, ok) in cases {
-            assert_eq!(VerifyingKey::hmac(alg, &vec![7; len]).is_ok(), ok, "{alg} with {len} bytes");
+            assert_eq!(
+                VerifyingKey::hmac(alg, &vec![7; len]).is_ok(),
+                ok,
+                "{alg} with {len} bytes"
+            );
         }
-        assert_eq!(VerifyingKey::hmac(Algorithm::ES256, &[7; 64]).unwrap_err(), KeyError::WrongFamily(Algorithm::ES256));
+        assert_eq!(
+            VerifyingKey::hmac(Algorithm::ES256, &[7; 64]).unwrap_err(),
+            KeyError::WrongFamily(Algorithm::ES256)
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! JWT validation: algorithms, keys, the claims policy and the [`Validator`].
 
 mod alg;
+mod cache;
 mod claims;
 mod error;
 mod handle;
@@ -10,6 +11,7 @@ mod policy;
 mod validator;
 
 pub use alg::{Algorithm, KeyFamily, UnknownAlgorithm};
+pub use cache::CacheConfig;
 pub use claims::{Audience, Claims};
 pub use error::TokenError;
 pub use handle::{KeySetHandle, RevocationList};

@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
 
+use super::cache::{CacheConfig, TokenCache};
 use super::handle::{KeySetHandle, RevocationList};
 use super::jose::{self, Compact, Header};
 use super::policy::{Policy, TypPolicy};
@@ -45,6 +46,7 @@ struct Inner {
     allow_query_token: bool,
     render: Option<RenderFn>,
     revocation: Option<Arc<dyn RevocationList>>,
+    cache: Option<TokenCache>,
 }
 
 /// Validates bearer JWTs: signature with a key bound to one algorithm, then the claims
@@ -109,6 +111,7 @@ pub struct ValidatorBuilder {
     remote: Option<RemoteJwks>,
     shared: Option<KeySetHandle>,
     revocation: Option<Arc<dyn RevocationList>>,
+    cache: Option<CacheConfig>,
     errors: Vec<BuildError>,
     clock: Option<ClockFn>,
     realm: String,
@@ -127,6 +130,7 @@ impl Validator {
             remote: None,
             shared: None,
             revocation: None,
+            cache: Some(CacheConfig::default()),
             errors: Vec::new(),
             clock: None,
             realm: "api".to_owned(),
@@ -159,6 +163,16 @@ impl Validator {
         if token.len() > policy.max_token_len {
             return Err(TokenError::TooLarge);
         }
+        if let Some(cache) = &self.inner.cache {
+            cache.sync_generation(self.key_generation());
+            if let Some(hit) = cache.get(token) {
+                // A hit is re-checked against the clock and the revocation list, so it is
+                // never more permissive than a full validation now.
+                policy.check(&hit.claims, now)?;
+                self.check_revocation(&hit.claims)?;
+                return Ok(hit);
+            }
+        }
         let parts = Compact::split(token)?;
         let header_json = jose::b64_decode(parts.header_b64)?;
         let header = Header::parse(&header_json)?;
@@ -171,15 +185,38 @@ impl Validator {
         let claims: Claims =
             serde_json::from_slice(&payload).map_err(|_| claims::diagnose(&payload))?;
         policy.check(&claims, now)?;
-        if let (Some(list), Some(jti)) = (&self.inner.revocation, claims.jti.as_deref())
-            && list.is_revoked(jti)
-        {
-            return Err(TokenError::Revoked);
-        }
-        Ok(Verified {
+        self.check_revocation(&claims)?;
+        let verified = Verified {
             claims: Arc::new(claims),
             payload: Arc::from(payload),
-        })
+        };
+        if let Some(cache) = &self.inner.cache {
+            cache.insert(token, &verified, now);
+        }
+        Ok(verified)
+    }
+
+    fn check_revocation(&self, claims: &Claims) -> Result<(), TokenError> {
+        match (&self.inner.revocation, claims.jti.as_deref()) {
+            (Some(list), Some(jti)) if list.is_revoked(jti) => Err(TokenError::Revoked),
+            _ => Ok(()),
+        }
+    }
+
+    fn key_generation(&self) -> u64 {
+        match &self.inner.keys {
+            Keys::Static(_) => 0,
+            Keys::Shared(handle) => handle.generation(),
+            Keys::Remote(remote) => remote.generation(),
+        }
+    }
+
+    /// Empties the verified-token cache (call it after revoking tokens by other means
+    /// than the revocation list, e.g. when disabling a user).
+    pub fn flush_cache(&self) {
+        if let Some(cache) = &self.inner.cache {
+            cache.invalidate_all();
+        }
     }
 
     /// Verifies only the JWS layer (header rules, key binding, signature) and returns the
@@ -356,6 +393,23 @@ impl ValidatorBuilder {
         self
     }
 
+    /// Verified-token cache settings (on by default: 100,000 entries, 64 MiB).
+    pub fn cache(mut self, config: CacheConfig) -> Self {
+        if config.max_entries == 0 || config.max_bytes == 0 {
+            self.errors.push(BuildError::Invalid(
+                "cache bounds must be positive; use no_cache() to disable it",
+            ));
+        }
+        self.cache = Some(config);
+        self
+    }
+
+    /// Validate every token in full, every time.
+    pub fn no_cache(mut self) -> Self {
+        self.cache = None;
+        self
+    }
+
     /// Refuse tokens whose `jti` is on this list (checked after every other check).
     pub fn revocation_list(mut self, list: Arc<dyn RevocationList>) -> Self {
         self.revocation = Some(list);
@@ -426,6 +480,7 @@ impl ValidatorBuilder {
                 allow_query_token: self.allow_query_token,
                 render: self.render,
                 revocation: self.revocation,
+                cache: self.cache.map(TokenCache::new),
             }),
         })
     }

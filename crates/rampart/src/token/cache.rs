@@ -1,0 +1,122 @@
+//! The verified-token cache: a token that passed full validation is remembered, keyed by
+//! its exact bytes, until its `exp`.
+//!
+//! - Keyed by the whole token string: moka hashes it and compares the full bytes on a
+//!   hit, so two different tokens can never share an entry.
+//! - Bounded in entries and in memory (each entry weighs the token plus the payload).
+//! - Each entry expires at the token's `exp`; a hit still checks `exp`, `nbf` and the
+//!   maximum age against the clock (a hit is never more permissive than a miss) and the
+//!   revocation list.
+//! - Flushed when a key disappears from the key set (rotation, a JWKS refresh dropping a
+//!   `kid`): the validator compares the key set's generation on every call.
+//! - Only successes are inserted; a failure is never cached.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use moka::Expiry;
+use moka::sync::Cache;
+
+use super::Verified;
+
+/// Cache settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheConfig {
+    /// Most entries kept.
+    pub max_entries: u64,
+    /// Most bytes kept (tokens plus payloads).
+    pub max_bytes: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            max_entries: 100_000,
+            max_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Entry {
+    verified: Verified,
+    /// Wall-clock seconds left until `exp` when inserted.
+    ttl: Duration,
+}
+
+struct UntilExp;
+
+impl Expiry<Arc<str>, Entry> for UntilExp {
+    fn expire_after_create(
+        &self,
+        _key: &Arc<str>,
+        value: &Entry,
+        _now: Instant,
+    ) -> Option<Duration> {
+        Some(value.ttl)
+    }
+}
+
+pub(crate) struct TokenCache {
+    entries: Cache<Arc<str>, Entry>,
+    generation: AtomicU64,
+}
+
+impl TokenCache {
+    pub(crate) fn new(config: CacheConfig) -> Self {
+        let floor = config.max_bytes / config.max_entries.max(1);
+        let entries = Cache::builder()
+            .max_capacity(config.max_bytes)
+            // Every entry weighs at least max_bytes / max_entries, so the byte bound also
+            // bounds the count (moka bounds by one measure only).
+            .weigher(move |token: &Arc<str>, entry: &Entry| {
+                let bytes = (token.len() + entry.verified.payload.len() + 256) as u64;
+                u32::try_from(bytes.max(floor)).unwrap_or(u32::MAX)
+            })
+            .expire_after(UntilExp)
+            .build();
+        Self {
+            entries,
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    /// Flushes everything if the key set changed since the last call.
+    pub(crate) fn sync_generation(&self, current: u64) {
+        if self.generation.swap(current, Ordering::AcqRel) != current {
+            self.entries.invalidate_all();
+        }
+    }
+
+    pub(crate) fn get(&self, token: &str) -> Option<Verified> {
+        self.entries.get(token).map(|e| e.verified)
+    }
+
+    pub(crate) fn insert(&self, token: &str, verified: &Verified, now: i64) {
+        let Some(exp) = verified.claims.exp else {
+            return;
+        };
+        let Ok(secs) = u64::try_from(exp - now) else {
+            return;
+        };
+        if secs == 0 {
+            return;
+        }
+        let entry = Entry {
+            verified: verified.clone(),
+            ttl: Duration::from_secs(secs),
+        };
+        self.entries.insert(Arc::from(token), entry);
+    }
+
+    pub(crate) fn invalidate_all(&self) {
+        self.entries.invalidate_all();
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> u64 {
+        self.entries.run_pending_tasks();
+        self.entries.entry_count()
+    }
+}
