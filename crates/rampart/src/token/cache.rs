@@ -120,3 +120,33 @@ impl TokenCache {
         self.entries.entry_count()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::token::Claims;
+
+    fn verified(exp: i64) -> Verified {
+        let claims = Claims { exp: Some(exp), ..Claims::default() };
+        Verified { claims: Arc::new(claims), payload: Arc::from(&b"{}"[..]) }
+    }
+
+    #[test]
+    fn the_entry_bound_holds() {
+        let cache = TokenCache::new(CacheConfig { max_entries: 10, max_bytes: 1024 * 1024 });
+        for i in 0..200 {
+            cache.insert(&format!("token-{i}"), &verified(2_000_000_000), 1_000_000_000);
+        }
+        assert!(cache.len() <= 10, "{} entries", cache.len());
+    }
+
+    #[test]
+    fn expired_or_expiring_tokens_are_not_inserted() {
+        let cache = TokenCache::new(CacheConfig::default());
+        cache.insert("a", &verified(100), 100);
+        cache.insert("b", &verified(99), 100);
+        assert!(cache.get("a").is_none() && cache.get("b").is_none());
+        cache.insert("c", &verified(160), 100);
+        assert!(cache.get("c").is_some());
+    }
+}
