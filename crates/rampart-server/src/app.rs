@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::routing::get;
+use http::Method;
 use http::StatusCode;
 use http::{HeaderValue, header};
 use rampart::Validator;
@@ -20,9 +22,12 @@ use rampart::https::{
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::accounts::throttle::{LoginRate, Throttle, ThrottlePolicy};
 use crate::accounts::{Accounts, Passwords};
 use crate::config::{Config, TlsMode};
 use crate::keys::{KeySettings, Keys, Sealer};
@@ -76,8 +81,12 @@ fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
 /// Store, hashing, keys: everything the HTTP handlers and the CLI share.
 pub async fn core(config: &Config) -> anyhow::Result<(Accounts, Keys)> {
     let store = open_store(config).await?;
-    let passwords = Passwords::new(config.password_hash, config.hash_pool_size)
-        .context("password hashing parameters")?;
+    let passwords = Passwords::new(
+        config.password_hash,
+        config.hash_pool_size,
+        config.hash_queue_size,
+    )
+    .context("password hashing parameters")?;
     let accounts = Accounts {
         store: Arc::clone(&store),
         passwords,
@@ -104,6 +113,7 @@ impl Application {
     /// Builds everything and binds the listener (use port 0 in tests).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let (accounts, keys) = core(&config).await?;
+        let accounts_store = Arc::clone(&accounts.store);
         bootstrap::first_party_client(&accounts, config.first_party_client)
             .await
             .context("creating the first-party client")?;
@@ -154,6 +164,12 @@ impl Application {
                 refresh_idle_ttl: ttl(config.refresh_idle_ttl),
             }),
             denylist,
+            throttle: Throttle::new(
+                Arc::clone(&accounts_store),
+                config.clock.clone(),
+                ThrottlePolicy::default(),
+            ),
+            login_rate: LoginRate::new(config.login_rate_per_ip),
         };
         let origin =
             Origin::parse(&config.public_url).map_err(|e| anyhow::anyhow!("public_url: {e}"))?;
@@ -172,7 +188,14 @@ impl Application {
             .merge(admin::router(&validator))
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
+            .fallback(not_found)
             .with_state(state.clone())
+            .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                REQUEST_TIMEOUT,
+            ))
+            .layer(csrf(&config, &origin)?)
             // Inside the HTTPS check: plain-HTTP redirects must not carry HSTS (RFC 6797 §7.2).
             .layer(SecurityHeaders::new(Some(hsts)));
         if config.tls_mode == TlsMode::Proxy {
@@ -188,6 +211,7 @@ impl Application {
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("no-store"),
             ))
+            .layer(cors(&config.cors_origins)?)
             .layer(TraceLayer::new_for_http());
         let maintenance = spawn_maintenance(state.clone());
 
@@ -322,6 +346,7 @@ fn spawn_maintenance(state: AppState) -> tokio::task::JoinHandle<()> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
+            state.login_rate.forget_idle();
             if let Err(e) = state.keys.reload().await {
                 tracing::warn!(error = %e, "reloading signing keys failed; keeping the current ones");
             }
@@ -353,6 +378,67 @@ async fn shutdown_signal() {
     let terminate = std::future::pending::<()>();
     tokio::select! { () = ctrl_c => {}, () = terminate => {} }
     tracing::info!("shutting down");
+}
+
+/// Largest JSON body accepted by the API.
+pub const MAX_JSON_BYTES: usize = 64 * 1024;
+/// Longest a request may take (slowloris on bodies, stuck handlers).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// CSRF: every state-changing route, trusting the public origin, the CORS origins and
+/// the configured extra origins.
+fn csrf(
+    config: &Config,
+    origin: &Origin,
+) -> anyhow::Result<rampart::csrf::CsrfLayer<rampart::csrf::JsonRejection>> {
+    let public = origin.as_str().trim_end_matches('/').to_owned();
+    let origins = std::iter::once(public)
+        .chain(config.cors_origins.iter().cloned())
+        .chain(config.trusted_origins.iter().cloned());
+    rampart::csrf::layer(origins)
+        .map_err(|e| anyhow::anyhow!("trusted_origins / cors_origins: {e:?}"))
+}
+
+/// CORS from an explicit allowlist (no wildcard; bearer tokens, not cookies, so no
+/// credentials mode).
+fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
+    let mut values = Vec::with_capacity(origins.len());
+    for origin in origins {
+        if origin.contains('*') {
+            anyhow::bail!(
+                "cors_origins: wildcards are not allowed; list each origin (got {origin:?})"
+            );
+        }
+        let parsed = url::Url::parse(origin)
+            .map_err(|e| anyhow::anyhow!("cors_origins: {origin:?}: {e}"))?;
+        if !matches!(parsed.scheme(), "http" | "https")
+            || parsed.path() != "/"
+            || parsed.query().is_some()
+            || parsed.fragment().is_some()
+        {
+            anyhow::bail!("cors_origins: {origin:?} must be scheme://host[:port] only");
+        }
+        let exact = origin.trim_end_matches('/');
+        values.push(HeaderValue::from_str(exact).map_err(|_| {
+            anyhow::anyhow!("cors_origins: {origin:?} is not a valid header value")
+        })?);
+    }
+    Ok(CorsLayer::new()
+        .allow_origin(AllowOrigin::list(values))
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(Duration::from_secs(600)))
+}
+
+/// Unknown routes: 404 in the API's JSON shape.
+async fn not_found() -> crate::error::ApiError {
+    crate::error::ApiError::NotFound("route")
 }
 
 /// Prints the dev certificate's fingerprint and how to trust it.

@@ -66,6 +66,12 @@ pub struct Settings {
     /// Password hashes computed at once [default: CPU cores - 1, at least 1]
     #[arg(long, env = "RAMPART_HASH_POOL_SIZE", global = true)]
     pub hash_pool_size: Option<usize>,
+    /// Password hashes allowed to wait for a hashing thread; beyond it the token endpoint answers 503 [default: 32]
+    #[arg(long, env = "RAMPART_HASH_QUEUE_SIZE", global = true)]
+    pub hash_queue_size: Option<usize>,
+    /// Password-grant attempts per second per client IP (burst: twice that); 0 disables [default: 10]
+    #[arg(long, env = "RAMPART_LOGIN_RATE_PER_IP", global = true)]
+    pub login_rate_per_ip: Option<u32>,
     /// Enable the built-in public client `first-party` (password + refresh grants) [default: true]
     #[arg(long, env = "RAMPART_FIRST_PARTY_CLIENT", global = true)]
     pub first_party_client: Option<bool>,
@@ -92,6 +98,22 @@ pub struct Settings {
     /// Proxy mode: which forwarding headers the trusted proxy writes: "x-forwarded" (nginx, Traefik) or "forwarded" (RFC 7239) [default: x-forwarded]
     #[arg(long, env = "RAMPART_FORWARDED_HEADERS", global = true)]
     pub forwarded_headers: Option<String>,
+    /// Browser origins allowed by CORS, comma-separated (exact scheme://host[:port]; no wildcard) [default: none]
+    #[arg(
+        long,
+        env = "RAMPART_CORS_ORIGINS",
+        global = true,
+        value_delimiter = ','
+    )]
+    pub cors_origins: Option<Vec<String>>,
+    /// Extra origins trusted by the CSRF check besides the public URL and the CORS origins [default: none]
+    #[arg(
+        long,
+        env = "RAMPART_TRUSTED_ORIGINS",
+        global = true,
+        value_delimiter = ','
+    )]
+    pub trusted_origins: Option<Vec<String>>,
     /// HSTS max-age in seconds [default: 63072000 (2 years)]
     #[arg(long, env = "RAMPART_HSTS_MAX_AGE", global = true)]
     pub hsts_max_age: Option<u64>,
@@ -130,6 +152,8 @@ impl Settings {
             argon2_iterations,
             argon2_parallelism,
             hash_pool_size,
+            hash_queue_size,
+            login_rate_per_ip,
             first_party_client,
             db_max_connections,
             tls_cert,
@@ -137,6 +161,8 @@ impl Settings {
             tls_mode,
             trusted_proxies,
             forwarded_headers,
+            cors_origins,
+            trusted_origins,
             hsts_max_age,
             hsts_preload
         )
@@ -168,6 +194,8 @@ pub struct Config {
     pub key_rotation_delay: Duration,
     pub password_hash: HashParams,
     pub hash_pool_size: usize,
+    pub hash_queue_size: usize,
+    pub login_rate_per_ip: u32,
     pub first_party_client: bool,
     pub db_max_connections: u32,
     pub tls_cert: Option<PathBuf>,
@@ -175,6 +203,8 @@ pub struct Config {
     pub tls_mode: TlsMode,
     pub trusted_proxies: Vec<String>,
     pub forwarded_headers: ForwardingHeaders,
+    pub cors_origins: Vec<String>,
+    pub trusted_origins: Vec<String>,
     pub hsts_max_age: Duration,
     pub hsts_preload: bool,
     pub dev: bool,
@@ -258,6 +288,8 @@ impl Config {
             hash_pool_size: settings
                 .hash_pool_size
                 .unwrap_or_else(|| cores.saturating_sub(1).max(1)),
+            hash_queue_size: settings.hash_queue_size.unwrap_or(32),
+            login_rate_per_ip: settings.login_rate_per_ip.unwrap_or(10),
             first_party_client: settings.first_party_client.unwrap_or(true),
             db_max_connections: settings.db_max_connections.unwrap_or(8),
             tls_cert: settings.tls_cert,
@@ -281,6 +313,8 @@ impl Config {
                     bail!("forwarded_headers {other:?} is not \"x-forwarded\" or \"forwarded\"")
                 }
             },
+            cors_origins: settings.cors_origins.unwrap_or_default(),
+            trusted_origins: settings.trusted_origins.unwrap_or_default(),
             hsts_max_age: Duration::from_secs(settings.hsts_max_age.unwrap_or(63_072_000)),
             hsts_preload: settings.hsts_preload.unwrap_or(false),
             dev,
@@ -317,8 +351,8 @@ impl Config {
         format!(
             "data_dir = {:?}\ndatabase_url = {:?}\npublic_url = {:?}\nhttps_addr = {:?}\nhttp_addr = {:?}\nmetrics_addr = {:?}\n\
              access_token_ttl = {}\nrefresh_token_ttl = {}\nrefresh_idle_ttl = {}\nsigning_alg = {:?}\nkey_rotation_delay = {}\n\
-             argon2_memory_kib = {}\nargon2_iterations = {}\nargon2_parallelism = {}\nhash_pool_size = {}\nfirst_party_client = {}\n\
-             db_max_connections = {}\ntls_mode = {:?}\ntls_cert = {:?}\ntls_key = {:?}\ntrusted_proxies = {:?}\nhsts_max_age = {}\nhsts_preload = {}\n# RAMPART_MASTER_KEY {}\n# RAMPART_BOOTSTRAP_ADMIN_PASSWORD {}\n",
+             argon2_memory_kib = {}\nargon2_iterations = {}\nargon2_parallelism = {}\nhash_pool_size = {}\nhash_queue_size = {}\nlogin_rate_per_ip = {}\nfirst_party_client = {}\n\
+             db_max_connections = {}\ntls_mode = {:?}\ntls_cert = {:?}\ntls_key = {:?}\ntrusted_proxies = {:?}\ncors_origins = {:?}\ntrusted_origins = {:?}\nhsts_max_age = {}\nhsts_preload = {}\n# RAMPART_MASTER_KEY {}\n# RAMPART_BOOTSTRAP_ADMIN_PASSWORD {}\n",
             self.data_dir.display().to_string(),
             redact_url(&self.database_url),
             self.public_url,
@@ -335,6 +369,8 @@ impl Config {
             self.password_hash.iterations,
             self.password_hash.parallelism,
             self.hash_pool_size,
+            self.hash_queue_size,
+            self.login_rate_per_ip,
             self.first_party_client,
             self.db_max_connections,
             match self.tls_mode {
@@ -344,6 +380,8 @@ impl Config {
             self.tls_cert.as_ref().map(|p| p.display().to_string()),
             self.tls_key.as_ref().map(|p| p.display().to_string()),
             self.trusted_proxies,
+            self.cors_origins,
+            self.trusted_origins,
             self.hsts_max_age.as_secs(),
             self.hsts_preload,
             secret(&self.master_key),

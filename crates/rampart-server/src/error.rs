@@ -1,8 +1,8 @@
 //! `ApiError`: the JSON error of every non-OAuth endpoint, rendered once.
 
 use axum::Json;
-use axum::extract::FromRequest;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
@@ -101,8 +101,23 @@ impl From<AccountError> for ApiError {
             AccountError::Invalid(why) => Self::BadRequest(why),
             AccountError::LastAdmin => Self::Conflict("another enabled administrator"),
             AccountError::Store(e) => e.into(),
+            AccountError::Hash(crate::accounts::passwords::HashError::Busy) => Self::Unavailable,
             AccountError::Hash(e) => Self::Internal(e.to_string()),
         }
+    }
+}
+
+/// `Path<T>` whose rejections are [`ApiError`]s.
+#[derive(Debug, Clone, Copy, Default, axum::extract::FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+impl From<axum::extract::rejection::PathRejection> for ApiError {
+    fn from(rejection: axum::extract::rejection::PathRejection) -> Self {
+        Self::BadRequest(format!(
+            "invalid path: {}",
+            rejection.body_text().chars().take(200).collect::<String>()
+        ))
     }
 }
 
@@ -115,6 +130,20 @@ impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         Self::BadRequest(format!(
             "invalid JSON body: {}",
+            rejection.body_text().chars().take(200).collect::<String>()
+        ))
+    }
+}
+
+/// `Query<T>` whose rejections are [`ApiError`]s (400 in our format, never axum's text).
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::BadRequest(format!(
+            "invalid query string: {}",
             rejection.body_text().chars().take(200).collect::<String>()
         ))
     }

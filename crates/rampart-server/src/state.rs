@@ -8,6 +8,7 @@ use rampart::Validator;
 use rampart::token::RevocationList;
 
 use crate::accounts::Accounts;
+use crate::accounts::throttle::{LoginRate, Throttle};
 use crate::keys::Keys;
 use crate::store::{Store, StoreError};
 
@@ -38,6 +39,8 @@ pub struct AppState {
     pub any_audience: AnyAudience,
     pub settings: Arc<TokenSettings>,
     pub denylist: Arc<Denylist>,
+    pub throttle: Throttle,
+    pub login_rate: LoginRate,
 }
 
 /// Revoked access-token ids (RFC 7009), mirrored in memory from the store so every

@@ -52,6 +52,7 @@
 
 #![deny(missing_docs)]
 
+pub mod csrf;
 pub mod extract;
 pub mod https;
 pub mod jwks;

@@ -2,7 +2,9 @@
 
 pub mod http;
 pub mod passwords;
+pub mod pool;
 pub mod scopes;
+pub mod throttle;
 pub mod username;
 
 use std::collections::BTreeSet;

@@ -7,7 +7,8 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Argon2, Params};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::sync::Semaphore;
+
+use super::pool::{HashPool, PoolError};
 
 /// Shortest accepted password, in bytes (NIST SP 800-63B §5.1.1.2: at least 8).
 pub const MIN_PASSWORD_BYTES: usize = 8;
@@ -72,7 +73,7 @@ pub struct Verification {
 pub struct Passwords {
     params: HashParams,
     argon2: Arc<Argon2<'static>>,
-    permits: Arc<Semaphore>,
+    pool: HashPool,
     /// A real hash of a random password: verifying against it costs what a real verify
     /// costs, so an unknown username takes as long as a wrong password.
     dummy_hash: Arc<str>,
@@ -86,31 +87,46 @@ impl std::fmt::Debug for Passwords {
     }
 }
 
-/// Hashing failed inside argon2 (bad parameters) or the pool shut down.
+/// Hashing could not run.
 #[derive(Debug, thiserror::Error)]
-#[error("password hashing failed: {0}")]
-pub struct HashError(String);
+pub enum HashError {
+    /// The hashing queue is full; the caller should answer 503 + Retry-After.
+    #[error("password hashing is saturated; retry shortly")]
+    Busy,
+    /// Bad parameters, or the pool stopped.
+    #[error("password hashing failed: {0}")]
+    Failed(String),
+}
+
+impl From<PoolError> for HashError {
+    fn from(e: PoolError) -> Self {
+        match e {
+            PoolError::Busy => Self::Busy,
+            PoolError::Stopped => Self::Failed(e.to_string()),
+        }
+    }
+}
 
 impl Passwords {
     /// Builds the hasher and its dummy hash.
-    pub fn new(params: HashParams, pool_size: usize) -> Result<Self, HashError> {
+    pub fn new(params: HashParams, pool_size: usize, queue: usize) -> Result<Self, HashError> {
         let argon_params = Params::new(
             params.memory_kib,
             params.iterations,
             params.parallelism,
             None,
         )
-        .map_err(|e| HashError(e.to_string()))?;
+        .map_err(|e| HashError::Failed(e.to_string()))?;
         let argon2 = Argon2::new(
             argon2::Algorithm::Argon2id,
             argon2::Version::V0x13,
             argon_params,
         );
-        let dummy = hash_with(&argon2, &random_password()).map_err(HashError)?;
+        let dummy = hash_with(&argon2, &random_password()).map_err(HashError::Failed)?;
         Ok(Self {
             params,
             argon2: Arc::new(argon2),
-            permits: Arc::new(Semaphore::new(pool_size.max(1))),
+            pool: HashPool::new(pool_size, queue).map_err(|e| HashError::Failed(e.to_string()))?,
             dummy_hash: Arc::from(dummy),
         })
     }
@@ -124,8 +140,10 @@ impl Passwords {
     pub async fn hash(&self, password: &SecretString) -> Result<String, HashError> {
         let argon2 = Arc::clone(&self.argon2);
         let password = password.clone();
-        self.blocking(move || hash_with(&argon2, password.expose_secret()).map_err(HashError))
-            .await?
+        self.blocking(move || {
+            hash_with(&argon2, password.expose_secret()).map_err(HashError::Failed)
+        })
+        .await?
     }
 
     /// Verifies `password` against `stored` (or against the dummy hash when the user does
@@ -152,14 +170,12 @@ impl Passwords {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| HashError(e.to_string()))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| HashError(e.to_string()))
+        Ok(self.pool.run(work).await?)
+    }
+
+    /// Jobs waiting or running on the hashing pool (for metrics).
+    pub fn queue_depth(&self) -> usize {
+        self.pool.queued()
     }
 }
 
@@ -226,7 +242,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
-        let p = Passwords::new(fast(), 2).unwrap();
+        let p = Passwords::new(fast(), 2, 8).unwrap();
         let hash = p.hash(&SecretString::from("correct horse")).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
         let ok = p
@@ -250,7 +266,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_user_never_verifies() {
-        let p = Passwords::new(fast(), 1).unwrap();
+        let p = Passwords::new(fast(), 1, 8).unwrap();
         assert!(
             !p.verify(&SecretString::from("anything"), None)
                 .await
@@ -261,7 +277,7 @@ mod tests {
 
     #[tokio::test]
     async fn old_parameters_and_bcrypt_ask_for_a_rehash() {
-        let old = Passwords::new(fast(), 1).unwrap();
+        let old = Passwords::new(fast(), 1, 8).unwrap();
         let hash = old.hash(&SecretString::from("password1")).await.unwrap();
         let new = Passwords::new(
             HashParams {
@@ -269,6 +285,7 @@ mod tests {
                 ..fast()
             },
             1,
+            8,
         )
         .unwrap();
         assert_eq!(

@@ -98,6 +98,13 @@ mod tests {
         assert_eq!(parse_scope("a \"b"), None);
     }
 
+    /// Name, requested scopes, expected outcome.
+    type Case<'a> = (
+        &'a str,
+        Option<&'a [&'a str]>,
+        Result<&'a [&'a str], ScopeRefusal>,
+    );
+
     #[test]
     fn the_granting_table() {
         let known = set(&["profile", "admin", "notes:read", "notes:write"]);
@@ -110,7 +117,7 @@ mod tests {
             held: Some(&user),
             client_allowed: &client,
         };
-        let cases: &[(&str, Option<&[&str]>, Result<&[&str], ScopeRefusal>)] = &[
+        let cases: &[Case<'_>] = &[
             ("nothing requested gives defaults", None, Ok(&["profile"])),
             (
                 "requested and held",

@@ -1,7 +1,7 @@
 //! `/admin/clients`.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::get;
 use http::StatusCode;
 use rampart::Scoped;
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AdminScope;
 use crate::accounts::Accounts;
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
 use crate::store::Client;
 
@@ -96,7 +96,7 @@ async fn create(
 async fn get_one(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<ClientView>, ApiError> {
     let client = accounts
         .store
@@ -116,7 +116,7 @@ pub(super) struct UpdateClient {
 async fn update(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateClient>,
 ) -> Result<ApiJson<ClientView>, ApiError> {
     accounts
@@ -139,7 +139,7 @@ async fn update(
 async fn delete(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     accounts
         .store

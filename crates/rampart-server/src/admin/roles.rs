@@ -1,7 +1,7 @@
 //! `/admin/roles` and `/admin/scopes`.
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, put};
 use http::StatusCode;
 use rampart::Scoped;
@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::AdminScope;
 use crate::accounts::Accounts;
 use crate::accounts::scopes::is_scope_token;
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
 use crate::store::{Role, ScopeDef};
 
@@ -77,7 +77,7 @@ pub(super) struct SetScopes {
 async fn set_scopes(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<SetScopes>,
 ) -> Result<ApiJson<RoleView>, ApiError> {
     accounts.set_role_scopes(&name, &body.scopes).await?;
@@ -93,7 +93,7 @@ async fn set_scopes(
 async fn delete(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     accounts.delete_role(&name).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -137,7 +137,7 @@ pub(super) struct PutScope {
 async fn put_scope(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
-    Path(name): Path<String>,
+    ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<PutScope>,
 ) -> Result<ApiJson<ScopeView>, ApiError> {
     if !is_scope_token(&name) {

@@ -1,7 +1,7 @@
 //! `/admin/sessions`: live refresh-token families.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::routing::{delete, get};
 use http::StatusCode;
 use rampart::Scoped;
@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::AdminScope;
 use crate::accounts::Accounts;
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize)]
@@ -34,7 +34,7 @@ pub(super) struct SessionQuery {
 async fn list(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
-    Query(q): Query<SessionQuery>,
+    ApiQuery(q): ApiQuery<SessionQuery>,
 ) -> Result<ApiJson<Vec<SessionView>>, ApiError> {
     let sessions = accounts
         .store
@@ -61,7 +61,7 @@ async fn list(
 async fn revoke(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound("session"))?;
     if accounts

@@ -1,7 +1,7 @@
 //! `/admin/users`: list (prefix search, cursor pagination), create, get, update, delete.
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::AdminScope;
 use crate::accounts::{Accounts, Username};
-use crate::error::{ApiError, ApiJson};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 use crate::store::User;
 
@@ -61,7 +61,7 @@ pub(super) struct Page<T> {
 async fn list(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<ApiJson<Page<UserView>>, ApiError> {
     let limit = query.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
@@ -137,7 +137,7 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
 async fn get_one(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<UserView>, ApiError> {
     let user = accounts
         .store
@@ -158,7 +158,7 @@ pub(super) struct UpdateUser {
 async fn update(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateUser>,
 ) -> Result<ApiJson<UserView>, ApiError> {
     let id = parse_id(&id)?;
@@ -180,7 +180,7 @@ async fn update(
 async fn delete(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     accounts.delete_user(parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)

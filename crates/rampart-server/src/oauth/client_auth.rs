@@ -9,8 +9,11 @@ use http::{HeaderMap, header};
 use super::error::OAuthError;
 use super::form::Params;
 use crate::accounts::FIRST_PARTY_CLIENT;
+use crate::accounts::throttle::Subject;
 use crate::secret;
-use crate::store::{Client, Store};
+use crate::state::AppState;
+use crate::store::Client;
+use std::net::IpAddr;
 
 /// How the client identified itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,22 +114,34 @@ fn form_decode(s: &str) -> Option<String> {
 /// Authenticates the client of a request. A request without any client identification
 /// is the first-party public client (ARCHITECTURE.md), when it is enabled.
 pub async fn authenticate(
-    store: &dyn Store,
+    state: &AppState,
+    ip: IpAddr,
     headers: &HeaderMap,
     params: &Params,
 ) -> Result<Authenticated, OAuthError> {
     let (creds, method) = credentials(headers, params)?;
     let basic = method == Method::Basic;
     let (id, secret) = creds.unwrap_or_else(|| (FIRST_PARTY_CLIENT.to_owned(), String::new()));
-    let client = store.client(&id).await?;
+    let presents_secret = !secret.is_empty();
+    let subjects = [Subject::Client(id.clone()), Subject::Ip(ip)];
+    if presents_secret && let Err(wait) = state.throttle.check(&subjects).await? {
+        return Err(OAuthError::too_many(wait));
+    }
+    let client = state.accounts.store.client(&id).await?;
     let Some(client) = client.filter(|c| !c.disabled) else {
+        if presents_secret {
+            state.throttle.failed(&subjects).await?;
+        }
         return Err(OAuthError::invalid_client(basic));
     };
     match method {
         // Many OAuth libraries (requests-oauthlib, authlib) identify a public client with
         // HTTP Basic and an empty password; that is identification, not authentication.
         Method::Basic if secret.is_empty() && !client.confidential => {
-            return Ok(Authenticated { client, method: Method::None });
+            return Ok(Authenticated {
+                client,
+                method: Method::None,
+            });
         }
         Method::Basic | Method::Post => {
             let ok = client
@@ -134,8 +149,16 @@ pub async fn authenticate(
                 .as_deref()
                 .is_some_and(|hash| secret::matches_digest(&secret, hash));
             if !ok {
+                for (subject, lock) in state.throttle.failed(&subjects).await? {
+                    tracing::warn!(
+                        ?subject,
+                        seconds = lock.as_secs(),
+                        "client authentication locked out"
+                    );
+                }
                 return Err(OAuthError::invalid_client(basic));
             }
+            state.throttle.succeeded(&subjects[0]).await?;
         }
         // A confidential client must authenticate (RFC 6749 §3.2.1).
         Method::None | Method::Implicit if client.confidential => {

@@ -82,6 +82,18 @@ impl OAuthError {
             )
         }
     }
+    /// 429: too many attempts; retry after `secs` (brute-force backoff, rate limit).
+    pub fn too_many(secs: u64) -> Self {
+        Self {
+            retry_after: Some(secs),
+            ..Self::new(
+                "temporarily_unavailable",
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("too many attempts; retry after {secs} seconds"),
+            )
+        }
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status

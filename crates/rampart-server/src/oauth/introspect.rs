@@ -11,16 +11,18 @@ use super::client_auth::authenticate;
 use super::error::OAuthError;
 use super::form::Params;
 use crate::state::AppState;
+use rampart::https::ClientIp;
 
 /// Only clients that authenticate with a secret may introspect (§2.1: the endpoint must
 /// be protected). An inactive or unknown token answers exactly `{"active":false}`.
 pub async fn introspect(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OAuthError> {
     let params = Params::parse(&headers, &body)?;
-    let client = authenticate(state.accounts.store.as_ref(), &headers, &params).await?;
+    let client = authenticate(&state, ip, &headers, &params).await?;
     if !client.has_secret() {
         return Err(OAuthError::invalid_client(false));
     }

@@ -8,17 +8,19 @@ use super::client_auth::authenticate;
 use super::error::OAuthError;
 use super::form::Params;
 use crate::state::AppState;
+use rampart::https::ClientIp;
 
 /// Revokes a refresh token (its whole family) or an access token (its `jti` goes on the
 /// denylist until it expires). Per RFC 7009 §2.2 the answer is 200 whether or not the
 /// token was valid, and a token of another client is left alone.
 pub async fn revoke(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, OAuthError> {
     let params = Params::parse(&headers, &body)?;
-    let client = authenticate(state.accounts.store.as_ref(), &headers, &params).await?;
+    let client = authenticate(&state, ip, &headers, &params).await?;
     let token = params.require("token")?;
     let store = &state.accounts.store;
     let now = state.accounts.clock.now();

@@ -16,9 +16,12 @@ use super::error::OAuthError;
 use super::form::Params;
 use super::issue::{self, Subject};
 use crate::accounts::Username;
+use crate::accounts::passwords::HashError;
 use crate::accounts::scopes::{self, ScopeContext, ScopeRefusal};
+use crate::accounts::throttle::Subject as Throttled;
 use crate::state::AppState;
 use crate::store::{Rotation, User};
+use rampart::https::ClientIp;
 
 /// RFC 6749 §5.1 success body.
 #[derive(Debug, Serialize)]
@@ -48,6 +51,7 @@ impl IntoResponse for TokenResponse {
 /// The token endpoint.
 pub async fn token(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<TokenResponse, OAuthError> {
@@ -59,7 +63,7 @@ pub async fn token(
     ) {
         return Err(OAuthError::unsupported_grant_type());
     }
-    let client = authenticate(state.accounts.store.as_ref(), &headers, &params).await?;
+    let client = authenticate(&state, ip, &headers, &params).await?;
     let basic = client.used_basic();
     if !client.client.grants.iter().any(|g| g == grant_type) {
         let mut e = OAuthError::unauthorized_client("this client may not use this grant type");
@@ -78,7 +82,7 @@ pub async fn token(
         None => None,
     };
     let result = match grant_type {
-        "password" => password(&state, &client, &params, requested.as_ref()).await,
+        "password" => password(&state, ip, &client, &params, requested.as_ref()).await,
         "refresh_token" => refresh(&state, &client, &params, requested.as_ref()).await,
         _ => client_credentials(&state, &client, requested.as_ref()).await,
     };
@@ -122,33 +126,60 @@ async fn held_scopes(state: &AppState, user: &User) -> Result<BTreeSet<String>, 
 /// `invalid_grant`, after the same amount of hashing work.
 async fn password(
     state: &AppState,
+    ip: std::net::IpAddr,
     client: &Authenticated,
     params: &Params,
     requested: Option<&BTreeSet<String>>,
 ) -> Result<TokenResponse, OAuthError> {
     let username = params.require("username")?;
     let password = SecretString::from(params.require("password")?.to_owned());
-    let user = match Username::parse(username) {
-        Ok(name) => state.accounts.store.user_by_username(name.as_str()).await?,
-        Err(_) => None,
+    let name = Username::parse(username).ok();
+    // Throttling comes before any hashing: a locked request costs one lookup.
+    if let Err(wait) = state.login_rate.check(ip) {
+        return Err(OAuthError::too_many(wait));
+    }
+    let account = Throttled::Account(
+        name.as_ref()
+            .map_or_else(|| username.to_owned(), |n| n.as_str().to_owned()),
+    );
+    let subjects = [Throttled::Ip(ip), account];
+    if let Err(wait) = state.throttle.check(&subjects).await? {
+        return Err(OAuthError::too_many(wait));
+    }
+    let user = match &name {
+        Some(name) => state.accounts.store.user_by_username(name.as_str()).await?,
+        None => None,
     };
     let verification = state
         .accounts
         .passwords
         .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
         .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "password verification failed to run");
-            OAuthError::server_error()
+        .map_err(|e| match e {
+            // Bounded hashing: refuse at once rather than queue without limit.
+            HashError::Busy => OAuthError::unavailable(1),
+            e => {
+                tracing::error!(error = %e, "password verification failed to run");
+                OAuthError::server_error()
+            }
         })?;
     let user = match user {
         Some(user) if verification.ok && !user.disabled => user,
         _ => {
+            for (subject, lock) in state.throttle.failed(&subjects).await? {
+                tracing::warn!(
+                    ?subject,
+                    seconds = lock.as_secs(),
+                    "login locked out after repeated failures"
+                );
+            }
             return Err(OAuthError::invalid_grant(
                 "the username or password is incorrect",
             ));
         }
     };
+    // RFC-free but OWASP: a successful login resets the account's counter.
+    state.throttle.succeeded(&subjects[1]).await?;
     if verification.needs_rehash {
         match state.accounts.passwords.hash(&password).await {
             Ok(hash) => {
@@ -223,14 +254,17 @@ async fn refresh(
     if record.client_id != client.client.id {
         return Err(invalid());
     }
-    // §6: the new scope may only narrow the original grant.
+    // §6: the new scope may only narrow the original grant. Checked only for a current
+    // token: a rotated one must reach the reuse detection below, whatever it asks for.
     let original: BTreeSet<String> = record
         .scope
         .split(' ')
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
+    let current = record.used_at.is_none() && record.revoked_at.is_none();
     if let Some(requested) = requested
+        && current
         && !requested.is_subset(&original)
     {
         return Err(OAuthError::invalid_scope(

@@ -208,6 +208,22 @@ pub trait Store: Send + Sync + 'static {
         publish_until: i64,
     ) -> Result<(), StoreError>;
 
+    // Brute-force throttling
+    /// The lock deadline (0 if none) of each key that has one.
+    async fn throttle_locks(&self, keys: &[String]) -> Result<Vec<(String, i64)>, StoreError>;
+    /// Counts one failure for `key` (restarting the count if the last failure is older than
+    /// `reset_before`) and returns the new count.
+    async fn record_failure(
+        &self,
+        key: &str,
+        now: i64,
+        reset_before: i64,
+    ) -> Result<u32, StoreError>;
+    /// Extends the lock of `key` to `until` (never shortens it).
+    async fn lock_until(&self, key: &str, until: i64) -> Result<(), StoreError>;
+    /// Forgets the failures of `key`.
+    async fn clear_failures(&self, key: &str) -> Result<(), StoreError>;
+
     // Access-token denylist (RFC 7009)
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> Result<(), StoreError>;
     async fn revoked_jtis(&self, now: i64) -> Result<Vec<(String, i64)>, StoreError>;

@@ -669,6 +669,66 @@ impl Store for SqliteStore {
             .map(|_| ())
     }
 
+    async fn throttle_locks(&self, keys: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            let until: Option<i64> =
+                sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE key = ?")
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(map_err)?;
+            if let Some(until) = until {
+                out.push((key.clone(), until));
+            }
+        }
+        Ok(out)
+    }
+
+    async fn record_failure(
+        &self,
+        key: &str,
+        now: i64,
+        reset_before: i64,
+    ) -> Result<u32, StoreError> {
+        // One statement: concurrent failures each count (no read-then-write).
+        let failures: i64 = sqlx::query_scalar(
+            "INSERT INTO login_throttle (key, failures, locked_until, last_failure_at) VALUES (?, 1, 0, ?) \
+             ON CONFLICT(key) DO UPDATE SET \
+               failures = CASE WHEN last_failure_at < ? THEN 1 ELSE failures + 1 END, \
+               locked_until = CASE WHEN last_failure_at < ? THEN 0 ELSE locked_until END, \
+               last_failure_at = excluded.last_failure_at \
+             RETURNING failures",
+        )
+        .bind(key)
+        .bind(now)
+        .bind(reset_before)
+        .bind(reset_before)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(u32::try_from(failures).unwrap_or(u32::MAX))
+    }
+
+    async fn lock_until(&self, key: &str, until: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE login_throttle SET locked_until = MAX(locked_until, ?) WHERE key = ?")
+            .bind(until)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)
+            .map(|_| ())
+    }
+
+    async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM login_throttle WHERE key = ?")
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)
+            .map(|_| ())
+    }
+
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO revoked_jti (jti, expires_at) VALUES (?, ?) ON CONFLICT(jti) DO NOTHING",

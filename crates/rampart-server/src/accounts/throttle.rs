@@ -1,0 +1,228 @@
+//! Brute-force resistance on the password grant and on client authentication.
+//!
+//! Failures are counted per client IP (from the trusted-proxy logic), per account and per
+//! client id, in the store so that every instance sees the same counters. After `free`
+//! failures each further one locks the key for `base · 2^(n−free−1)`, capped at `max`
+//! (defaults: IP 5 free, account 10 free, 1 s doubling up to 15 min). A key's count
+//! restarts when its last failure is older than `reset_after` (1 h). A successful login
+//! clears the account's counter (the IP's stays, so one valid account cannot launder
+//! guesses against others).
+//!
+//! Trade-off: an attacker spraying guesses at one account from many IPs can lock that
+//! account, but only for minutes at a time (the cap), and from any single IP the per-IP
+//! limit bites first (5 free against the account's 10) — so a single attacker cannot keep
+//! the real user out. Locked requests are refused before any hashing, so a flood costs
+//! one indexed lookup each.
+
+use std::time::Duration;
+
+use crate::clock::Clock;
+use crate::store::{Store, StoreError};
+
+/// An exponential backoff schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// Failures allowed before any delay.
+    pub free: u32,
+    /// First delay.
+    pub base: Duration,
+    /// Longest delay.
+    pub max: Duration,
+}
+
+impl Backoff {
+    /// How long the key is locked after its `failures`-th failure. Pure.
+    pub fn lock_for(&self, failures: u32) -> Duration {
+        if failures <= self.free {
+            return Duration::ZERO;
+        }
+        let doublings = (failures - self.free - 1).min(30);
+        self.base.saturating_mul(1u32 << doublings).min(self.max)
+    }
+}
+
+/// The throttle settings.
+#[derive(Debug, Clone, Copy)]
+pub struct ThrottlePolicy {
+    pub per_ip: Backoff,
+    pub per_account: Backoff,
+    pub per_client: Backoff,
+    pub reset_after: Duration,
+}
+
+impl Default for ThrottlePolicy {
+    fn default() -> Self {
+        let minutes_15 = Duration::from_secs(15 * 60);
+        Self {
+            per_ip: Backoff {
+                free: 5,
+                base: Duration::from_secs(1),
+                max: minutes_15,
+            },
+            per_account: Backoff {
+                free: 10,
+                base: Duration::from_secs(1),
+                max: minutes_15,
+            },
+            per_client: Backoff {
+                free: 5,
+                base: Duration::from_secs(1),
+                max: minutes_15,
+            },
+            reset_after: Duration::from_secs(3600),
+        }
+    }
+}
+
+/// What is being throttled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// A client IP.
+    Ip(std::net::IpAddr),
+    /// A (normalised) username, whether or not the account exists.
+    Account(String),
+    /// An OAuth client id.
+    Client(String),
+}
+
+impl Subject {
+    fn key(&self) -> String {
+        match self {
+            Self::Ip(ip) => format!("ip:{ip}"),
+            Self::Account(name) => format!("user:{name}"),
+            Self::Client(id) => format!("client:{id}"),
+        }
+    }
+}
+
+/// The throttle over a store.
+#[derive(Clone)]
+pub struct Throttle {
+    store: std::sync::Arc<dyn Store>,
+    clock: Clock,
+    policy: ThrottlePolicy,
+}
+
+impl Throttle {
+    pub fn new(store: std::sync::Arc<dyn Store>, clock: Clock, policy: ThrottlePolicy) -> Self {
+        Self {
+            store,
+            clock,
+            policy,
+        }
+    }
+
+    /// `Err(seconds)` when any subject is locked now: how long until the last lock ends.
+    pub async fn check(&self, subjects: &[Subject]) -> Result<Result<(), u64>, StoreError> {
+        let keys: Vec<String> = subjects.iter().map(Subject::key).collect();
+        let now = self.clock.now();
+        let wait = self
+            .store
+            .throttle_locks(&keys)
+            .await?
+            .into_iter()
+            .map(|(_, until)| until - now)
+            .max()
+            .unwrap_or(0);
+        Ok(if wait > 0 {
+            Err(u64::try_from(wait).unwrap_or(1))
+        } else {
+            Ok(())
+        })
+    }
+
+    /// Records a failure for each subject; returns the subjects that became locked.
+    pub async fn failed(
+        &self,
+        subjects: &[Subject],
+    ) -> Result<Vec<(Subject, Duration)>, StoreError> {
+        let now = self.clock.now();
+        let reset_before =
+            now - i64::try_from(self.policy.reset_after.as_secs()).unwrap_or(i64::MAX);
+        let mut locked = Vec::new();
+        for subject in subjects {
+            let key = subject.key();
+            let failures = self.store.record_failure(&key, now, reset_before).await?;
+            let backoff = match subject {
+                Subject::Ip(_) => self.policy.per_ip,
+                Subject::Account(_) => self.policy.per_account,
+                Subject::Client(_) => self.policy.per_client,
+            };
+            let lock = backoff.lock_for(failures);
+            if !lock.is_zero() {
+                let until = now.saturating_add(i64::try_from(lock.as_secs()).unwrap_or(i64::MAX));
+                self.store.lock_until(&key, until).await?;
+                locked.push((subject.clone(), lock));
+            }
+        }
+        Ok(locked)
+    }
+
+    /// Clears a subject's failures (after a successful login).
+    pub async fn succeeded(&self, subject: &Subject) -> Result<(), StoreError> {
+        self.store.clear_failures(&subject.key()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backoff_timeline() {
+        let b = Backoff {
+            free: 5,
+            base: Duration::from_secs(1),
+            max: Duration::from_secs(900),
+        };
+        let secs: Vec<u64> = (1..=17).map(|n| b.lock_for(n).as_secs()).collect();
+        assert_eq!(
+            secs,
+            [
+                0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900
+            ]
+        );
+        assert_eq!(b.lock_for(u32::MAX).as_secs(), 900, "no overflow");
+    }
+}
+
+/// An in-memory per-IP rate limit on password logins (governor's GCRA): it keeps one
+/// client from filling the hashing queue. It complements the store-backed backoff, which
+/// counts failures across instances; this one counts attempts on this instance.
+#[derive(Clone)]
+pub struct LoginRate {
+    limiter: Option<std::sync::Arc<governor::DefaultKeyedRateLimiter<std::net::IpAddr>>>,
+}
+
+impl LoginRate {
+    /// `per_second` attempts per IP with a burst of twice that; 0 disables the limit.
+    pub fn new(per_second: u32) -> Self {
+        let limiter = std::num::NonZeroU32::new(per_second).map(|rate| {
+            let burst = rate.saturating_mul(std::num::NonZeroU32::MIN.saturating_add(1));
+            let quota = governor::Quota::per_second(rate).allow_burst(burst);
+            std::sync::Arc::new(governor::RateLimiter::keyed(quota))
+        });
+        Self { limiter }
+    }
+
+    /// `Err(seconds)` when this IP must wait.
+    pub fn check(&self, ip: std::net::IpAddr) -> Result<(), u64> {
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
+        limiter.check_key(&ip).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            wait.as_secs().max(1)
+        })
+    }
+
+    /// Drops the state of IPs that have been quiet (bounded memory).
+    pub fn forget_idle(&self) {
+        if let Some(limiter) = &self.limiter {
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    }
+}
