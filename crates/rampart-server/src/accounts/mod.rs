@@ -92,7 +92,7 @@ impl Accounts {
         roles: &[String],
     ) -> Result<User, AccountError> {
         let username = Username::parse(username)?;
-        passwords::check_new_password(password)?;
+        passwords::check_new_password(password, Some(username.as_str()))?;
         let hash = self.passwords.hash(password).await?;
         self.create_user_with_hash(&username, hash, roles).await
     }
@@ -140,7 +140,12 @@ impl Accounts {
         user_id: Uuid,
         password: &SecretString,
     ) -> Result<(), AccountError> {
-        passwords::check_new_password(password)?;
+        let user = self
+            .store
+            .user_by_id(user_id)
+            .await?
+            .ok_or(AccountError::NotFound("user"))?;
+        passwords::check_new_password(password, Some(&user.username))?;
         let hash = self.passwords.hash(password).await?;
         let now = self.clock.now();
         self.store

@@ -45,18 +45,45 @@ pub enum PasswordError {
     /// Longer than [`MAX_PASSWORD_BYTES`].
     #[error("the password must be at most {MAX_PASSWORD_BYTES} bytes long")]
     TooLong,
+    /// On the list of commonly used passwords (NIST SP 800-63B §5.1.1.2).
+    #[error("this password is too common; choose another")]
+    Common,
+    /// The same as the username.
+    #[error("the password must not be the username")]
+    SameAsUsername,
 }
 
-/// Checks a new password against the length rules.
-pub fn check_new_password(password: &SecretString) -> Result<(), PasswordError> {
-    let len = password.expose_secret().len();
+/// Commonly used passwords of 8+ bytes, lower-cased (data/common-passwords.txt).
+static COMMON: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+    std::sync::LazyLock::new(|| {
+        include_str!("../../data/common-passwords.txt")
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    });
+
+/// Checks a new password: 8–1024 bytes, not a common password (case-insensitive), not
+/// the username. No composition rules (NIST SP 800-63B §5.1.1.2).
+pub fn check_new_password(
+    password: &SecretString,
+    username: Option<&str>,
+) -> Result<(), PasswordError> {
+    let password = password.expose_secret();
+    let len = password.len();
     if len < MIN_PASSWORD_BYTES {
-        Err(PasswordError::TooShort)
-    } else if len > MAX_PASSWORD_BYTES {
-        Err(PasswordError::TooLong)
-    } else {
-        Ok(())
+        return Err(PasswordError::TooShort);
     }
+    if len > MAX_PASSWORD_BYTES {
+        return Err(PasswordError::TooLong);
+    }
+    let lower = password.to_lowercase();
+    if COMMON.contains(lower.as_str()) {
+        return Err(PasswordError::Common);
+    }
+    if username.is_some_and(|u| u.to_lowercase() == lower) {
+        return Err(PasswordError::SameAsUsername);
+    }
+    Ok(())
 }
 
 /// The result of checking a password.
@@ -324,13 +351,34 @@ mod tests {
     #[test]
     fn length_rules() {
         assert_eq!(
-            check_new_password(&SecretString::from("short")),
+            check_new_password(&SecretString::from("short"), None),
             Err(PasswordError::TooShort)
         );
         assert_eq!(
-            check_new_password(&SecretString::from("x".repeat(1025))),
+            check_new_password(&SecretString::from("x".repeat(1025)), None),
             Err(PasswordError::TooLong)
         );
-        assert!(check_new_password(&SecretString::from("long enough")).is_ok());
+        assert!(check_new_password(&SecretString::from("long enough"), None).is_ok());
+    }
+
+    #[test]
+    fn common_passwords_and_the_username_are_refused() {
+        let check =
+            |p: &str, u: Option<&str>| check_new_password(&SecretString::from(p.to_owned()), u);
+        for common in [
+            "password",
+            "PASSWORD",
+            "12345678",
+            "iloveyou",
+            "Trustno1",
+            "qwertyuiop",
+        ] {
+            assert_eq!(check(common, None), Err(PasswordError::Common), "{common}");
+        }
+        assert_eq!(
+            check("Alice-in-Wonderland", Some("alice-in-wonderland")),
+            Err(PasswordError::SameAsUsername)
+        );
+        assert!(check("violet kettle marching", Some("alice")).is_ok());
     }
 }

@@ -16,6 +16,10 @@ use super::{
 };
 
 /// SQLite implementation of [`Store`].
+///
+/// Every write transaction starts with `BEGIN IMMEDIATE`: a deferred transaction that
+/// reads first and writes later fails at once with `SQLITE_BUSY` (the busy timeout does
+/// not apply to that upgrade) when another connection wrote in between.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -142,7 +146,11 @@ impl Store for SqliteStore {
     }
 
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(map_err)?;
         let id = user.id.to_string();
         sqlx::query(
             "INSERT INTO users (id, username, password_hash, disabled, created_at, updated_at, password_changed_at) \
@@ -203,7 +211,11 @@ impl Store for SqliteStore {
     }
 
     async fn set_user_roles(&self, id: Uuid, roles: &[String], now: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(map_err)?;
         let id = id.to_string();
         let updated = sqlx::query("UPDATE users SET updated_at = ? WHERE id = ?")
             .bind(now)
@@ -355,7 +367,11 @@ impl Store for SqliteStore {
     }
 
     async fn create_role(&self, role: &Role) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(map_err)?;
         sqlx::query("INSERT INTO roles (name, description) VALUES (?, ?)")
             .bind(&role.name)
             .bind(&role.description)
@@ -374,7 +390,11 @@ impl Store for SqliteStore {
     }
 
     async fn set_role_scopes(&self, name: &str, scopes: &[String]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(map_err)?;
         let exists: Option<String> = sqlx::query_scalar("SELECT name FROM roles WHERE name = ?")
             .bind(name)
             .fetch_optional(&mut *tx)
@@ -498,7 +518,11 @@ impl Store for SqliteStore {
         next_hash: &[u8],
         now: i64,
     ) -> Result<Rotation, StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(map_err)?;
         // The conditional UPDATE is the decision: of concurrent presentations, exactly one
         // sees `used_at IS NULL` (SQLite serialises writers).
         let sql = format!(
