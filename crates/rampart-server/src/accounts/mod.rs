@@ -279,9 +279,10 @@ impl Accounts {
             ));
         }
         let grants = dedup(grants);
-        if let Some(bad) = grants.iter().find(|g| !GRANTS.contains(&g.as_str())) {
+        if grants.iter().any(|g| !GRANTS.contains(&g.as_str())) {
             return Err(AccountError::Invalid(format!(
-                "unsupported grant type {bad:?}"
+                "unsupported grant type (supported: {})",
+                GRANTS.join(", ")
             )));
         }
         if grants.is_empty() {

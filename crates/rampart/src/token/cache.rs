@@ -127,15 +127,28 @@ mod tests {
     use crate::token::Claims;
 
     fn verified(exp: i64) -> Verified {
-        let claims = Claims { exp: Some(exp), ..Claims::default() };
-        Verified { claims: Arc::new(claims), payload: Arc::from(&b"{}"[..]) }
+        let claims = Claims {
+            exp: Some(exp),
+            ..Claims::default()
+        };
+        Verified {
+            claims: Arc::new(claims),
+            payload: Arc::from(&b"{}"[..]),
+        }
     }
 
     #[test]
     fn the_entry_bound_holds() {
-        let cache = TokenCache::new(CacheConfig { max_entries: 10, max_bytes: 1024 * 1024 });
+        let cache = TokenCache::new(CacheConfig {
+            max_entries: 10,
+            max_bytes: 1024 * 1024,
+        });
         for i in 0..200 {
-            cache.insert(&format!("token-{i}"), &verified(2_000_000_000), 1_000_000_000);
+            cache.insert(
+                &format!("token-{i}"),
+                &verified(2_000_000_000),
+                1_000_000_000,
+            );
         }
         assert!(cache.len() <= 10, "{} entries", cache.len());
     }

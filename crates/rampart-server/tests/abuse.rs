@@ -1,0 +1,538 @@
+//! Abuse resistance: CSRF, CORS, brute-force backoff (per IP and per account, behind a
+//! proxy too), the bounded hashing queue, and SQL-injection payloads in every input.
+#![allow(clippy::unwrap_used, clippy::type_complexity)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use rampart_server::clock::Clock;
+use rampart_server::config::TlsMode;
+use rampart_server::{Application, Config};
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+const ADMIN_PW: &str = "bootstrap-admin-password";
+const ALICE_PW: &str = "violet kettle marching";
+
+struct App {
+    addr: SocketAddr,
+    client: reqwest::Client,
+    clock: Clock,
+    _dir: tempfile::TempDir,
+}
+
+async fn spawn(tweak: impl FnOnce(&mut Config)) -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::for_tests(dir.path());
+    config.bootstrap_admin_password = Some(SecretString::from(ADMIN_PW));
+    config.clock = Clock::manual(1_800_000_000);
+    config.login_rate_per_ip = 0;
+    tweak(&mut config);
+    let clock = config.clock.clone();
+    let app = Application::build(config).await.unwrap();
+    let addr = app.address();
+    tokio::spawn(app.run_until(std::future::pending()));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    App {
+        addr,
+        client,
+        clock,
+        _dir: dir,
+    }
+}
+
+impl App {
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    async fn login_from(
+        &self,
+        user: &str,
+        password: &str,
+        forwarded_for: Option<&str>,
+    ) -> reqwest::Response {
+        let mut req = self.client.post(self.url("/oauth/token")).form(&[
+            ("grant_type", "password"),
+            ("username", user),
+            ("password", password),
+            ("scope", "profile admin"),
+        ]);
+        if let Some(xff) = forwarded_for {
+            req = req.header("X-Forwarded-For", xff);
+        }
+        req.send().await.unwrap()
+    }
+
+    async fn login(&self, user: &str, password: &str) -> reqwest::Response {
+        self.login_from(user, password, None).await
+    }
+
+    async fn admin_token(&self) -> String {
+        let res = self.login("admin", ADMIN_PW).await;
+        assert_eq!(res.status(), 200);
+        res.json::<Value>().await.unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn create_alice(&self) {
+        let token = self.admin_token().await;
+        let res = self
+            .client
+            .post(self.url("/admin/users"))
+            .bearer_auth(token)
+            .json(&json!({"username": "alice", "password": ALICE_PW, "roles": ["user"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+    }
+}
+
+#[tokio::test]
+async fn the_csrf_table() {
+    let app = spawn(|c| c.cors_origins = vec!["https://app.example".into()]).await;
+    let cases: &[(&str, &[(&str, &str)], bool)] = &[
+        ("no browser headers (curl, SDKs)", &[], true),
+        (
+            "same-origin fetch",
+            &[("Sec-Fetch-Site", "same-origin")],
+            true,
+        ),
+        ("typed URL / bookmark", &[("Sec-Fetch-Site", "none")], true),
+        (
+            "cross-site form post",
+            &[
+                ("Sec-Fetch-Site", "cross-site"),
+                ("Origin", "https://evil.example"),
+            ],
+            false,
+        ),
+        (
+            "same-site but other origin",
+            &[
+                ("Sec-Fetch-Site", "same-site"),
+                ("Origin", "https://x.localhost:8443"),
+            ],
+            false,
+        ),
+        ("old browser, Origin null", &[("Origin", "null")], false),
+        (
+            "old browser, foreign Origin",
+            &[("Origin", "https://evil.example")],
+            false,
+        ),
+        (
+            "trusted origin, cross-site",
+            &[
+                ("Sec-Fetch-Site", "cross-site"),
+                ("Origin", "https://app.example"),
+            ],
+            true,
+        ),
+    ];
+    for (name, headers, allowed) in cases {
+        let mut req = app
+            .client
+            .post(app.url("/oauth/token"))
+            .form(&[("grant_type", "client_credentials")]);
+        for (k, v) in *headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let body: Value = res.json().await.unwrap();
+        let refused = status == StatusCode::FORBIDDEN && body["error"] == "cross_site_request";
+        assert_eq!(!refused, *allowed, "{name}: {status} {body}");
+    }
+    // Safe methods are never refused.
+    let get = app
+        .client
+        .get(app.url("/healthz"))
+        .header("Sec-Fetch-Site", "cross-site")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(get.status(), 200);
+}
+
+#[tokio::test]
+async fn cors_preflight_allows_only_listed_origins() {
+    let app = spawn(|c| c.cors_origins = vec!["https://app.example".into()]).await;
+    let preflight = |origin: &'static str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/oauth/token"))
+            .header("Origin", origin)
+            .header("Access-Control-Request-Method", "POST")
+            .header("Access-Control-Request-Headers", "content-type")
+            .send()
+    };
+    let ok = preflight("https://app.example").await.unwrap();
+    assert_eq!(
+        ok.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
+    assert!(
+        ok.headers()
+            .get("access-control-allow-credentials")
+            .is_none()
+    );
+    let evil = preflight("https://evil.example").await.unwrap();
+    assert!(evil.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn cors_misconfiguration_is_reported_at_start_not_as_a_panic() {
+    for bad in ["*", "https://app.example/path", "not a url"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::for_tests(dir.path());
+        config.cors_origins = vec![bad.into()];
+        let err = Application::build(config).await.err().unwrap();
+        assert!(
+            format!("{err:#}").contains("cors_origins"),
+            "{bad}: {err:#}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_lockout_timeline_with_an_injected_clock() {
+    let app = spawn(|_| {}).await;
+    app.create_alice().await;
+    // Five free failures per IP …
+    for n in 1..=5 {
+        assert_eq!(
+            app.login("alice", "wrong password!").await.status(),
+            400,
+            "failure {n}"
+        );
+    }
+    // … the sixth locks the IP for 1 s, the seventh for 2 s.
+    assert_eq!(app.login("alice", "wrong password!").await.status(), 400);
+    let locked = app.login("alice", ALICE_PW).await;
+    assert_eq!(
+        locked.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits"
+    );
+    assert_eq!(locked.headers()["retry-after"], "1");
+    let body: Value = locked.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    app.clock.advance(1);
+    assert_eq!(app.login("alice", "wrong password!").await.status(), 400);
+    let locked = app.login("alice", ALICE_PW).await;
+    assert_eq!(locked.headers()["retry-after"], "2");
+    app.clock.advance(2);
+    assert_eq!(
+        app.login("alice", ALICE_PW).await.status(),
+        200,
+        "the lock ends on time"
+    );
+    // The IP's counter persists (success only resets the account), so the next failure
+    // from it locks again at once.
+    assert_eq!(app.login("alice", "wrong password!").await.status(), 400);
+    assert_eq!(
+        app.login("alice", ALICE_PW).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // After an hour without failures the counters start over.
+    app.clock.advance(3600 + 60);
+    assert_eq!(app.login("alice", ALICE_PW).await.status(), 200);
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_ip_limit_bites_first_and_the_real_user_gets_in() {
+    let app = spawn(|c| {
+        c.tls_mode = TlsMode::Proxy;
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+    })
+    .await;
+    app.create_alice().await;
+    // An attacker at 203.0.113.7 (spoofing a left-hand entry, which is ignored).
+    for _ in 0..6 {
+        let res = app
+            .login_from("alice", "wrong password!", Some("6.6.6.6, 203.0.113.7"))
+            .await;
+        assert_eq!(res.status(), 400);
+    }
+    let res = app
+        .login_from("alice", "wrong password!", Some("9.9.9.9, 203.0.113.7"))
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the attacker's IP is locked whatever it prepends"
+    );
+    // The real user, elsewhere, is not locked out: the account allows 10 failures.
+    assert_eq!(
+        app.login_from("alice", ALICE_PW, Some("198.51.100.20"))
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_distributed_guessing_attack_locks_the_account_for_a_bounded_time() {
+    let app = spawn(|c| {
+        c.tls_mode = TlsMode::Proxy;
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+    })
+    .await;
+    app.create_alice().await;
+    for i in 0..11 {
+        let res = app
+            .login_from("alice", "wrong password!", Some(&format!("203.0.113.{i}")))
+            .await;
+        assert_eq!(res.status(), 400);
+    }
+    let locked = app
+        .login_from("alice", ALICE_PW, Some("198.51.100.20"))
+        .await;
+    assert_eq!(
+        locked.status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "the account is locked after 10 failures"
+    );
+    // Another account is unaffected.
+    assert_eq!(
+        app.login_from("admin", ADMIN_PW, Some("198.51.100.20"))
+            .await
+            .status(),
+        200
+    );
+    app.clock.advance(1);
+    assert_eq!(
+        app.login_from("alice", ALICE_PW, Some("198.51.100.20"))
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn unknown_users_are_throttled_like_real_ones() {
+    let app = spawn(|_| {}).await;
+    for _ in 0..6 {
+        assert_eq!(app.login("nobody", "wrong password!").await.status(), 400);
+    }
+    assert_eq!(
+        app.login("nobody", "wrong password!").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn client_secret_guessing_is_throttled() {
+    let app = spawn(|_| {}).await;
+    let token = app.admin_token().await;
+    let created: Value = app
+        .client
+        .post(app.url("/admin/clients"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "svc", "confidential": true, "grants": ["client_credentials"], "scopes": ["profile"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    let attempt = |secret: String| {
+        app.client
+            .post(app.url("/oauth/token"))
+            .basic_auth(&id, Some(secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+    };
+    for _ in 0..6 {
+        assert_eq!(attempt("guess".into()).await.unwrap().status(), 401);
+    }
+    assert_eq!(
+        attempt(secret.clone()).await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    app.clock.advance(2);
+    assert_eq!(attempt(secret).await.unwrap().status(), 200);
+}
+
+#[tokio::test]
+async fn a_full_hashing_queue_answers_503_at_once_and_the_api_keeps_serving() {
+    let app = spawn(|c| {
+        c.hash_pool_size = 1;
+        c.hash_queue_size = 1;
+        c.password_hash = rampart_server::accounts::HashParams {
+            memory_kib: 32 * 1024,
+            iterations: 3,
+            parallelism: 1,
+        };
+    })
+    .await;
+    let attempts = (0..16).map(|i| {
+        let client = app.client.clone();
+        let url = app.url("/oauth/token");
+        async move {
+            client
+                .post(url)
+                .form(&[
+                    ("grant_type", "password"),
+                    ("username", &format!("user{i}")),
+                    ("password", "wrong password!"),
+                ])
+                .send()
+                .await
+                .unwrap()
+        }
+    });
+    let (responses, health) = tokio::join!(futures_util::future::join_all(attempts), async {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        app.client
+            .get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(health, 200);
+    let busy: Vec<_> = responses
+        .iter()
+        .filter(|r| r.status() == StatusCode::SERVICE_UNAVAILABLE)
+        .collect();
+    assert!(!busy.is_empty(), "some attempts found the queue full");
+    assert!(busy.iter().all(|r| r.headers().contains_key("retry-after")));
+    assert!(
+        responses
+            .iter()
+            .all(|r| r.status() == 400 || r.status() == 503)
+    );
+}
+
+#[tokio::test]
+async fn sql_injection_payloads_change_nothing_and_leak_nothing() {
+    let app = spawn(|_| {}).await;
+    let token = app.admin_token().await;
+    let before = snapshot(&app, &token).await;
+    let payloads = [
+        "' OR '1'='1",
+        "admin'--",
+        "'; DROP TABLE users; --",
+        "\" OR \"\"=\"",
+        "1; DELETE FROM clients",
+        "%' OR 1=1 --",
+        "_%",
+        "\\'; SELECT sqlite_version(); --",
+        "admin\u{0}",
+    ];
+    let mut bodies = Vec::new();
+    for p in payloads {
+        let token = app.admin_token().await;
+        let enc = urlencode(p);
+        let requests = vec![
+            app.client.post(app.url("/oauth/token")).form(&[("grant_type", "password"), ("username", p), ("password", p)]),
+            app.client.post(app.url("/oauth/token")).form(&[("grant_type", "refresh_token"), ("refresh_token", p)]),
+            app.client.post(app.url("/oauth/token")).basic_auth(p, Some(p)).form(&[("grant_type", "client_credentials"), ("scope", p)]),
+            app.client.post(app.url("/oauth/revoke")).form(&[("token", p)]),
+            app.client.get(app.url(&format!("/admin/users?q={enc}"))).bearer_auth(&token),
+            app.client.get(app.url(&format!("/admin/users?cursor={enc}"))).bearer_auth(&token),
+            app.client.get(app.url(&format!("/admin/users/{enc}"))).bearer_auth(&token),
+            app.client.delete(app.url(&format!("/admin/users/{enc}"))).bearer_auth(&token),
+            app.client.delete(app.url(&format!("/admin/roles/{enc}"))).bearer_auth(&token),
+            app.client.delete(app.url(&format!("/admin/clients/{enc}"))).bearer_auth(&token),
+            app.client.delete(app.url(&format!("/admin/sessions/{enc}"))).bearer_auth(&token),
+            app.client.get(app.url(&format!("/admin/sessions?user_id={enc}"))).bearer_auth(&token),
+            app.client.post(app.url("/admin/users")).bearer_auth(&token).json(&json!({"username": p, "password": "violet kettle marching", "roles": [p]})),
+            app.client.post(app.url("/admin/roles")).bearer_auth(&token).json(&json!({"name": p, "scopes": [p]})),
+            app.client.put(app.url(&format!("/admin/roles/{enc}"))).bearer_auth(&token).json(&json!({"scopes": [p]})),
+            app.client.post(app.url("/admin/clients")).bearer_auth(&token).json(&json!({"name": "x", "confidential": true, "grants": [p], "scopes": [p], "audience": p})),
+        ];
+        for req in requests {
+            let res = req.send().await.unwrap();
+            let status = res.status();
+            let body = res.text().await.unwrap();
+            assert!(status.as_u16() < 500, "{p:?}: {status} {body}");
+            bodies.push(body);
+        }
+        // Not locked out by our own probing: move past any backoff (the admin token,
+        // valid 15 min, is re-issued below).
+        app.clock.advance(3600 * 2);
+    }
+    for body in &bodies {
+        let lower = body.to_lowercase();
+        for leak in ["sqlite", "syntax", "sqlx", "near \"", "constraint"] {
+            assert!(!lower.contains(leak), "error text leaked: {body}");
+        }
+    }
+    // The probing moved the clock by hours: log in again for the final look.
+    let fresh = app.admin_token().await;
+    assert_eq!(
+        snapshot(&app, &fresh).await,
+        before,
+        "the database is unchanged"
+    );
+
+    // Where a payload is a legal name, it is stored literally: proof that it travelled
+    // as a bound parameter, not as SQL.
+    let name = "x';DROP--";
+    let res = app
+        .client
+        .put(app.url(&format!("/admin/scopes/{}", urlencode(name))))
+        .bearer_auth(&fresh)
+        .json(&json!({"description": "'); DELETE FROM scopes; --"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let scopes: Value = app
+        .client
+        .get(app.url("/admin/scopes"))
+        .bearer_auth(&fresh)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let stored = scopes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == name)
+        .unwrap();
+    assert_eq!(stored["description"], "'); DELETE FROM scopes; --");
+    assert_eq!(scopes.as_array().unwrap().len(), 3);
+}
+
+async fn snapshot(app: &App, token: &str) -> Vec<Value> {
+    let mut state = Vec::new();
+    for path in [
+        "/admin/users?limit=200",
+        "/admin/roles",
+        "/admin/clients",
+        "/admin/scopes",
+    ] {
+        let res = app
+            .client
+            .get(app.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        state.push(res.json::<Value>().await.unwrap());
+    }
+    state
+}
+
+/// Percent-encodes for a path segment or a query value (space as %20, not '+').
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
+}

@@ -1,0 +1,30 @@
+//! Black-box tests of the token server: one `TestApp` (own data directory, own SQLite
+//! database, own signing keys) per test, real HTTP through reqwest.
+//!
+//! Arrange / Act / Assert; test names are sentences. Where a fact cannot be observed over
+//! HTTP (a stored hash, a key rotation started by the CLI) the test reaches into
+//! `TestApp::state` and says so.
+
+// clippy's `allow-unwrap-in-tests` covers `#[test]` functions only, not the helpers here.
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
+mod access_token;
+mod admin_authorization;
+mod admin_clients;
+mod admin_roles_scopes;
+mod admin_sessions;
+mod admin_users;
+mod client_authentication;
+mod helpers;
+mod introspection;
+mod keys;
+mod passwords;
+mod resource_server;
+mod restart;
+mod revocation;
+mod routes;
+mod scopes;
+mod token_client_credentials;
+mod token_errors;
+mod token_password;
+mod token_refresh;
