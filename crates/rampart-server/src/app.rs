@@ -29,10 +29,11 @@ use tower_http::trace::TraceLayer;
 
 use crate::accounts::throttle::{LoginRate, Throttle, ThrottlePolicy};
 use crate::accounts::{Accounts, Passwords};
+use crate::audit::Audit;
 use crate::config::{Config, TlsMode};
 use crate::keys::{KeySettings, Keys, Sealer};
 use crate::state::{AnyAudience, AppState, Denylist, TokenSettings};
-use crate::store::{SqliteStore, Store};
+use crate::store::{PostgresSettings, PostgresStore, SqliteStore, Store};
 use crate::tls::{CertFiles, Tls};
 use crate::{accounts, admin, bootstrap, oauth};
 
@@ -48,23 +49,40 @@ pub struct Application {
     dev_cert: Option<PathBuf>,
 }
 
-/// Opens the store named by the configuration and runs migrations.
+/// Opens the store named by the configuration (by URL scheme) and runs migrations.
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    if config.database_url.starts_with("sqlite:") {
-        create_private_dir(&config.data_dir)?;
-        let store = SqliteStore::connect(&config.database_url, config.db_max_connections)
-            .await
-            .with_context(|| {
-                format!(
-                    "opening {}",
-                    crate::config::redact_url(&config.database_url)
-                )
-            })?;
-        store.migrate().await.context("running migrations")?;
-        Ok(Arc::new(store))
-    } else {
-        anyhow::bail!("unsupported database URL (expected sqlite://…)")
-    }
+    let url = &config.database_url;
+    let opening = || format!("opening {}", crate::config::redact_url(url));
+    let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
+    let store: Arc<dyn Store> = match scheme {
+        "sqlite" => {
+            create_private_dir(&config.data_dir)?;
+            let store = SqliteStore::connect(url, config.db_max_connections)
+                .await
+                .with_context(opening)?;
+            Arc::new(store)
+        }
+        "postgres" | "postgresql" => {
+            if config.master_key.is_none() {
+                // The generated master key lives there (one instance only: several
+                // instances must share RAMPART_MASTER_KEY to open each other's keys).
+                create_private_dir(&config.data_dir)?;
+            }
+            let settings = PostgresSettings {
+                max_connections: config.db_max_connections,
+                acquire_timeout: config.db_acquire_timeout,
+                statement_timeout: config.db_statement_timeout,
+            };
+            Arc::new(
+                PostgresStore::connect(url, settings)
+                    .await
+                    .with_context(opening)?,
+            )
+        }
+        _ => anyhow::bail!("unsupported database URL (expected sqlite://… or postgres://…)"),
+    };
+    store.migrate().await.context("running migrations")?;
+    Ok(store)
 }
 
 fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
@@ -80,7 +98,11 @@ fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
 
 /// Store, hashing, keys: everything the HTTP handlers and the CLI share.
 pub async fn core(config: &Config) -> anyhow::Result<(Accounts, Keys)> {
-    let store = open_store(config).await?;
+    core_on(open_store(config).await?, config).await
+}
+
+/// [`core`] over an open store.
+async fn core_on(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<(Accounts, Keys)> {
     let passwords = Passwords::new(
         config.password_hash,
         config.hash_pool_size,
@@ -112,7 +134,14 @@ pub async fn core(config: &Config) -> anyhow::Result<(Accounts, Keys)> {
 impl Application {
     /// Builds everything and binds the listener (use port 0 in tests).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let (accounts, keys) = core(&config).await?;
+        let store = open_store(&config).await?;
+        // Instances starting together on one empty database take turns, so exactly one
+        // creates the first signing key, the first-party client and the administrator.
+        let startup = store
+            .startup_lock()
+            .await
+            .context("waiting for other instances to finish starting")?;
+        let (accounts, keys) = core_on(store, &config).await?;
         let accounts_store = Arc::clone(&accounts.store);
         bootstrap::first_party_client(&accounts, config.first_party_client)
             .await
@@ -124,6 +153,7 @@ impl Application {
         {
             bootstrap::announce(&password);
         }
+        drop(startup);
         let denylist = Arc::new(Denylist::default());
         denylist
             .reload(accounts.store.as_ref(), accounts.clock.now())
@@ -170,6 +200,7 @@ impl Application {
                 ThrottlePolicy::default(),
             ),
             login_rate: LoginRate::new(config.login_rate_per_ip),
+            audit: Audit::new(Arc::clone(&accounts_store), config.clock.clone()),
         };
         let origin =
             Origin::parse(&config.public_url).map_err(|e| anyhow::anyhow!("public_url: {e}"))?;
@@ -186,6 +217,7 @@ impl Application {
             .merge(oauth::router())
             .merge(accounts::http::router())
             .merge(admin::router(&validator))
+            .merge(crate::docs::router())
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
             .fallback(not_found)
@@ -213,7 +245,7 @@ impl Application {
             ))
             .layer(cors(&config.cors_origins)?)
             .layer(TraceLayer::new_for_http());
-        let maintenance = spawn_maintenance(state.clone());
+        let maintenance = spawn_maintenance(state.clone(), config.audit_retention);
 
         let (tls, dev_cert) = match config.tls_mode {
             TlsMode::Proxy => (None, None),
@@ -340,13 +372,19 @@ impl Application {
 
 /// Reloads signing keys and the revocation list periodically (rotations and revocations
 /// made by the CLI or another instance).
-fn spawn_maintenance(state: AppState) -> tokio::task::JoinHandle<()> {
+fn spawn_maintenance(state: AppState, audit_retention: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(crate::keys::RELOAD_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Purge at the first tick, then hourly.
+        let mut last_purge = std::time::Instant::now() - Duration::from_secs(3600);
         loop {
             tick.tick().await;
             state.login_rate.forget_idle();
+            if last_purge.elapsed() >= Duration::from_secs(3600) {
+                last_purge = std::time::Instant::now();
+                state.audit.purge(audit_retention).await;
+            }
             if let Err(e) = state.keys.reload().await {
                 tracing::warn!(error = %e, "reloading signing keys failed; keeping the current ones");
             }
@@ -453,11 +491,20 @@ fn announce_dev_cert(cert: &std::path::Path, fingerprint: &str, public_url: &str
 }
 
 /// `GET /healthz`: the process is up.
+#[utoipa::path(get, path = "/healthz", operation_id = "healthz",
+    summary = "Liveness", tag = "health",
+    responses((status = 200, description = "The process is up", body = crate::docs::schemas::Health)))]
 async fn healthz() -> impl IntoResponse {
     axum::Json(json!({"status": "ok"}))
 }
 
 /// `GET /readyz`: the store answers and a signing key is active.
+#[utoipa::path(get, path = "/readyz", operation_id = "readyz",
+    summary = "Readiness (store and signing key)", tag = "health",
+    responses(
+        (status = 200, description = "Ready", body = crate::docs::schemas::Readiness),
+        (status = 503, description = "The store does not answer or no signing key is active", body = crate::docs::schemas::Readiness),
+    ))]
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let store = state.accounts.store.ping().await.is_ok();
     let keys = state.keys.active().is_ok();

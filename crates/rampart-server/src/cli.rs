@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret as _, SecretString};
 
 use crate::app::{Application, core, open_store};
+use crate::audit::{Audit, Event, Kind};
 use crate::config::{Config, Settings};
 
 /// Rampart: an OAuth2 token server.
@@ -17,10 +18,21 @@ pub struct Cli {
     /// TOML configuration file (keys as the long flags, with underscores)
     #[arg(long, env = "RAMPART_CONFIG", global = true)]
     pub config: Option<PathBuf>,
+    /// Log format: auto (human-readable on a terminal, JSON otherwise), json or text
+    #[arg(long, env = "RAMPART_LOG_FORMAT", global = true, default_value = "auto")]
+    pub log_format: LogFormat,
     #[command(flatten)]
     pub settings: Settings,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Auto,
+    Json,
+    Text,
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,6 +120,11 @@ pub enum ConfigCommand {
     Check,
 }
 
+/// Audit events from the CLI carry the actor `cli`.
+async fn cli_audit(accounts: &crate::accounts::Accounts, event: Event) {
+    Audit::new(std::sync::Arc::clone(&accounts.store), accounts.clock.clone()).record(event.actor("cli")).await;
+}
+
 fn config(cli: &Cli, dev: bool) -> anyhow::Result<Config> {
     let file = match &cli.config {
         Some(path) => Settings::from_file(path)?,
@@ -157,11 +174,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     let user = accounts
                         .create_user(name, &read_password()?, &roles)
                         .await?;
+                    cli_audit(&accounts, Event::new(Kind::AdminChange).subject(user.id).details(
+                        serde_json::json!({"action": "user.create", "after": {"username": user.username, "roles": user.roles}}),
+                    ))
+                    .await;
                     println!("created user {} ({})", user.username, user.id);
                 }
                 UserCommand::Passwd { name } => {
                     let user = accounts.find_user(name).await?;
                     accounts.set_password(user.id, &read_password()?).await?;
+                    cli_audit(&accounts, Event::new(Kind::PasswordChanged).subject(user.id).reason("cli")).await;
                     println!(
                         "password changed for {}; their sessions were ended",
                         user.username
@@ -170,6 +192,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 UserCommand::Disable { name } => {
                     let user = accounts.find_user(name).await?;
                     accounts.set_disabled(user.id, true).await?;
+                    cli_audit(&accounts, Event::new(Kind::AdminChange).subject(user.id).details(
+                        serde_json::json!({"action": "user.update", "after": {"disabled": true}}),
+                    ))
+                    .await;
                     println!("disabled {}", user.username);
                 }
             }
@@ -182,6 +208,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let (accounts, _) = core(&config(&cli, false)?).await?;
             let role = accounts.create_role(name, description, scopes).await?;
+            cli_audit(&accounts, Event::new(Kind::AdminChange).subject(&role.name).details(
+                serde_json::json!({"action": "role.create", "after": {"name": role.name, "scopes": role.scopes}}),
+            ))
+            .await;
             println!("created role {} → {}", role.name, role.scopes.join(" "));
             Ok(())
         }
@@ -206,7 +236,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Keys(cmd) => {
-            let (_, keys) = core(&config(&cli, false)?).await?;
+            let (accounts, keys) = core(&config(&cli, false)?).await?;
             match cmd {
                 KeysCommand::List => {
                     for key in keys.list().await? {
@@ -224,6 +254,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 KeysCommand::Rotate => {
                     let (kid, at) = keys.rotate().await?;
+                    cli_audit(&accounts, Event::new(Kind::KeyRotated).subject(&kid).details(serde_json::json!({"activates_at": at})))
+                        .await;
                     println!("published key {kid}; it signs from {at} (unix time)");
                 }
             }

@@ -78,6 +78,12 @@ pub struct Settings {
     /// Database connection pool size [default: 8]
     #[arg(long, env = "RAMPART_DB_MAX_CONNECTIONS", global = true)]
     pub db_max_connections: Option<u32>,
+    /// Seconds a query waits for a free pooled database connection before the request fails with 503 (Postgres) [default: 5]
+    #[arg(long, env = "RAMPART_DB_ACQUIRE_TIMEOUT", global = true)]
+    pub db_acquire_timeout: Option<u64>,
+    /// Longest a single database statement may run, in seconds, before it is cancelled and the request fails with 503 (Postgres) [default: 10]
+    #[arg(long, env = "RAMPART_DB_STATEMENT_TIMEOUT", global = true)]
+    pub db_statement_timeout: Option<u64>,
     /// PEM certificate chain for HTTPS
     #[arg(long, env = "RAMPART_TLS_CERT", global = true)]
     pub tls_cert: Option<PathBuf>,
@@ -114,6 +120,9 @@ pub struct Settings {
         value_delimiter = ','
     )]
     pub trusted_origins: Option<Vec<String>>,
+    /// Days audit events are kept [default: 90]
+    #[arg(long, env = "RAMPART_AUDIT_RETENTION_DAYS", global = true)]
+    pub audit_retention_days: Option<u64>,
     /// HSTS max-age in seconds [default: 63072000 (2 years)]
     #[arg(long, env = "RAMPART_HSTS_MAX_AGE", global = true)]
     pub hsts_max_age: Option<u64>,
@@ -156,6 +165,8 @@ impl Settings {
             login_rate_per_ip,
             first_party_client,
             db_max_connections,
+            db_acquire_timeout,
+            db_statement_timeout,
             tls_cert,
             tls_key,
             tls_mode,
@@ -163,6 +174,7 @@ impl Settings {
             forwarded_headers,
             cors_origins,
             trusted_origins,
+            audit_retention_days,
             hsts_max_age,
             hsts_preload
         )
@@ -198,6 +210,8 @@ pub struct Config {
     pub login_rate_per_ip: u32,
     pub first_party_client: bool,
     pub db_max_connections: u32,
+    pub db_acquire_timeout: Duration,
+    pub db_statement_timeout: Duration,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub tls_mode: TlsMode,
@@ -205,6 +219,7 @@ pub struct Config {
     pub forwarded_headers: ForwardingHeaders,
     pub cors_origins: Vec<String>,
     pub trusted_origins: Vec<String>,
+    pub audit_retention: Duration,
     pub hsts_max_age: Duration,
     pub hsts_preload: bool,
     pub dev: bool,
@@ -292,6 +307,8 @@ impl Config {
             login_rate_per_ip: settings.login_rate_per_ip.unwrap_or(10),
             first_party_client: settings.first_party_client.unwrap_or(true),
             db_max_connections: settings.db_max_connections.unwrap_or(8),
+            db_acquire_timeout: secs(settings.db_acquire_timeout, 5, "db_acquire_timeout")?,
+            db_statement_timeout: secs(settings.db_statement_timeout, 10, "db_statement_timeout")?,
             tls_cert: settings.tls_cert,
             tls_key: settings.tls_key,
             tls_mode: match settings.tls_mode.as_deref().unwrap_or("native") {
@@ -315,6 +332,7 @@ impl Config {
             },
             cors_origins: settings.cors_origins.unwrap_or_default(),
             trusted_origins: settings.trusted_origins.unwrap_or_default(),
+            audit_retention: Duration::from_secs(settings.audit_retention_days.unwrap_or(90).max(1) * 86_400),
             hsts_max_age: Duration::from_secs(settings.hsts_max_age.unwrap_or(63_072_000)),
             hsts_preload: settings.hsts_preload.unwrap_or(false),
             dev,
@@ -352,7 +370,7 @@ impl Config {
             "data_dir = {:?}\ndatabase_url = {:?}\npublic_url = {:?}\nhttps_addr = {:?}\nhttp_addr = {:?}\nmetrics_addr = {:?}\n\
              access_token_ttl = {}\nrefresh_token_ttl = {}\nrefresh_idle_ttl = {}\nsigning_alg = {:?}\nkey_rotation_delay = {}\n\
              argon2_memory_kib = {}\nargon2_iterations = {}\nargon2_parallelism = {}\nhash_pool_size = {}\nhash_queue_size = {}\nlogin_rate_per_ip = {}\nfirst_party_client = {}\n\
-             db_max_connections = {}\ntls_mode = {:?}\ntls_cert = {:?}\ntls_key = {:?}\ntrusted_proxies = {:?}\ncors_origins = {:?}\ntrusted_origins = {:?}\nhsts_max_age = {}\nhsts_preload = {}\n# RAMPART_MASTER_KEY {}\n# RAMPART_BOOTSTRAP_ADMIN_PASSWORD {}\n",
+             db_max_connections = {}\ndb_acquire_timeout = {}\ndb_statement_timeout = {}\ntls_mode = {:?}\ntls_cert = {:?}\ntls_key = {:?}\ntrusted_proxies = {:?}\ncors_origins = {:?}\ntrusted_origins = {:?}\naudit_retention_days = {}\nhsts_max_age = {}\nhsts_preload = {}\n# RAMPART_MASTER_KEY {}\n# RAMPART_BOOTSTRAP_ADMIN_PASSWORD {}\n",
             self.data_dir.display().to_string(),
             redact_url(&self.database_url),
             self.public_url,
@@ -373,6 +391,8 @@ impl Config {
             self.login_rate_per_ip,
             self.first_party_client,
             self.db_max_connections,
+            self.db_acquire_timeout.as_secs(),
+            self.db_statement_timeout.as_secs(),
             match self.tls_mode {
                 TlsMode::Native => "native",
                 TlsMode::Proxy => "proxy",
@@ -382,6 +402,7 @@ impl Config {
             self.trusted_proxies,
             self.cors_origins,
             self.trusted_origins,
+            self.audit_retention.as_secs() / 86_400,
             self.hsts_max_age.as_secs(),
             self.hsts_preload,
             secret(&self.master_key),

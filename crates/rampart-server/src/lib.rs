@@ -4,10 +4,12 @@
 pub mod accounts;
 pub mod admin;
 pub mod app;
+pub mod audit;
 pub mod bootstrap;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod docs;
 pub mod error;
 pub mod keys;
 pub mod oauth;

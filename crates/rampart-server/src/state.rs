@@ -8,6 +8,7 @@ use rampart::Validator;
 use rampart::token::RevocationList;
 
 use crate::accounts::Accounts;
+use crate::audit::Audit;
 use crate::accounts::throttle::{LoginRate, Throttle};
 use crate::keys::Keys;
 use crate::store::{Store, StoreError};
@@ -40,6 +41,7 @@ pub struct AppState {
     pub settings: Arc<TokenSettings>,
     pub denylist: Arc<Denylist>,
     pub throttle: Throttle,
+    pub audit: Audit,
     pub login_rate: LoginRate,
 }
 

@@ -56,6 +56,8 @@ pub mod csrf;
 pub mod extract;
 pub mod https;
 pub mod jwks;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod reject;
 #[cfg(feature = "signing")]
 pub mod signing;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Accounts;
+use crate::audit::{Audit, Event, Kind};
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
 use crate::store::User;
@@ -16,7 +17,8 @@ use crate::store::User;
 rampart::scopes!(pub ProfileScope = "profile");
 
 /// The caller's profile.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Profile)]
 pub struct Me {
     pub id: Uuid,
     pub username: String,
@@ -43,6 +45,16 @@ async fn current_user(accounts: &Accounts, token: &rampart::Auth) -> Result<User
 }
 
 /// `GET /users/me` — requires scope `profile`.
+#[utoipa::path(get, path = "/users/me", operation_id = "get_me",
+    summary = "Your profile", tag = "users",
+    security(("oauth2" = ["profile"])),
+    responses(
+        (status = 200, description = "The caller's profile and the token's scopes", body = Me),
+        (status = 403, description = "`insufficient_scope` (the token lacks `profile`), or `forbidden`: the token is not a user's (client_credentials) or the account is disabled",
+            body = crate::docs::schemas::ErrorBody),
+        (status = 404, response = crate::docs::schemas::NotFound),
+        (status = 503, response = crate::docs::schemas::Unavailable),
+    ))]
 pub async fn me(
     State(accounts): State<Accounts>,
     token: rampart::Scoped<ProfileScope>,
@@ -59,15 +71,29 @@ pub async fn me(
 }
 
 /// Body of `PUT /users/me/password`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct PasswordChange {
     current_password: String,
     new_password: String,
 }
 
 /// `PUT /users/me/password` — requires scope `profile`. Ends every session of the user.
+#[utoipa::path(put, path = "/users/me/password", operation_id = "change_my_password",
+    summary = "Change your password", tag = "users",
+    request_body = PasswordChange,
+    security(("oauth2" = ["profile"])),
+    responses(
+        (status = 204, description = "Changed; every refresh token of the user is revoked"),
+        (status = 400, response = crate::docs::schemas::InvalidRequest),
+        (status = 403, description = "`insufficient_scope` (the token lacks `profile`), or `forbidden`: the token is not a user's or the account is disabled",
+            body = crate::docs::schemas::ErrorBody),
+        (status = 404, response = crate::docs::schemas::NotFound),
+        (status = 503, response = crate::docs::schemas::Unavailable),
+    ))]
 pub async fn change_password(
     State(accounts): State<Accounts>,
+    State(audit): State<Audit>,
+    rampart::https::ClientIp(ip): rampart::https::ClientIp,
     token: rampart::Scoped<ProfileScope>,
     ApiJson(body): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
@@ -77,7 +103,7 @@ pub async fn change_password(
         .passwords
         .verify(&current, Some(&user.password_hash))
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| ApiError::from(super::AccountError::Hash(e)))?;
     if !check.ok {
         return Err(ApiError::BadRequest(
             "the current password is incorrect".into(),
@@ -86,7 +112,16 @@ pub async fn change_password(
     accounts
         .set_password(user.id, &SecretString::from(body.new_password))
         .await?;
-    tracing::info!(user = %user.id, "password changed; sessions ended");
+    audit
+        .record(
+            Event::new(Kind::PasswordChanged)
+                .actor(user.id)
+                .subject(user.id)
+                .ip(ip)
+                .reason("self_service")
+                .details(serde_json::json!({"sessions_ended": true})),
+        )
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -337,6 +337,19 @@ impl Accounts {
         })
     }
 
+    /// Replaces the scopes a client may be granted (they must exist).
+    pub async fn set_client_scopes(&self, id: &str, scopes: &[String]) -> Result<(), AccountError> {
+        let known: BTreeSet<String> = self.store.list_scopes().await?.into_iter().map(|s| s.name).collect();
+        let scopes = dedup(scopes);
+        if scopes.iter().any(|s| !known.contains(s)) {
+            return Err(AccountError::UnknownReference("scope"));
+        }
+        self.store
+            .set_client_scopes(id, &scopes)
+            .await
+            .map_err(|e| AccountError::from_store(e, "client", "scope"))
+    }
+
     /// The scopes held by a user: the union over their roles.
     pub async fn user_scopes(&self, user: &User) -> Result<BTreeSet<String>, AccountError> {
         let roles = self.store.list_roles().await?;

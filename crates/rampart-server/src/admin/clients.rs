@@ -10,11 +10,15 @@ use serde::{Deserialize, Serialize};
 
 use super::AdminScope;
 use crate::accounts::Accounts;
+use crate::audit::AdminActor;
+use serde_json::Value;
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
 use crate::store::Client;
 
-#[derive(Debug, Serialize)]
+/// An OAuth client. `created_at` is in seconds since the epoch.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Client)]
 pub(super) struct ClientView {
     client_id: String,
     name: String,
@@ -46,6 +50,13 @@ impl From<Client> for ClientView {
 }
 
 /// `GET /admin/clients` — scope `admin`.
+#[utoipa::path(get, path = "/admin/clients", operation_id = "list_clients",
+    summary = "List clients", tag = "admin",
+    security(("oauth2" = ["admin"])),
+    responses(
+        (status = 200, description = "Every client (never a secret)", body = [ClientView]),
+        (status = 503, response = crate::docs::schemas::Unavailable),
+    ))]
 async fn list(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
@@ -61,7 +72,10 @@ async fn list(
     ))
 }
 
-#[derive(Deserialize)]
+/// `name` 1–200 printable characters; `grants` from `password`, `refresh_token`,
+/// `client_credentials` (confidential clients only), at least one; `scopes` must exist;
+/// `audience` (the tokens' `aud`, default the public URL) without spaces.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct CreateClient {
     name: String,
     confidential: bool,
@@ -73,9 +87,19 @@ pub(super) struct CreateClient {
 
 /// `POST /admin/clients` — scope `admin`. 201; a confidential client's secret is in
 /// this response only.
+#[utoipa::path(post, path = "/admin/clients", operation_id = "create_client",
+    summary = "Create a client", tag = "admin",
+    request_body = CreateClient,
+    security(("oauth2" = ["admin"])),
+    responses(
+        (status = 201, description = "Created; `client_secret` is present for a confidential client, in this response only", body = ClientView),
+        (status = 400, response = crate::docs::schemas::InvalidRequest),
+        (status = 503, response = crate::docs::schemas::Unavailable),
+    ))]
 async fn create(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
+    actor: AdminActor,
     ApiJson(body): ApiJson<CreateClient>,
 ) -> Result<(StatusCode, ApiJson<ClientView>), ApiError> {
     let created = accounts
@@ -88,11 +112,22 @@ async fn create(
         )
         .await?;
     let mut view = ClientView::from(created.client);
+    // Audited before the secret is attached: the secret never reaches the audit trail.
+    actor.changed("client.create", &view.client_id, Value::Null, serde_json::to_value(&view).unwrap_or_default()).await;
     view.client_secret = created.secret.map(|s| s.expose_secret().to_owned());
     Ok((StatusCode::CREATED, ApiJson(view)))
 }
 
 /// `GET /admin/clients/{id}` — scope `admin`.
+#[utoipa::path(get, path = "/admin/clients/{id}", operation_id = "get_client",
+    summary = "Get a client", tag = "admin",
+    params(("id" = String, Path, description = "The client_id")),
+    security(("oauth2" = ["admin"])),
+    responses(
+        (status = 200, description = "The client", body = ClientView),
+        (status = 404, response = crate::docs::schemas::NotFound),
+        (status = 503, response = crate::docs::schemas::Unavailable),
+    ))]
 async fn get_one(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
@@ -106,41 +141,74 @@ async fn get_one(
     Ok(ApiJson(client.into()))
 }
 
-#[derive(Deserialize)]
+/// Only the members sent change; scopes must exist.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct UpdateClient {
-    disabled: bool,
+    disabled: Option<bool>,
+    scopes: Option<Vec<String>>,
 }
 
-/// `PATCH /admin/clients/{id}` `{"disabled"}` — scope `admin`.
+/// `PATCH /admin/clients/{id}` `{"disabled"?, "scopes"?}` — scope `admin`. Scopes must
+/// exist (e.g. to let the first-party client request `notes:read`).
+#[utoipa::path(patch, path = "/admin/clients/{id}", operation_id = "update_client",
+    summary = "Disable a client or change its scopes", tag = "admin",
+    params(("id" = String, Path, description = "The client_id")),
+    request_body = UpdateClient,
+    security(("oauth2" = ["admin"])),
+    responses(
+        (status = 200, description = "The updated client", body = ClientView),
+        (status = 400, response = crate::docs::schemas::InvalidRequest),
+        (status = 404, response = crate::docs::schemas::NotFound),
+        (status = 503, response = crate::docs::schemas::Unavailable),
+    ))]
 async fn update(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
+    actor: AdminActor,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateClient>,
 ) -> Result<ApiJson<ClientView>, ApiError> {
-    accounts
-        .store
-        .set_client_disabled(&id, body.disabled)
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::NotFound => ApiError::NotFound("client"),
-            other => other.into(),
-        })?;
+    let not_found = |e| match e {
+        crate::store::StoreError::NotFound => ApiError::NotFound("client"),
+        other => other.into(),
+    };
+    let before = accounts.store.client(&id).await?.ok_or(ApiError::NotFound("client"))?;
+    if let Some(scopes) = &body.scopes {
+        accounts.set_client_scopes(&id, scopes).await?;
+    }
+    if let Some(disabled) = body.disabled {
+        accounts.store.set_client_disabled(&id, disabled).await.map_err(not_found)?;
+    }
     let client = accounts
         .store
         .client(&id)
         .await?
         .ok_or(ApiError::NotFound("client"))?;
-    Ok(ApiJson(client.into()))
+    let (before, after) = (ClientView::from(before), ClientView::from(client));
+    actor
+        .changed("client.update", &id, serde_json::to_value(&before).unwrap_or_default(), serde_json::to_value(&after).unwrap_or_default())
+        .await;
+    Ok(ApiJson(after))
 }
 
 /// `DELETE /admin/clients/{id}` — scope `admin`. Its refresh tokens go with it.
+#[utoipa::path(delete, path = "/admin/clients/{id}", operation_id = "delete_client",
+    summary = "Delete a client", tag = "admin",
+    params(("id" = String, Path, description = "The client_id")),
+    security(("oauth2" = ["admin"])),
+    responses(
+        (status = 204, description = "Deleted, with its refresh tokens"),
+        (status = 404, response = crate::docs::schemas::NotFound),
+        (status = 503, response = crate::docs::schemas::Unavailable),
+    ))]
 async fn delete(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
+    actor: AdminActor,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
+    let before = accounts.store.client(&id).await?.map(ClientView::from);
     accounts
         .store
         .delete_client(&id)
@@ -149,6 +217,7 @@ async fn delete(
             crate::store::StoreError::NotFound => ApiError::NotFound("client"),
             other => other.into(),
         })?;
+    actor.changed("client.delete", &id, serde_json::to_value(&before).unwrap_or_default(), Value::Null).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

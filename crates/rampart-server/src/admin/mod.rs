@@ -1,6 +1,7 @@
 //! The admin API (ARCHITECTURE.md), every route behind scope `admin`.
 
 mod clients;
+pub(crate) mod openapi;
 mod roles;
 mod sessions;
 mod users;
@@ -18,6 +19,7 @@ pub fn router(validator: &rampart::Validator) -> Router<AppState> {
         .merge(roles::router())
         .merge(clients::router())
         .merge(sessions::router())
+        .merge(crate::audit::http::router())
         // Defence in depth: every handler also takes `Scoped<AdminScope>`.
         .route_layer(validator.require_scopes(["admin"]))
 }

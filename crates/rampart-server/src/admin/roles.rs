@@ -10,11 +10,15 @@ use serde::{Deserialize, Serialize};
 use super::AdminScope;
 use crate::accounts::Accounts;
 use crate::accounts::scopes::is_scope_token;
+use crate::audit::AdminActor;
+use serde_json::Value;
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
 use crate::store::{Role, ScopeDef};
 
-#[derive(Debug, Serialize)]
+/// A role and the scopes it grants.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Role)]
 pub(super) struct RoleView {
     name: String,
     description: String,
@@ -32,6 +36,13 @@ impl From<Role> for RoleView {
 }
 
 /// `GET /admin/roles` — scope `admin`.
+#[utoipa::path(get, path = "/admin/roles", operation_id = "list_roles",
+    summary = "List roles", tag = "admin",
+    security(("oauth2" = ["admin"])),
+    responses(
+        (status = 200, description = "Every role", body = [RoleView]),
+        (status = 503, response = crate::docs::schemas::Unavailable),
+    ))]
 async fn list(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
@@ -47,7 +58,9 @@ async fn list(
     ))
 }
 
-#[derive(Deserialize)]
+/// Name: 1–64 printable ASCII characters without spaces, quotes or backslashes. Scopes
+/// must exist.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct CreateRole {
     name: String,
     #[serde(default)]
@@ -57,49 +70,95 @@ pub(super) struct CreateRole {
 }
 
 /// `POST /admin/roles` — scope `admin`.
+#[utoipa::path(post, path = "/admin/roles", operation_id = "create_role",
+    summary = "Create a role", tag = "admin",
+    request_body = CreateRole,
+    security(("oauth2" = ["admin"])),
+    responses(
+        (status = 201, description = "Created", body = RoleView),
+        (status = 400, response = crate::docs::schemas::InvalidRequest),
+        (status = 409, response = crate::docs::schemas::Conflict),
+        (status = 503, response = crate::docs::schemas::Unavailable),
+    ))]
 async fn create(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
+    actor: AdminActor,
     ApiJson(body): ApiJson<CreateRole>,
 ) -> Result<(StatusCode, ApiJson<RoleView>), ApiError> {
     let role = accounts
         .create_role(&body.name, &body.description, &body.scopes)
         .await?;
-    Ok((StatusCode::CREATED, ApiJson(role.into())))
+    let view = RoleView::from(role);
+    actor.changed("role.create", &view.name, Value::Null, serde_json::to_value(&view).unwrap_or_default()).await;
+    Ok((StatusCode::CREATED, ApiJson(view)))
 }
 
-#[derive(Deserialize)]
+/// The role's complete new scope list (each scope must exist).
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct SetScopes {
     scopes: Vec<String>,
 }
 
 /// `PUT /admin/roles/{name}` `{"scopes": [...]}` — scope `admin`.
+#[utoipa::path(put, path = "/admin/roles/{name}", operation_id = "set_role_scopes",
+    summary = "Replace a role's scopes", tag = "admin",
+    params(("name" = String, Path, description = "The role's name")),
+    request_body = SetScopes,
+    security(("oauth2" = ["admin"])),
+    responses(
+        (status = 200, description = "The updated role", body = RoleView),
+        (status = 400, response = crate::docs::schemas::InvalidRequest),
+        (status = 404, response = crate::docs::schemas::NotFound),
+        (status = 503, response = crate::docs::schemas::Unavailable),
+    ))]
 async fn set_scopes(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
+    actor: AdminActor,
     ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<SetScopes>,
 ) -> Result<ApiJson<RoleView>, ApiError> {
+    let before = accounts.store.role(&name).await?.map(RoleView::from);
     accounts.set_role_scopes(&name, &body.scopes).await?;
     let role = accounts
         .store
         .role(&name)
         .await?
         .ok_or(ApiError::NotFound("role"))?;
-    Ok(ApiJson(role.into()))
+    let view = RoleView::from(role);
+    actor
+        .changed("role.set_scopes", &name, serde_json::to_value(&before).unwrap_or_default(), serde_json::to_value(&view).unwrap_or_default())
+        .await;
+    Ok(ApiJson(view))
 }
 
 /// `DELETE /admin/roles/{name}` — scope `admin`.
+#[utoipa::path(delete, path = "/admin/roles/{name}", operation_id = "delete_role",
+    summary = "Delete a role", tag = "admin",
+    params(("name" = String, Path, description = "The role's name")),
+    security(("oauth2" = ["admin"])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "`invalid_request`: the built-in roles `admin` and `user` cannot be deleted", body = crate::docs::schemas::ErrorBody),
+        (status = 404, response = crate::docs::schemas::NotFound),
+        (status = 503, response = crate::docs::schemas::Unavailable),
+    ))]
 async fn delete(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
+    actor: AdminActor,
     ApiPath(name): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
+    let before = accounts.store.role(&name).await?.map(RoleView::from);
     accounts.delete_role(&name).await?;
+    actor.changed("role.delete", &name, serde_json::to_value(&before).unwrap_or_default(), Value::Null).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Serialize)]
+/// A scope; `default` scopes are granted when a token request names none.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Scope)]
 pub(super) struct ScopeView {
     name: String,
     description: String,
@@ -107,6 +166,13 @@ pub(super) struct ScopeView {
 }
 
 /// `GET /admin/scopes` — scope `admin`.
+#[utoipa::path(get, path = "/admin/scopes", operation_id = "list_scopes",
+    summary = "List scopes", tag = "admin",
+    security(("oauth2" = ["admin"])),
+    responses(
+        (status = 200, description = "Every scope", body = [ScopeView]),
+        (status = 503, response = crate::docs::schemas::Unavailable),
+    ))]
 async fn list_scopes(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
@@ -124,7 +190,8 @@ async fn list_scopes(
     ))
 }
 
-#[derive(Deserialize)]
+/// Both members optional (`""` and `false` by default).
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct PutScope {
     #[serde(default)]
     description: String,
@@ -134,9 +201,20 @@ pub(super) struct PutScope {
 
 /// `PUT /admin/scopes/{name}` `{"description", "default"}` — scope `admin`. Creates or
 /// updates a scope; `admin` can never become a default scope.
+#[utoipa::path(put, path = "/admin/scopes/{name}", operation_id = "put_scope",
+    summary = "Create or update a scope", tag = "admin",
+    params(("name" = String, Path, description = "The scope: printable ASCII without spaces, quotes or backslashes, at most 128 characters")),
+    request_body = PutScope,
+    security(("oauth2" = ["admin"])),
+    responses(
+        (status = 200, description = "The scope as stored", body = ScopeView),
+        (status = 400, response = crate::docs::schemas::InvalidRequest),
+        (status = 503, response = crate::docs::schemas::Unavailable),
+    ))]
 async fn put_scope(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
+    actor: AdminActor,
     ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<PutScope>,
 ) -> Result<ApiJson<ScopeView>, ApiError> {
@@ -155,12 +233,16 @@ async fn put_scope(
         description: body.description,
         is_default: body.default,
     };
+    let before = accounts.store.list_scopes().await?.into_iter().find(|s| s.name == scope.name);
     accounts.store.upsert_scope(&scope).await?;
-    Ok(ApiJson(ScopeView {
+    let view = ScopeView {
         name: scope.name,
         description: scope.description,
         default: scope.is_default,
-    }))
+    };
+    let before = before.map(|s| serde_json::json!({"name": s.name, "description": s.description, "default": s.is_default}));
+    actor.changed("scope.put", &view.name, before.unwrap_or_default(), serde_json::to_value(&view).unwrap_or_default()).await;
+    Ok(ApiJson(view))
 }
 
 pub(super) fn router() -> Router<AppState> {

@@ -10,10 +10,13 @@ use uuid::Uuid;
 
 use super::AdminScope;
 use crate::accounts::Accounts;
+use crate::audit::AdminActor;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
-#[derive(Debug, Serialize)]
+/// A live refresh-token family (one login). Times are seconds since the epoch.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Session)]
 pub(super) struct SessionView {
     id: Uuid,
     user_id: Uuid,
@@ -25,12 +28,22 @@ pub(super) struct SessionView {
     expires_at: i64,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct SessionQuery {
     user_id: Option<Uuid>,
 }
 
 /// `GET /admin/sessions?user_id=` — scope `admin`.
+#[utoipa::path(get, path = "/admin/sessions", operation_id = "list_sessions",
+    summary = "List live sessions", tag = "admin",
+    params(SessionQuery),
+    security(("oauth2" = ["admin"])),
+    responses(
+        (status = 200, description = "Live sessions, optionally of one user", body = [SessionView]),
+        (status = 400, response = crate::docs::schemas::InvalidRequest),
+        (status = 503, response = crate::docs::schemas::Unavailable),
+    ))]
 async fn list(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
@@ -58,9 +71,19 @@ async fn list(
 }
 
 /// `DELETE /admin/sessions/{id}` — scope `admin`. Revokes the family.
+#[utoipa::path(delete, path = "/admin/sessions/{id}", operation_id = "revoke_session",
+    summary = "End a session", tag = "admin",
+    params(("id" = Uuid, Path, description = "The session (refresh-token family) id")),
+    security(("oauth2" = ["admin"])),
+    responses(
+        (status = 204, description = "Revoked: every refresh token of the family stops working"),
+        (status = 404, response = crate::docs::schemas::NotFound),
+        (status = 503, response = crate::docs::schemas::Unavailable),
+    ))]
 async fn revoke(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
+    actor: AdminActor,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound("session"))?;
@@ -72,6 +95,7 @@ async fn revoke(
     {
         return Err(ApiError::NotFound("session"));
     }
+    actor.changed("session.revoke", id, serde_json::Value::Null, serde_json::json!({"revoked": true})).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

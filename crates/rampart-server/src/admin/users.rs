@@ -13,12 +13,14 @@ use uuid::Uuid;
 
 use super::AdminScope;
 use crate::accounts::{Accounts, Username};
+use crate::audit::AdminActor;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 use crate::store::User;
 
-/// A user as the API shows it (never the hash).
-#[derive(Debug, Serialize)]
+/// A user as the API shows it (never the hash). Times are seconds since the epoch.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = User)]
 pub(super) struct UserView {
     pub(super) id: Uuid,
     pub(super) username: String,
@@ -43,14 +45,20 @@ impl From<User> for UserView {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ListQuery {
+    /// Username prefix (normalised like usernames).
     q: Option<String>,
+    /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// One page; pass `next_cursor` as `cursor` for the next (absent or null on the last).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(super) struct Page<T> {
     pub(super) items: Vec<T>,
     pub(super) next_cursor: Option<String>,
@@ -58,6 +66,15 @@ pub(super) struct Page<T> {
 
 /// `GET /admin/users?q=&limit=&cursor=` — scope `admin`. `q` is a username prefix
 /// (normalised like usernames); `limit` 1–200 (default 50).
+#[utoipa::path(get, path = "/admin/users", operation_id = "list_users",
+    summary = "List users", tag = "admin",
+    params(ListQuery),
+    security(("oauth2" = ["admin"])),
+    responses(
+        (status = 200, description = "Users in username order", body = Page<UserView>),
+        (status = 400, response = crate::docs::schemas::InvalidRequest),
+        (status = 503, response = crate::docs::schemas::Unavailable),
+    ))]
 async fn list(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
@@ -104,7 +121,9 @@ async fn list(
     }))
 }
 
-#[derive(Deserialize)]
+/// Username: letters, digits and `. _ - @ +`, 1–64 after NFKC normalisation and lower-casing.
+/// Password: 8–1024 bytes, not a common password, not the username. Roles must exist.
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct CreateUser {
     username: String,
     password: String,
@@ -113,9 +132,20 @@ pub(super) struct CreateUser {
 }
 
 /// `POST /admin/users` — scope `admin`. 201 with the user.
+#[utoipa::path(post, path = "/admin/users", operation_id = "create_user",
+    summary = "Create a user", tag = "admin",
+    request_body = CreateUser,
+    security(("oauth2" = ["admin"])),
+    responses(
+        (status = 201, description = "Created", body = UserView),
+        (status = 400, response = crate::docs::schemas::InvalidRequest),
+        (status = 409, response = crate::docs::schemas::Conflict),
+        (status = 503, response = crate::docs::schemas::Unavailable),
+    ))]
 async fn create(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
+    actor: AdminActor,
     ApiJson(body): ApiJson<CreateUser>,
 ) -> Result<(StatusCode, ApiJson<UserView>), ApiError> {
     let user = accounts
@@ -125,8 +155,9 @@ async fn create(
             &body.roles,
         )
         .await?;
-    tracing::info!(user = %user.id, "user created by an administrator");
-    Ok((StatusCode::CREATED, ApiJson(user.into())))
+    let view = UserView::from(user);
+    actor.changed("user.create", view.id, serde_json::Value::Null, serde_json::to_value(&view).unwrap_or_default()).await;
+    Ok((StatusCode::CREATED, ApiJson(view)))
 }
 
 fn parse_id(id: &str) -> Result<Uuid, ApiError> {
@@ -134,6 +165,15 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
 }
 
 /// `GET /admin/users/{id}` — scope `admin`.
+#[utoipa::path(get, path = "/admin/users/{id}", operation_id = "get_user",
+    summary = "Get a user", tag = "admin",
+    params(("id" = Uuid, Path, description = "The user's id")),
+    security(("oauth2" = ["admin"])),
+    responses(
+        (status = 200, description = "The user", body = UserView),
+        (status = 404, response = crate::docs::schemas::NotFound),
+        (status = 503, response = crate::docs::schemas::Unavailable),
+    ))]
 async fn get_one(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
@@ -147,7 +187,9 @@ async fn get_one(
     Ok(ApiJson(user.into()))
 }
 
-#[derive(Deserialize)]
+/// Only the members sent change. Removing `admin` from, or disabling, the last enabled
+/// administrator is refused (409).
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct UpdateUser {
     roles: Option<Vec<String>>,
@@ -155,13 +197,27 @@ pub(super) struct UpdateUser {
 }
 
 /// `PATCH /admin/users/{id}` `{"roles"?, "disabled"?}` — scope `admin`.
+#[utoipa::path(patch, path = "/admin/users/{id}", operation_id = "update_user",
+    summary = "Change a user's roles or disable them", tag = "admin",
+    params(("id" = Uuid, Path, description = "The user's id")),
+    request_body = UpdateUser,
+    security(("oauth2" = ["admin"])),
+    responses(
+        (status = 200, description = "The updated user", body = UserView),
+        (status = 400, response = crate::docs::schemas::InvalidRequest),
+        (status = 404, response = crate::docs::schemas::NotFound),
+        (status = 409, response = crate::docs::schemas::Conflict),
+        (status = 503, response = crate::docs::schemas::Unavailable),
+    ))]
 async fn update(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
+    actor: AdminActor,
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateUser>,
 ) -> Result<ApiJson<UserView>, ApiError> {
     let id = parse_id(&id)?;
+    let before = accounts.store.user_by_id(id).await?.ok_or(ApiError::NotFound("user"))?;
     if let Some(roles) = &body.roles {
         accounts.set_roles(id, roles).await?;
     }
@@ -173,16 +229,36 @@ async fn update(
         .user_by_id(id)
         .await?
         .ok_or(ApiError::NotFound("user"))?;
-    Ok(ApiJson(user.into()))
+    let (before, after) = (UserView::from(before), UserView::from(user));
+    actor
+        .changed("user.update", id, serde_json::to_value(&before).unwrap_or_default(), serde_json::to_value(&after).unwrap_or_default())
+        .await;
+    Ok(ApiJson(after))
 }
 
 /// `DELETE /admin/users/{id}` — scope `admin`. Ends the user's sessions.
+#[utoipa::path(delete, path = "/admin/users/{id}", operation_id = "delete_user",
+    summary = "Delete a user", tag = "admin",
+    params(("id" = Uuid, Path, description = "The user's id")),
+    security(("oauth2" = ["admin"])),
+    responses(
+        (status = 204, description = "Deleted; the user's refresh tokens are gone"),
+        (status = 404, response = crate::docs::schemas::NotFound),
+        (status = 409, response = crate::docs::schemas::Conflict),
+        (status = 503, response = crate::docs::schemas::Unavailable),
+    ))]
 async fn delete(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
+    actor: AdminActor,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    accounts.delete_user(parse_id(&id)?).await?;
+    let id = parse_id(&id)?;
+    let before = accounts.store.user_by_id(id).await?.ok_or(ApiError::NotFound("user"))?;
+    accounts.delete_user(id).await?;
+    actor
+        .changed("user.delete", id, serde_json::to_value(UserView::from(before)).unwrap_or_default(), serde_json::Value::Null)
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -10,6 +10,7 @@ use super::error::OAuthError;
 use super::form::Params;
 use crate::accounts::FIRST_PARTY_CLIENT;
 use crate::accounts::throttle::Subject;
+use crate::audit::{Event, Kind};
 use crate::secret;
 use crate::state::AppState;
 use crate::store::Client;
@@ -130,7 +131,11 @@ pub async fn authenticate(
     let client = state.accounts.store.client(&id).await?;
     let Some(client) = client.filter(|c| !c.disabled) else {
         if presents_secret {
-            state.throttle.failed(&subjects).await?;
+            state
+                .audit
+                .record(Event::new(Kind::ClientAuthFailed).subject(&id).ip(ip).reason("unknown_client"))
+                .await;
+            super::token::record_lockouts(state, &subjects, ip).await?;
         }
         return Err(OAuthError::invalid_client(basic));
     };
@@ -149,13 +154,11 @@ pub async fn authenticate(
                 .as_deref()
                 .is_some_and(|hash| secret::matches_digest(&secret, hash));
             if !ok {
-                for (subject, lock) in state.throttle.failed(&subjects).await? {
-                    tracing::warn!(
-                        ?subject,
-                        seconds = lock.as_secs(),
-                        "client authentication locked out"
-                    );
-                }
+                state
+                    .audit
+                    .record(Event::new(Kind::ClientAuthFailed).subject(&id).client(&id).ip(ip).reason("wrong_secret"))
+                    .await;
+                super::token::record_lockouts(state, &subjects, ip).await?;
                 return Err(OAuthError::invalid_client(basic));
             }
             state.throttle.succeeded(&subjects[0]).await?;

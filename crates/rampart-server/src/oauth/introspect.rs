@@ -15,6 +15,18 @@ use rampart::https::ClientIp;
 
 /// Only clients that authenticate with a secret may introspect (§2.1: the endpoint must
 /// be protected). An inactive or unknown token answers exactly `{"active":false}`.
+#[utoipa::path(post, path = "/oauth/introspect", operation_id = "introspect",
+    summary = "Introspect a token (confidential clients)", tag = "oauth",
+    request_body(content = crate::docs::schemas::IntrospectRequest, content_type = "application/x-www-form-urlencoded"),
+    security(("client_basic" = []), ()),
+    responses(
+        (status = 200, description = "The token's state (RFC 7662 §2.2)", body = crate::docs::schemas::Introspection,
+            headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 400, response = crate::docs::schemas::OAuthBadRequest),
+        (status = 401, response = crate::docs::schemas::InvalidClient),
+        (status = 429, response = crate::docs::schemas::TooManyAttempts),
+        (status = 503, response = crate::docs::schemas::OAuthUnavailable),
+    ))]
 pub async fn introspect(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

@@ -9,6 +9,10 @@ use serde_json::{Value, json};
 use crate::state::AppState;
 
 /// `GET /.well-known/oauth-authorization-server`. `issuer` equals the tokens' `iss`.
+#[utoipa::path(get, path = "/.well-known/oauth-authorization-server", operation_id = "server_metadata",
+    summary = "Authorization server metadata", tag = "oauth",
+    responses((status = 200, description = "RFC 8414 authorization server metadata", body = crate::docs::schemas::ServerMetadata,
+        headers(("Cache-Control" = String, description = "`public, max-age=3600`")))))]
 pub async fn metadata(State(state): State<AppState>) -> Response {
     let issuer = state.settings.issuer.trim_end_matches('/');
     let scopes: Vec<Value> = match state.accounts.store.list_scopes().await {
@@ -38,6 +42,11 @@ pub async fn metadata(State(state): State<AppState>) -> Response {
 
 /// `GET /.well-known/jwks.json`: public keys only. The short max-age lets relying
 /// parties pick up a rotation well within the rotation delay.
+#[utoipa::path(get, path = "/.well-known/jwks.json", operation_id = "jwks",
+    summary = "Public signing keys (JWKS)", tag = "oauth",
+    responses((status = 200, description = "RFC 7517 key set: the public signing keys", body = crate::docs::schemas::JwkSet,
+        content_type = "application/jwk-set+json",
+        headers(("Cache-Control" = String, description = "`public, max-age=300`")))))]
 pub async fn jwks(State(state): State<AppState>) -> Response {
     let mut response = Json(state.keys.jwks()).into_response();
     let headers = response.headers_mut();

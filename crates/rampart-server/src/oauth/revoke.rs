@@ -7,12 +7,24 @@ use http::{HeaderMap, StatusCode};
 use super::client_auth::authenticate;
 use super::error::OAuthError;
 use super::form::Params;
+use crate::audit::{Event, Kind};
 use crate::state::AppState;
 use rampart::https::ClientIp;
 
 /// Revokes a refresh token (its whole family) or an access token (its `jti` goes on the
 /// denylist until it expires). Per RFC 7009 §2.2 the answer is 200 whether or not the
 /// token was valid, and a token of another client is left alone.
+#[utoipa::path(post, path = "/oauth/revoke", operation_id = "revoke",
+    summary = "Revoke a refresh or access token", tag = "oauth",
+    request_body(content = crate::docs::schemas::RevokeRequest, content_type = "application/x-www-form-urlencoded"),
+    security((), ("client_basic" = [])),
+    responses(
+        (status = 200, description = "Revoked, or nothing to revoke (RFC 7009 §2.2)"),
+        (status = 400, response = crate::docs::schemas::OAuthBadRequest),
+        (status = 401, response = crate::docs::schemas::InvalidClient),
+        (status = 429, response = crate::docs::schemas::TooManyAttempts),
+        (status = 503, response = crate::docs::schemas::OAuthUnavailable),
+    ))]
 pub async fn revoke(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -29,7 +41,17 @@ pub async fn revoke(
     if let Some(record) = store.refresh_by_hash(&crate::secret::digest(token)).await? {
         if record.client_id == client.client.id {
             store.revoke_family(record.family_id, now).await?;
-            tracing::info!(family = %record.family_id, client = %client.client.id, "refresh token revoked");
+            state
+                .audit
+                .record(
+                    Event::new(Kind::Revocation)
+                        .actor(&client.client.id)
+                        .subject(record.family_id)
+                        .client(&client.client.id)
+                        .ip(ip)
+                        .details(serde_json::json!({"token_type": "refresh_token", "user_id": record.user_id})),
+                )
+                .await;
         }
         return Ok(StatusCode::OK);
     }
@@ -38,8 +60,18 @@ pub async fn revoke(
         && let (Some(jti), Some(exp)) = (claims.jti, claims.exp)
     {
         store.revoke_jti(&jti, exp).await?;
-        state.denylist.insert(jti, exp);
-        tracing::info!(client = %client.client.id, "access token revoked");
+        state.denylist.insert(jti.clone(), exp);
+        state
+            .audit
+            .record(
+                Event::new(Kind::Revocation)
+                    .actor(&client.client.id)
+                    .subject(jti)
+                    .client(&client.client.id)
+                    .ip(ip)
+                    .details(serde_json::json!({"token_type": "access_token", "sub": claims.sub})),
+            )
+            .await;
     }
     Ok(StatusCode::OK)
 }

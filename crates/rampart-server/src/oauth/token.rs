@@ -16,6 +16,8 @@ use super::error::OAuthError;
 use super::form::Params;
 use super::issue::{self, Subject};
 use crate::accounts::Username;
+use crate::audit::{Event, Kind};
+use serde_json::json;
 use crate::accounts::passwords::HashError;
 use crate::accounts::scopes::{self, ScopeContext, ScopeRefusal};
 use crate::accounts::throttle::Subject as Throttled;
@@ -24,7 +26,8 @@ use crate::store::{Rotation, User};
 use rampart::https::ClientIp;
 
 /// RFC 6749 §5.1 success body.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"access_token": "eyJhbGciOiJFUzI1NiIsImtpZCI6IuKApiIsInR5cCI6ImF0K2p3dCJ9.…", "token_type": "Bearer", "expires_in": 900, "refresh_token": "k3Jx…", "scope": "profile"}))]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
@@ -49,6 +52,23 @@ impl IntoResponse for TokenResponse {
 }
 
 /// The token endpoint.
+///
+/// `password` (RFC 6749 §4.3): `username`, `password`, optional `scope`; no client
+/// identification = the public client `first-party`. `refresh_token` (§6): rotated on every
+/// use, reuse revokes the family. `client_credentials` (§4.4): confidential clients only.
+/// Granted scopes = requested ∩ the user's roles' scopes ∩ the client's scopes.
+#[utoipa::path(post, path = "/oauth/token", operation_id = "token",
+    summary = "Get tokens (password, refresh_token, client_credentials grants)", tag = "oauth",
+    request_body(content = crate::docs::schemas::TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    security((), ("client_basic" = [])),
+    responses(
+        (status = 200, description = "The tokens (RFC 6749 §5.1)", body = TokenResponse,
+            headers(("Cache-Control" = String, description = "`no-store`"), ("Pragma" = String, description = "`no-cache`"))),
+        (status = 400, response = crate::docs::schemas::OAuthBadRequest),
+        (status = 401, response = crate::docs::schemas::InvalidClient),
+        (status = 429, response = crate::docs::schemas::TooManyAttempts),
+        (status = 503, response = crate::docs::schemas::OAuthUnavailable),
+    ))]
 pub async fn token(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -83,8 +103,8 @@ pub async fn token(
     };
     let result = match grant_type {
         "password" => password(&state, ip, &client, &params, requested.as_ref()).await,
-        "refresh_token" => refresh(&state, &client, &params, requested.as_ref()).await,
-        _ => client_credentials(&state, &client, requested.as_ref()).await,
+        "refresh_token" => refresh(&state, ip, &client, &params, requested.as_ref()).await,
+        _ => client_credentials(&state, ip, &client, requested.as_ref()).await,
     };
     result.map_err(|e| {
         if e.code == "invalid_client" {
@@ -93,6 +113,22 @@ pub async fn token(
             e
         }
     })
+}
+
+/// Counts a failure against each subject and audits every lock it causes.
+pub(crate) async fn record_lockouts(state: &AppState, subjects: &[Throttled], ip: std::net::IpAddr) -> Result<(), OAuthError> {
+    for (subject, lock) in state.throttle.failed(subjects).await? {
+        let (who, what) = match &subject {
+            Throttled::Ip(ip) => ("ip", ip.to_string()),
+            Throttled::Account(name) => ("account", name.clone()),
+            Throttled::Client(id) => ("client", id.clone()),
+        };
+        state
+            .audit
+            .record(Event::new(Kind::Lockout).subject(what).ip(ip).reason("repeated_failures").details(json!({"kind": who, "seconds": lock.as_secs()})))
+            .await;
+    }
+    Ok(())
 }
 
 fn scope_error(refusal: ScopeRefusal) -> OAuthError {
@@ -163,16 +199,23 @@ async fn password(
                 OAuthError::server_error()
             }
         })?;
-    let user = match user {
-        Some(user) if verification.ok && !user.disabled => user,
-        _ => {
-            for (subject, lock) in state.throttle.failed(&subjects).await? {
-                tracing::warn!(
-                    ?subject,
-                    seconds = lock.as_secs(),
-                    "login locked out after repeated failures"
-                );
+    let failure = match &user {
+        None => Some("unknown_user"),
+        Some(_) if !verification.ok => Some("wrong_password"),
+        Some(u) if u.disabled => Some("disabled"),
+        Some(_) => None,
+    };
+    let user = match (user, failure) {
+        (Some(user), None) => user,
+        (user, reason) => {
+            // The client sees one answer; the audit trail keeps the reason.
+            let attempted = user.map_or_else(|| username.to_owned(), |u| u.username);
+            let mut event = Event::new(Kind::LoginFailed).subject(attempted).client(&client.client.id).ip(ip);
+            if let Some(reason) = reason {
+                event = event.reason(reason);
             }
+            state.audit.record(event).await;
+            record_lockouts(state, &subjects, ip).await?;
             return Err(OAuthError::invalid_grant(
                 "the username or password is incorrect",
             ));
@@ -227,7 +270,10 @@ async fn password(
     } else {
         None
     };
-    tracing::info!(user = %user.id, client = %client.client.id, "login");
+    state
+        .audit
+        .record(Event::new(Kind::LoginSucceeded).actor(user.id).client(&client.client.id).ip(ip).details(json!({"scope": &scope})))
+        .await;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -240,6 +286,7 @@ async fn password(
 /// RFC 6749 §6, with rotation and reuse detection (RFC 9700 §4.14.2).
 async fn refresh(
     state: &AppState,
+    ip: std::net::IpAddr,
     client: &Authenticated,
     params: &Params,
     requested: Option<&BTreeSet<String>>,
@@ -292,7 +339,17 @@ async fn refresh(
     {
         Rotation::Rotated(_) => {}
         Rotation::Reused { family_id, user_id } => {
-            tracing::warn!(family = %family_id, user = %user_id, client = %client.client.id, "refresh token reuse detected; family revoked");
+            state
+                .audit
+                .record(
+                    Event::new(Kind::RefreshReuse)
+                        .actor(user_id)
+                        .subject(family_id)
+                        .client(&client.client.id)
+                        .ip(ip)
+                        .reason("rotated_token_presented_again"),
+                )
+                .await;
             return Err(invalid());
         }
         Rotation::Invalid => return Err(invalid()),
@@ -315,6 +372,10 @@ async fn refresh(
         },
         &granted,
     )?;
+    state
+        .audit
+        .record(Event::new(Kind::Refresh).actor(user.id).subject(record.family_id).client(&client.client.id).ip(ip))
+        .await;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
@@ -327,6 +388,7 @@ async fn refresh(
 /// RFC 6749 §4.4: confidential clients only, no refresh token, `sub` = client id.
 async fn client_credentials(
     state: &AppState,
+    ip: std::net::IpAddr,
     client: &Authenticated,
     requested: Option<&BTreeSet<String>>,
 ) -> Result<TokenResponse, OAuthError> {
@@ -349,6 +411,10 @@ async fn client_credentials(
     .map_err(scope_error)?;
     let (access_token, expires_in) =
         issue::access_token(state, &client.client, &Subject::Client, &granted)?;
+    state
+        .audit
+        .record(Event::new(Kind::ClientCredentials).actor(&client.client.id).client(&client.client.id).ip(ip).details(json!({"scope": issue::join(&granted)})))
+        .await;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

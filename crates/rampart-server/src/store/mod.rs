@@ -2,11 +2,13 @@
 //!
 //! Every query uses bound parameters; `LIKE` patterns are escaped (see [`like_prefix`]).
 
+mod postgres;
 mod sqlite;
 
 use async_trait::async_trait;
 use uuid::Uuid;
 
+pub use postgres::{PostgresSettings, PostgresStore};
 pub use sqlite::SqliteStore;
 
 /// A store failure. `Conflict` and `NotFound` are expected outcomes; `Unavailable` is a
@@ -125,6 +127,54 @@ pub struct StoredKey {
     pub publish_until: Option<i64>,
 }
 
+/// One audit event as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    pub id: Uuid,
+    /// Seconds since the epoch.
+    pub at: i64,
+    /// What happened (`login_succeeded`, `login_failed`, `admin_change`, …).
+    pub kind: String,
+    /// Who did it: a user id, a client id, or `cli`.
+    pub actor: Option<String>,
+    /// What it was done to (a user id, a client id, a role, a kid, …).
+    pub subject: Option<String>,
+    pub client_id: Option<String>,
+    pub ip: Option<String>,
+    /// Internal reason (e.g. `unknown_user` vs `wrong_password`); never sent to the client
+    /// that failed.
+    pub reason: Option<String>,
+    /// JSON details (before/after for admin changes).
+    pub details: serde_json::Value,
+}
+
+/// Filters for reading the audit trail; all optional, combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub kind: Option<String>,
+    pub actor: Option<String>,
+    pub subject: Option<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+/// Held while one instance does first-start work; dropping it releases the lock (for
+/// Postgres: closes the dedicated connection holding a session advisory lock).
+#[derive(Default)]
+#[must_use = "the lock is released when this is dropped"]
+pub struct StartupLock {
+    _held: Option<Box<dyn Send>>,
+}
+
+impl StartupLock {
+    /// A lock that lives as long as `held` (a guard, a connection).
+    pub(crate) fn holding(held: impl Send + 'static) -> Self {
+        Self {
+            _held: Some(Box::new(held)),
+        }
+    }
+}
+
 /// Everything Rampart persists.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -132,6 +182,12 @@ pub trait Store: Send + Sync + 'static {
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Cheap liveness query for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Serialises first-start work (the first signing key, the first-party client, the
+    /// bootstrap administrator) across instances sharing this database: held until the
+    /// returned value is dropped. A store only one process can open needs none.
+    async fn startup_lock(&self) -> Result<StartupLock, StoreError> {
+        Ok(StartupLock::default())
+    }
 
     // Users
     async fn create_user(&self, user: &User) -> Result<(), StoreError>;
@@ -173,6 +229,7 @@ pub trait Store: Send + Sync + 'static {
     async fn client(&self, id: &str) -> Result<Option<Client>, StoreError>;
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
     async fn set_client_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError>;
+    async fn set_client_scopes(&self, id: &str, scopes: &[String]) -> Result<(), StoreError>;
     async fn delete_client(&self, id: &str) -> Result<(), StoreError>;
 
     // Refresh tokens
@@ -223,6 +280,13 @@ pub trait Store: Send + Sync + 'static {
     async fn lock_until(&self, key: &str, until: i64) -> Result<(), StoreError>;
     /// Forgets the failures of `key`.
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError>;
+
+    // Audit trail
+    async fn append_audit(&self, event: &AuditRecord) -> Result<(), StoreError>;
+    /// Newest first, strictly older than `before` (`(at, id)` of the last item seen).
+    async fn list_audit(&self, filter: &AuditFilter, before: Option<(i64, Uuid)>, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+    /// Deletes events older than `before`; returns how many.
+    async fn purge_audit(&self, before: i64) -> Result<u64, StoreError>;
 
     // Access-token denylist (RFC 7009)
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> Result<(), StoreError>;

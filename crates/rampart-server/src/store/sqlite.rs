@@ -10,7 +10,7 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 use uuid::Uuid;
 
-use super::{
+use super::{AuditFilter, AuditRecord, 
     Client, RefreshToken, Role, Rotation, ScopeDef, Session, Store, StoreError, StoredKey, User,
     join, like_prefix, split,
 };
@@ -483,6 +483,20 @@ impl Store for SqliteStore {
         }
     }
 
+    async fn set_client_scopes(&self, id: &str, scopes: &[String]) -> Result<(), StoreError> {
+        let done = sqlx::query("UPDATE clients SET scopes = ? WHERE id = ?")
+            .bind(join(scopes))
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
     async fn delete_client(&self, id: &str) -> Result<(), StoreError> {
         let done = sqlx::query("DELETE FROM clients WHERE id = ?")
             .bind(id)
@@ -751,6 +765,81 @@ impl Store for SqliteStore {
             .await
             .map_err(map_err)
             .map(|_| ())
+    }
+
+    async fn append_audit(&self, event: &AuditRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit_events (id, at, kind, actor, subject, client_id, ip, reason, details) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(event.id.to_string())
+        .bind(event.at)
+        .bind(&event.kind)
+        .bind(&event.actor)
+        .bind(&event.subject)
+        .bind(&event.client_id)
+        .bind(&event.ip)
+        .bind(&event.reason)
+        .bind(event.details.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)
+        .map(|_| ())
+    }
+
+    async fn list_audit(
+        &self,
+        filter: &AuditFilter,
+        before: Option<(i64, Uuid)>,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let (before_at, before_id) = match before {
+            Some((at, id)) => (Some(at), Some(id.to_string())),
+            None => (None, None),
+        };
+        let rows = sqlx::query(
+            "SELECT id, at, kind, actor, subject, client_id, ip, reason, details FROM audit_events \
+             WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR actor = ?2) AND (?3 IS NULL OR subject = ?3) \
+             AND (?4 IS NULL OR at >= ?4) AND (?5 IS NULL OR at < ?5) \
+             AND (?6 IS NULL OR at < ?6 OR (at = ?6 AND id < ?7)) \
+             ORDER BY at DESC, id DESC LIMIT ?8",
+        )
+        .bind(&filter.kind)
+        .bind(&filter.actor)
+        .bind(&filter.subject)
+        .bind(filter.since)
+        .bind(filter.until)
+        .bind(before_at)
+        .bind(before_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                let details: String = r.try_get("details").map_err(map_err)?;
+                Ok(AuditRecord {
+                    id: uuid(&r.try_get::<String, _>("id").map_err(map_err)?)?,
+                    at: r.try_get("at").map_err(map_err)?,
+                    kind: r.try_get("kind").map_err(map_err)?,
+                    actor: r.try_get("actor").map_err(map_err)?,
+                    subject: r.try_get("subject").map_err(map_err)?,
+                    client_id: r.try_get("client_id").map_err(map_err)?,
+                    ip: r.try_get("ip").map_err(map_err)?,
+                    reason: r.try_get("reason").map_err(map_err)?,
+                    details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+                })
+            })
+            .collect()
+    }
+
+    async fn purge_audit(&self, before: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM audit_events WHERE at < ?")
+            .bind(before)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected())
     }
 
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {

@@ -1,5 +1,6 @@
-//! `TestApp`: the server on port 0 over a fresh data directory, and one helper per
-//! endpoint.
+//! `TestApp`: the server on port 0 over a fresh data directory and a fresh database
+//! (SQLite in the data directory, or a Postgres database of its own: see
+//! [`crate::database`]), and one helper per endpoint.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -14,6 +15,8 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tempfile::TempDir;
+
+use crate::database::{Backend, TestDatabase};
 
 /// Password of the bootstrap administrator `admin`.
 pub(crate) const ADMIN_PW: &str = "bootstrap-admin-password";
@@ -31,6 +34,8 @@ pub(crate) struct TestApp {
     client: reqwest::Client,
     config: Config,
     data_dir: Arc<TempDir>,
+    /// The Postgres database, dropped with the last app on it.
+    database: Option<Arc<TestDatabase>>,
     /// The administrator's access token, reused while it is fresh: fewer logins keep
     /// the suite fast and clear of the login throttle.
     admin_token: Mutex<Option<(String, i64)>>,
@@ -82,22 +87,61 @@ impl TestApp {
         Self::spawn_with(|_| {}).await
     }
 
-    /// The server with the test defaults changed by `tweak` (clock, algorithm, …).
+    /// The server with the test defaults changed by `tweak` (clock, algorithm, …), on
+    /// this target's backend.
     pub(crate) async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let t0 = std::time::Instant::now();
+        let database = match crate::BACKEND {
+            Backend::Sqlite => None,
+            Backend::Postgres => match TestDatabase::create().await {
+                Some(database) => Some(Arc::new(database)),
+                None => {
+                    // libtest cannot skip at run time: end the whole target, successfully.
+                    crate::database::notice_skipped("the Postgres run of the API suite");
+                    std::process::exit(0);
+                }
+            },
+        };
+        eprintln!("TIMING create {:?}", t0.elapsed());
+        let a = Self::spawn_on(database, tweak).await;
+        eprintln!("TIMING spawned {:?}", t0.elapsed());
+        a
+    }
+
+    /// A server on `database` (Postgres; `None`: SQLite in its data directory) with a
+    /// fresh data directory, the test defaults changed by `tweak`.
+    pub(crate) async fn spawn_on(
+        database: Option<Arc<TestDatabase>>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
         let data_dir = Arc::new(tempfile::tempdir().unwrap());
         let mut config = Config::for_tests(data_dir.path());
+        if let Some(database) = &database {
+            config.database_url = database.url();
+            // Many tests run at once against one server.
+            config.db_max_connections = 4;
+        }
         config.bootstrap_admin_password = Some(SecretString::from(ADMIN_PW));
         tweak(&mut config);
-        Self::start(config, data_dir).await
+        Self::start(config, data_dir, database).await
     }
 
     /// A second server over the same data directory and configuration, as after a
     /// restart (this one keeps running; both share the database).
     pub(crate) async fn restarted(&self) -> Self {
-        Self::start(self.config.clone(), Arc::clone(&self.data_dir)).await
+        Self::start(
+            self.config.clone(),
+            Arc::clone(&self.data_dir),
+            self.database.clone(),
+        )
+        .await
     }
 
-    async fn start(config: Config, data_dir: Arc<TempDir>) -> Self {
+    async fn start(
+        config: Config,
+        data_dir: Arc<TempDir>,
+        database: Option<Arc<TestDatabase>>,
+    ) -> Self {
         let app = Application::build(config.clone())
             .await
             .expect("the application builds");
@@ -110,6 +154,7 @@ impl TestApp {
             client: Self::http_client(),
             config,
             data_dir,
+            database,
             admin_token: Mutex::new(None),
         }
     }

@@ -1,5 +1,6 @@
 //! Black-box tests of the token server: one `TestApp` (own data directory, own SQLite
-//! database, own signing keys) per test, real HTTP through reqwest.
+//! database, own signing keys) per test, real HTTP through reqwest. The same modules run
+//! on Postgres as the target `api_postgres` (`tests/api_postgres.rs`).
 //!
 //! Arrange / Act / Assert; test names are sentences. Where a fact cannot be observed over
 //! HTTP (a stored hash, a key rotation started by the CLI) the test reaches into
@@ -8,6 +9,9 @@
 // clippy's `allow-unwrap-in-tests` covers `#[test]` functions only, not the helpers here.
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
+/// The database every `TestApp` of this target runs on.
+const BACKEND: database::Backend = database::Backend::Sqlite;
+
 mod access_token;
 mod admin_authorization;
 mod admin_clients;
@@ -15,6 +19,7 @@ mod admin_roles_scopes;
 mod admin_sessions;
 mod admin_users;
 mod client_authentication;
+mod database;
 mod helpers;
 mod introspection;
 mod keys;

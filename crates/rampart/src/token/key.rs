@@ -425,8 +425,9 @@ impl KeySet {
 
     /// The key a token with header `kid`/`alg` must verify against.
     ///
-    /// With a `kid`: exactly that key, and its algorithm must equal `alg` (checked before
-    /// any cryptography, which closes HS/RS confusion). Without a `kid`: the only key of
+    /// With a `kid`: exactly that key (or, if no key has that kid, the one key configured
+    /// without a kid), and its algorithm must equal `alg` (checked before any
+    /// cryptography, which closes HS/RS confusion). Without a `kid`: the only key of
     /// the set, or else the only key bound to `alg`; anything else is ambiguous.
     pub(crate) fn select(
         &self,
@@ -434,7 +435,19 @@ impl KeySet {
         alg: Algorithm,
     ) -> Result<&VerifyingKey, TokenError> {
         let key = match kid {
-            Some(kid) => self.by_kid.get(kid).ok_or(TokenError::UnknownKey)?,
+            Some(kid) => match self.by_kid.get(kid) {
+                Some(key) => key,
+                // A key configured without a kid (a shared secret, a bare PEM) still
+                // verifies tokens that name some kid, when it is the only kid-less key:
+                // the kid cannot then select anything else.
+                None => {
+                    let mut unkeyed = self.all.iter().filter(|k| k.kid.is_none());
+                    match (unkeyed.next(), unkeyed.next()) {
+                        (Some(one), None) => one,
+                        _ => return Err(TokenError::UnknownKey),
+                    }
+                }
+            },
             None => match self.all.as_slice() {
                 [only] => only,
                 many => {

@@ -1,0 +1,312 @@
+"""The issue-9 load comparison; run through bench/load.sh (which installs wrk and the
+FastAPI peer and builds the release binaries first).
+
+1. Per algorithm, the resource server's unprotected GET /public against its protected
+   GET /notes (scope notes:read) with a valid token: HS256 (--hs-secret-file, token minted
+   here), EdDSA, RS256 and ES256 (JWKS of a token server signing with that algorithm,
+   token from its client_credentials grant). Rounds alternate the two routes.
+2. In the ES256 rounds, also the FastAPI tutorial app (/hello and /users/me under uvicorn,
+   2 workers) and the token server's own GET /users/me (token check plus a user lookup).
+3. The refresh_token and client_credentials grants of the ES256 token server (SQLite, 10,000
+   users seeded), alternating.
+4. Peak RSS (VmHWM) of that token server: after start, after the route and grant loads, and
+   after a password-login load (Argon2id, the memory-hungry path).
+
+Environment: BENCH_SECONDS (default 10) per run, BENCH_ROUNDS (default 2), BENCH_USERS
+(default 10000). Writes bench/out/results.json and docs/performance.svg.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import sys
+import time
+
+import harness as h
+from svg import bar_chart
+
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+USERS = int(os.environ.get("BENCH_USERS", "10000"))
+WARMUP = 2
+CONNECTIONS = 64
+REFRESH_POOL = 320
+
+# Issue 9's targets.
+TARGET_PROTECTED_RATIO = 0.90
+TARGET_VS_FASTAPI = 15.0
+TARGET_REFRESH = 2000.0
+TARGET_CLIENT_CREDENTIALS = 5000.0
+TARGET_RSS_MIB = 64.0
+
+
+def rounds(targets: list[dict], watch: dict) -> dict:
+    """Warm every target up, then run ROUNDS rounds visiting the targets in turn, so slow
+    drifts of the machine (other builds) hit all of them alike."""
+    for t in targets:
+        h.wrk(t["label"] + " (warm-up)", t["url"], WARMUP, t.get("connections", CONNECTIONS),
+              script=t.get("script"), args=t.get("args"), headers=t.get("headers"), watch=watch)
+    runs: dict[str, list] = {t["key"]: [] for t in targets}
+    for _ in range(ROUNDS):
+        for t in targets:
+            runs[t["key"]].append(h.wrk(t["label"], t["url"], SECONDS, t.get("connections", CONNECTIONS),
+                                        script=t.get("script"), args=t.get("args"),
+                                        headers=t.get("headers"), watch=watch))
+    return {key: h.combine(rs) for key, rs in runs.items()}
+
+
+def route_pair(alg: str, url: str, token: str, watch: dict, extra: list[dict] | None = None) -> dict:
+    h.log(f"{alg}: /public vs /notes")
+    targets = [
+        {"key": f"{alg} /public", "label": f"{alg} resource /public", "url": url + "/public"},
+        {"key": f"{alg} /notes", "label": f"{alg} resource /notes", "url": url + "/notes",
+         "headers": [f"Authorization: Bearer {token}"]},
+        *(extra or []),
+    ]
+    # Every request must succeed, or the figure measures an error path.
+    for t in targets:
+        headers = dict(x.split(": ", 1) for x in t.get("headers", []))
+        status, body = h.http("GET", t["url"], headers=headers)
+        if status != 200:
+            raise RuntimeError(f"{t['url']} answered {status}: {body[:300]!r}")
+    return rounds(targets, watch)
+
+
+def refresh_pool(ts: h.TokenServer, count: int) -> str:
+    """`count` refresh tokens from password logins of distinct seeded users."""
+    h.log(f"issuing {count} refresh tokens by password login (Argon2id each)")
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        tokens = list(pool.map(lambda i: ts.password_login(f"{h.SEED_PREFIX}{i:05d}")["refresh_token"],
+                               range(1, count + 1)))
+    elapsed = time.monotonic() - started
+    h.log(f"  {count} logins in {elapsed:.1f}s ({count / elapsed:.1f} logins/s)")
+    path = h.OUT / "refresh-tokens.txt"
+    path.write_text("\n".join(tokens) + "\n")
+    path.chmod(0o600)
+    return str(path)
+
+
+def rss_probe(serve_env: dict) -> dict:
+    """VmHWM (MiB) of a fresh ES256 token server with USERS users through a short load:
+    64 logins, refresh and client_credentials grants, /users/me, password logins."""
+    label = " ".join(f"{k}={v}" for k, v in serve_env.items()) or "default allocator settings"
+    h.log(f"RSS probe: {label}")
+    ts = h.TokenServer("ES256", seed_users=USERS, flags=["--login-rate-per-ip", "0"],
+                       serve_env=serve_env).start()
+    try:
+        hwm = lambda: round(ts.proc.status_kib("VmHWM") / 1024, 1)  # noqa: E731
+        out = {"after_start": hwm()}
+        pool_file = refresh_pool(ts, 64 + 32)
+        out["after_96_logins"] = hwm()
+        short = max(3, SECONDS // 3)
+        h.wrk("refresh_token grant (probe)", ts.url, short, script=h.lua_script("refresh.lua"), args=[pool_file])
+        h.wrk("client_credentials grant (probe)", ts.url, short, script=h.lua_script("client_credentials.lua"),
+              args=[ts.basic_credentials()])
+        login = ts.password_login(f"{h.SEED_PREFIX}00000")
+        h.wrk("token server /users/me (probe)", ts.url + "/users/me", short,
+              headers=[f"Authorization: Bearer {login['access_token']}"])
+        h.wrk("password grant (probe)", ts.url, short, 8, script=h.lua_script("login_flood.lua"),
+              args=["rampart-valid", str(USERS), h.SEED_PASSWORD])
+        out["peak"] = hwm()
+        out["rss_at_end"] = round(ts.proc.status_kib("VmRSS") / 1024, 1)
+        return out
+    finally:
+        ts.stop()
+
+
+def main() -> int:
+    h.OUT.mkdir(parents=True, exist_ok=True)
+    info = h.machine()
+    info["commit"] = h.git_describe()
+    results: dict = {
+        "machine": info,
+        "settings": {"seconds": SECONDS, "rounds": ROUNDS, "warmup_seconds": WARMUP,
+                     "connections": CONNECTIONS, "wrk_threads": 1, "users": USERS,
+                     "token_server": "rampart serve --tls-mode proxy (plain HTTP on loopback), SQLite WAL, "
+                                     "--login-rate-per-ip 0, other settings default"},
+        "routes": {}, "grants": {}, "rss_mib": {}, "logins": {},
+    }
+    started = time.monotonic()
+    try:
+        # 1. HS256: the resource server with a shared secret; no token server needed.
+        rs, url, token = h.hs256_resource_server()
+        results["routes"].update(route_pair("HS256", url, token, {"resource": rs}))
+        rs.stop()
+
+        # EdDSA and RS256: a token server signing with that algorithm, its JWKS, its token.
+        for alg in ["EdDSA", "RS256"]:
+            ts = h.TokenServer(alg, flags=["--login-rate-per-ip", "0"]).start()
+            rs, url = h.resource_server(f"resource-{alg}", ["--jwks-url", ts.url + "/.well-known/jwks.json"])
+            token = ts.client_credentials_token()
+            results["routes"].update(route_pair(alg, url, token, {"resource": rs}))
+            rs.stop()
+            ts.stop()
+
+        # ES256 (the default), with the 10,000-user store that the grant and RSS figures use.
+        ts = h.TokenServer("ES256", seed_users=USERS, flags=["--login-rate-per-ip", "0"]).start()
+        rss = results["rss_mib"]
+        rss["after_start"] = round(ts.proc.status_kib("VmHWM") / 1024, 1)
+        rs, url = h.resource_server("resource-ES256", ["--jwks-url", ts.url + "/.well-known/jwks.json"])
+        token = ts.client_credentials_token()
+        fa, fa_url, fa_token = h.fastapi_peer()
+        login = ts.password_login(f"{h.SEED_PREFIX}00000")
+        extra = [
+            {"key": "FastAPI /hello", "label": "FastAPI /hello", "url": fa_url + "/hello"},
+            {"key": "FastAPI /users/me", "label": "FastAPI /users/me", "url": fa_url + "/users/me",
+             "headers": [f"Authorization: Bearer {fa_token}"]},
+            {"key": "token server /users/me", "label": "token server /users/me (ES256)",
+             "url": ts.url + "/users/me", "headers": [f"Authorization: Bearer {login['access_token']}"]},
+        ]
+        results["routes"].update(route_pair("ES256", url, token,
+                                            {"resource": rs, "token": ts.proc, "fastapi": fa}, extra))
+        fa.stop()
+        rs.stop()
+        rss["after_routes"] = round(ts.proc.status_kib("VmHWM") / 1024, 1)
+
+        # 3. Grants.
+        pool_file = refresh_pool(ts, REFRESH_POOL)
+        h.log("grants: refresh_token vs client_credentials")
+        grants = rounds([
+            {"key": "refresh_token", "label": "refresh_token grant", "url": ts.url,
+             "script": h.lua_script("refresh.lua"), "args": [pool_file]},
+            {"key": "client_credentials", "label": "client_credentials grant", "url": ts.url,
+             "script": h.lua_script("client_credentials.lua"), "args": [ts.basic_credentials()]},
+        ], {"token": ts.proc})
+        results["grants"] = grants
+        rss["after_grants"] = round(ts.proc.status_kib("VmHWM") / 1024, 1)
+
+        # 4. A password-login load: 8 connections (the hashing queue holds 32), right
+        # passwords of random seeded users.
+        h.log("password logins (Argon2id)")
+        run = h.wrk("password grant (right password)", ts.url, SECONDS, 8,
+                    script=h.lua_script("login_flood.lua"),
+                    args=["rampart-valid", str(USERS), h.SEED_PASSWORD], watch={"token": ts.proc})
+        results["logins"] = run.as_json()
+        rss["after_logins"] = round(ts.proc.status_kib("VmHWM") / 1024, 1)
+        rss["peak"] = rss["after_logins"]
+        rss["rss_at_end"] = round(ts.proc.status_kib("VmRSS") / 1024, 1)
+        ts.stop()
+
+        # 5. Where the peak comes from: the same short load on a default server and on one
+        # whose glibc malloc returns large blocks to the OS at once (a fixed mmap threshold:
+        # every Argon2 block is then mmap'd and unmapped instead of kept in an arena).
+        results["rss_probe_mib"] = {
+            "default": rss_probe({}),
+            "MALLOC_MMAP_THRESHOLD_=1048576": rss_probe({"MALLOC_MMAP_THRESHOLD_": "1048576"}),
+        }
+    finally:
+        h.Proc.stop_all()
+    results["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    results["elapsed_seconds"] = round(time.monotonic() - started)
+    summarize(results)
+    (h.OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    chart(results, h.ROOT / "docs" / "performance.svg")
+    h.log(f"wrote {h.OUT / 'results.json'} and docs/performance.svg")
+    return 0
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "MISSED"
+
+
+def summarize(results: dict) -> None:
+    r = results["routes"]
+    g = results["grants"]
+    ratios = {}
+    rows = []
+    print()
+    print(f"Rampart load comparison — wrk -t1 -c{CONNECTIONS}, {ROUNDS}×{SECONDS}s per target "
+          f"(alternating), loopback, {results['machine']['nproc']} cores shared by client and servers")
+    print(f"{'target':<40} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}  ratio")
+    for alg in ["HS256", "ES256", "EdDSA", "RS256"]:
+        pub, prot = r[f"{alg} /public"], r[f"{alg} /notes"]
+        ratio = prot["rps"] / pub["rps"]
+        ratios[f"{alg} protected/unprotected"] = round(ratio, 3)
+        rows.append((f"resource {alg} GET /public", pub, ""))
+        rows.append((f"resource {alg} GET /notes (protected)", prot,
+                     f"{ratio:.2f}x of /public  (target ≥ {TARGET_PROTECTED_RATIO:.2f}x: "
+                     f"{verdict(ratio >= TARGET_PROTECTED_RATIO)})"))
+    fa_me, fa_hello = r["FastAPI /users/me"], r["FastAPI /hello"]
+    es = r["ES256 /notes"]
+    vs = es["rps"] / fa_me["rps"]
+    ratios["ES256 /notes vs FastAPI /users/me"] = round(vs, 2)
+    ts_me = r["token server /users/me"]
+    ratios["token server /users/me vs FastAPI /users/me"] = round(ts_me["rps"] / fa_me["rps"], 2)
+    ratios["FastAPI /users/me vs /hello"] = round(fa_me["rps"] / fa_hello["rps"], 3)
+    rows.append(("FastAPI GET /hello", fa_hello, ""))
+    rows.append(("FastAPI GET /users/me (protected)", fa_me,
+                 f"{ratios['FastAPI /users/me vs /hello']:.2f}x of /hello"))
+    rows.append(("token server GET /users/me (ES256)", ts_me,
+                 f"{ratios['token server /users/me vs FastAPI /users/me']:.1f}x FastAPI /users/me"))
+    for name, row, note in rows:
+        print(f"{name:<40} {row['rps']:>10,.0f} {row['p50_ms']:>8.2f} {row['p99_ms']:>8.2f}  {note}")
+    print(f"{'Rampart /notes (ES256) vs FastAPI /users/me':<40} {vs:>10.1f}x  "
+          f"(target ≥ {TARGET_VS_FASTAPI:.0f}x: {verdict(vs >= TARGET_VS_FASTAPI)})")
+    rf, cc = g["refresh_token"], g["client_credentials"]
+    print(f"{'refresh_token grant (200s/s)':<40} {rf['ok_rps']:>10,.0f} {rf['p50_ms']:>8.2f} {rf['p99_ms']:>8.2f}  "
+          f"target ≥ {TARGET_REFRESH:,.0f}/s: {verdict(rf['ok_rps'] >= TARGET_REFRESH)}"
+          f"  (failed {rf['counters'].get('failed', 0)}, pool empty {rf['counters'].get('starved', 0)})")
+    print(f"{'client_credentials grant (200s/s)':<40} {cc['ok_rps']:>10,.0f} {cc['p50_ms']:>8.2f} {cc['p99_ms']:>8.2f}  "
+          f"target ≥ {TARGET_CLIENT_CREDENTIALS:,.0f}/s: {verdict(cc['ok_rps'] >= TARGET_CLIENT_CREDENTIALS)}"
+          f"  (failed {cc['counters'].get('failed', 0)})")
+    lg = results["logins"]
+    print(f"{'password grant, right password (200s/s)':<40} {lg['ok_rps']:>10,.0f} {lg['p50_ms']:>8.2f} {lg['p99_ms']:>8.2f}  "
+          f"(-c8; Argon2id m=19 MiB t=2 on the hashing pool)")
+    rss = results["rss_mib"]
+    print(f"{'token server peak RSS, %d users (MiB)' % USERS:<40} {rss['peak']:>10.1f}  "
+          f"target ≤ {TARGET_RSS_MIB:.0f} MiB: {verdict(rss['peak'] <= TARGET_RSS_MIB)}  "
+          f"(after start {rss['after_start']}, routes {rss['after_routes']}, grants {rss['after_grants']}, "
+          f"logins {rss['after_logins']})")
+    for name, probe in results.get("rss_probe_mib", {}).items():
+        print(f"  RSS probe ({name}): start {probe['after_start']} MiB, after 96 logins "
+              f"{probe['after_96_logins']} MiB, peak {probe['peak']} MiB")
+    print(f"load average start {' '.join(results['machine']['loadavg_start'])}, "
+          f"end {' '.join(results['machine']['loadavg_end'])}; {results['elapsed_seconds']} s")
+    results["ratios"] = ratios
+    results["targets"] = {
+        **{f"{alg} protected ≥ 0.90x unprotected": ratios[f"{alg} protected/unprotected"] >= TARGET_PROTECTED_RATIO
+           for alg in ["HS256", "ES256", "EdDSA", "RS256"]},
+        "≥ 15x FastAPI /users/me": vs >= TARGET_VS_FASTAPI,
+        "refresh_token ≥ 2,000/s": rf["ok_rps"] >= TARGET_REFRESH,
+        "client_credentials ≥ 5,000/s": cc["ok_rps"] >= TARGET_CLIENT_CREDENTIALS,
+        "peak RSS ≤ 64 MiB with 10k users": rss["peak"] <= TARGET_RSS_MIB,
+    }
+
+
+def chart(results: dict, path) -> None:
+    r, g = results["routes"], results["grants"]
+    bars = []
+    for alg in ["HS256", "ES256", "EdDSA", "RS256"]:
+        ratio = results["ratios"][f"{alg} protected/unprotected"]
+        bars.append({"label": f"{alg}  GET /public", "value": r[f"{alg} /public"]["rps"], "kind": "public"})
+        bars.append({"label": f"{alg}  GET /notes", "value": r[f"{alg} /notes"]["rps"], "kind": "protected",
+                     "note": f"{ratio:.2f}x"})
+    bars.append({"label": "token server GET /users/me", "value": r["token server /users/me"]["rps"],
+                 "kind": "protected",
+                 "note": f"{results['ratios']['token server /users/me vs FastAPI /users/me']:.1f}x FastAPI"})
+    bars.append({"label": "FastAPI  GET /hello", "value": r["FastAPI /hello"]["rps"], "kind": "peer-public"})
+    bars.append({"label": "FastAPI  GET /users/me", "value": r["FastAPI /users/me"]["rps"], "kind": "peer"})
+    m = results["machine"]
+    bar_chart(
+        "Rampart: protected vs unprotected routes, and the FastAPI tutorial app",
+        f"wrk -t1 -c{CONNECTIONS}, {ROUNDS}×{SECONDS} s alternating, loopback; {m['nproc']} cores "
+        f"({m['cpu_model']}) shared by wrk and the servers",
+        [
+            {"title": "Requests per second (resource server unless named)", "unit": "req/s", "bars": bars},
+            {"title": "Token endpoint, SQLite, 10,000 users", "unit": "/s",
+             "bars": [
+                 {"label": "refresh_token grant", "value": g["refresh_token"]["ok_rps"], "kind": "grant",
+                  "note": "target 2,000"},
+                 {"label": "client_credentials grant", "value": g["client_credentials"]["ok_rps"],
+                  "kind": "grant", "note": "target 5,000"},
+             ]},
+        ],
+        path,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Issue 9's load comparison, one command from a clean clone:
+#
+#   bench/load.sh
+#
+# Installs wrk and the FastAPI peer if missing, builds the release binaries, then runs
+# bench/load.py: /public vs /notes per algorithm (HS256, ES256, EdDSA, RS256), the FastAPI
+# tutorial app, the refresh_token and client_credentials grants and the token server's
+# peak RSS with 10,000 users. Everything listens on 127.0.0.1 and stops by itself
+# (about 6 minutes with the defaults). Prints the table; writes bench/out/results.json and
+# docs/performance.svg.
+#
+# Environment: BENCH_SECONDS (10) per measured run, BENCH_ROUNDS (2) alternating rounds,
+# BENCH_USERS (10000), BENCH_SKIP_BUILD=1 to use the binaries already in target/release.
+set -euo pipefail
+BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT_DIR="$(dirname "$BENCH_DIR")"
+source "$BENCH_DIR/setup.sh"
+exec python3 "$BENCH_DIR/load.py" "$@"

@@ -1,0 +1,164 @@
+"""Issue 5's login flood; run through bench/login-flood.sh.
+
+A second wrk floods the password grant (64 connections, as fast as answers come) while
+the first measures a protected route; every target is measured idle and under each flood
+in alternating rounds of the same run.
+
+Rampart (token server with defaults plus --trusted-proxies 127.0.0.1/32, 10,000 users):
+  targets  the token server's own GET /users/me (same process as the flood) and the
+           resource server's GET /notes (ES256, separate process on the same cores);
+  floods   "stuffing": wrong passwords for random users, each from a random client IP
+           (X-Forwarded-For from the trusted loopback proxy), so every attempt reaches
+           Argon2id and only the bounded hashing pool (503 when its queue is full) stands
+           between the flood and the CPU;
+           "single IP": the same from one address, which the per-IP rate limit and failure
+           throttle answer with 429 before any hashing.
+FastAPI tutorial app (uvicorn, 2 workers): GET /users/me, flood = POST /token as alice
+with wrong passwords.
+
+Done criterion (issue 5): under flood the protected route keeps >= 50% of its idle
+throughput and its p99 stays under 3x idle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import harness as h
+
+SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
+USERS = int(os.environ.get("BENCH_USERS", "10000"))
+CONNECTIONS = 64
+FLOOD_CONNECTIONS = 64
+HEAD_START = 1.5   # the flood runs this long before the measurement starts
+SETTLE = 2.0       # pause after a flood so queued hashing drains before the next run
+
+
+def measure(target: dict, flood: dict | None, watch: dict):
+    """One measured run of target, optionally under flood. Returns (run, flood_run)."""
+    flood_wait = None
+    if flood:
+        flood_wait = h.wrk(flood["label"], flood["url"], SECONDS + 2 * HEAD_START, FLOOD_CONNECTIONS,
+                           script=h.lua_script("login_flood.lua"), args=flood["args"], background=True)
+        time.sleep(HEAD_START)
+    run = h.wrk(target["label"] + (f" under {flood['name']}" if flood else " idle"), target["url"],
+                SECONDS, CONNECTIONS, headers=target["headers"], watch=watch)
+    flood_run = flood_wait() if flood_wait else None
+    if flood:
+        time.sleep(SETTLE)
+    return run, flood_run
+
+
+def scenario(target: dict, floods: list[dict], watch: dict) -> dict:
+    h.wrk(target["label"] + " (warm-up)", target["url"], 2, CONNECTIONS, headers=target["headers"])
+    runs = {"idle": []}
+    flood_runs = {f["name"]: [] for f in floods}
+    for f in floods:
+        runs[f["name"]] = []
+    for _ in range(ROUNDS):
+        run, _ = measure(target, None, watch)
+        runs["idle"].append(run)
+        for f in floods:
+            run, flood_run = measure(target, f, watch)
+            runs[f["name"]].append(run)
+            flood_runs[f["name"]].append(flood_run)
+    out = {"idle": h.combine(runs["idle"])}
+    idle = out["idle"]
+    for f in floods:
+        under = h.combine(runs[f["name"]])
+        flood = h.combine(flood_runs[f["name"]])
+        throughput = under["rps"] / idle["rps"]
+        p99 = under["p99_ms"] / idle["p99_ms"]
+        out[f["name"]] = {
+            **under,
+            "throughput_vs_idle": round(throughput, 3),
+            "p99_vs_idle": round(p99, 2),
+            "done_criterion_met": throughput >= 0.5 and p99 < 3.0,
+            "flood": {"attempts_per_s": flood["rps"], "counters": flood["counters"],
+                      "p99_ms": flood["p99_ms"], "p50_ms": flood["p50_ms"]},
+        }
+    return out
+
+
+def main() -> int:
+    h.OUT.mkdir(parents=True, exist_ok=True)
+    info = h.machine()
+    info["commit"] = h.git_describe()
+    results: dict = {"machine": info, "settings": {
+        "seconds": SECONDS, "rounds": ROUNDS, "connections": CONNECTIONS,
+        "flood_connections": FLOOD_CONNECTIONS, "users": USERS,
+        "token_server": "rampart serve --tls-mode proxy --trusted-proxies 127.0.0.1/32, defaults otherwise "
+                        "(login rate 10/s per IP, hashing pool cores-1 with a queue of 32)"}}
+    started = time.monotonic()
+    try:
+        ts = h.TokenServer("ES256", seed_users=USERS, flags=["--trusted-proxies", "127.0.0.1/32"]).start()
+        rs, rs_url = h.resource_server("resource-ES256", ["--jwks-url", ts.url + "/.well-known/jwks.json"])
+        notes_token = ts.client_credentials_token()
+        me_token = ts.password_login(f"{h.SEED_PREFIX}00000")["access_token"]
+        fa, fa_url, fa_token = h.fastapi_peer()
+
+        floods = [
+            {"name": "stuffing flood", "label": "flood: stuffing (random IPs)", "url": ts.url,
+             "args": ["rampart-stuffing", str(USERS)]},
+            {"name": "single-IP flood", "label": "flood: single IP", "url": ts.url,
+             "args": ["rampart-single-ip", str(USERS)]},
+        ]
+        watch = {"token": ts.proc, "resource": rs, "fastapi": fa}
+        h.log("Rampart: token server GET /users/me")
+        results["rampart token server /users/me"] = scenario(
+            {"label": "token server /users/me", "url": ts.url + "/users/me",
+             "headers": [f"Authorization: Bearer {me_token}"]}, floods, watch)
+        h.log("Rampart: resource server GET /notes")
+        results["rampart resource /notes"] = scenario(
+            {"label": "resource /notes (ES256)", "url": rs_url + "/notes",
+             "headers": [f"Authorization: Bearer {notes_token}"]}, floods[:1], watch)
+        results["token_server_peak_rss_mib"] = round(ts.proc.status_kib("VmHWM") / 1024, 1)
+        rs.stop()
+        ts.stop()
+        h.log("FastAPI: GET /users/me")
+        results["fastapi /users/me"] = scenario(
+            {"label": "FastAPI /users/me", "url": fa_url + "/users/me",
+             "headers": [f"Authorization: Bearer {fa_token}"]},
+            [{"name": "login flood", "label": "flood: FastAPI /token", "url": fa_url,
+              "args": ["fastapi", "1"]}], {"fastapi": fa})
+        fa.stop()
+    finally:
+        h.Proc.stop_all()
+    results["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    results["elapsed_seconds"] = round(time.monotonic() - started)
+    summarize(results)
+    (h.OUT / "login-flood.json").write_text(json.dumps(results, indent=2) + "\n")
+    h.log(f"wrote {h.OUT / 'login-flood.json'}")
+    return 0
+
+
+def summarize(results: dict) -> None:
+    print()
+    print(f"Login flood — measuring wrk -t1 -c{CONNECTIONS}, flood wrk -t1 -c{FLOOD_CONNECTIONS}, "
+          f"{ROUNDS}×{SECONDS}s per cell, alternating, loopback, {results['machine']['nproc']} cores")
+    print(f"{'protected route':<32} {'condition':<16} {'req/s':>9} {'p99 ms':>8} {'vs idle':>8} "
+          f"{'p99 x':>6}  {'done?':<6} flood outcome")
+    for name in ["rampart token server /users/me", "rampart resource /notes", "fastapi /users/me"]:
+        block = results[name]
+        idle = block["idle"]
+        print(f"{name:<32} {'idle':<16} {idle['rps']:>9,.0f} {idle['p99_ms']:>8.2f}")
+        for cond, row in block.items():
+            if cond == "idle":
+                continue
+            c = {k: v for k, v in row["flood"]["counters"].items() if v and k.startswith("s")}
+            outcome = f"{row['flood']['attempts_per_s']:,.0f} attempts/s " + \
+                      " ".join(f"{k[1:]}:{v}" for k, v in sorted(c.items()))
+            print(f"{'':<32} {cond:<16} {row['rps']:>9,.0f} {row['p99_ms']:>8.2f} "
+                  f"{row['throughput_vs_idle']:>7.2f}x {row['p99_vs_idle']:>5.1f}x  "
+                  f"{'yes' if row['done_criterion_met'] else 'NO':<6} {outcome}")
+    print(f"token server peak RSS over the floods: {results['token_server_peak_rss_mib']} MiB; "
+          f"load average start {' '.join(results['machine']['loadavg_start'])}, end "
+          f"{' '.join(results['machine']['loadavg_end'])}; {results['elapsed_seconds']} s")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+//! The OpenAPI 3.1 document: every route of the server, assembled from the handlers'
+//! `#[utoipa::path]` attributes, with the security schemes added by
+//! [`rampart::openapi::SecurityAddon`].
+
+use std::sync::LazyLock;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, header};
+use rampart::openapi::SecurityAddon;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{OpenApi as Document, RefOr};
+use utoipa::{Modify, OpenApi};
+
+use super::schemas;
+use crate::state::AppState;
+
+/// The token endpoint, relative to the document so that it is right behind any proxy and
+/// on any port.
+pub const TOKEN_PATH: &str = "/oauth/token";
+
+/// Name of the HTTP Basic scheme of OAuth clients (RFC 6749 §2.3.1).
+pub const CLIENT_BASIC: &str = "client_basic";
+
+/// The built-in scopes (migration 0001), in case the store cannot be read; the document
+/// served lists the store's scopes with their current descriptions.
+const BUILT_IN_SCOPES: &[(&str, &str)] = &[
+    ("profile", "Read your own profile and change your password"),
+    ("admin", "Administer users, roles, clients and sessions"),
+];
+
+const DESCRIPTION: &str = "\
+OAuth 2.0 token server: the password, refresh_token and client_credentials grants \
+(RFC 6749), revocation (RFC 7009), introspection (RFC 7662), server metadata (RFC 8414), \
+the signing keys as a JWKS (RFC 7517), and an admin API for users, roles, scopes, clients \
+and sessions.
+
+**Try it here:** click *Authorize*, enter a username and password under `oauth2` \
+(client_id `first-party` is filled in, no secret), tick the scopes you need \
+(`admin` for the admin API), and call any endpoint you are allowed to. Access tokens are \
+JWTs (RFC 9068) valid for 15 minutes by default.
+
+Errors are JSON `{\"error\", \"error_description\"}`: RFC 6749 §5.2 codes on the OAuth \
+endpoints, RFC 6750 §3 codes (with `WWW-Authenticate`) for a missing, invalid or \
+under-scoped token.";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Rampart", description = DESCRIPTION, license(name = "MIT OR Apache-2.0")),
+    paths(
+        crate::oauth::token::token,
+        crate::oauth::revoke::revoke,
+        crate::oauth::introspect::introspect,
+        crate::oauth::metadata::metadata,
+        crate::oauth::metadata::jwks,
+        crate::accounts::http::me,
+        crate::accounts::http::change_password,
+        crate::app::healthz,
+        crate::app::readyz,
+        openapi_json,
+        super::swagger::redirect,
+        super::swagger::page,
+        super::swagger::asset,
+    ),
+    components(responses(
+        schemas::InvalidRequest,
+        schemas::NotFound,
+        schemas::Conflict,
+        schemas::Unavailable,
+        schemas::OAuthBadRequest,
+        schemas::InvalidClient,
+        schemas::TooManyAttempts,
+        schemas::OAuthUnavailable,
+    )),
+    modifiers(&ClientBasic),
+    tags(
+        (name = "oauth", description = "RFC 6749 token endpoint, RFC 7009 revocation, RFC 7662 introspection, RFC 8414 metadata, RFC 7517 keys"),
+        (name = "users", description = "The caller's own account (scope `profile`)"),
+        (name = "admin", description = "Users, roles, scopes, clients and sessions (scope `admin`)"),
+        (name = "health", description = "Liveness and readiness"),
+        (name = "docs", description = "This document and Swagger UI"),
+    )
+)]
+struct ApiDoc;
+
+/// Registers the HTTP Basic scheme clients authenticate with at the OAuth endpoints.
+struct ClientBasic;
+
+impl Modify for ClientBasic {
+    fn modify(&self, api: &mut Document) {
+        api.components
+            .get_or_insert_with(Default::default)
+            .security_schemes
+            .insert(
+                CLIENT_BASIC.to_owned(),
+                RefOr::T(SecurityScheme::Http(
+                    HttpBuilder::new()
+                        .scheme(HttpAuthScheme::Basic)
+                        .description(Some(
+                            "OAuth client authentication (RFC 6749 §2.3.1): client_id and \
+                             client_secret, each form-urlencoded. A public client may send \
+                             an empty secret.",
+                        ))
+                        .build(),
+                )),
+            );
+    }
+}
+
+/// Every route, before the security schemes (whose scope list is read per request).
+static PATHS: LazyLock<Document> = LazyLock::new(|| {
+    let mut api = ApiDoc::openapi();
+    api.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    api.merge(crate::admin::openapi::AdminApi::openapi());
+    api
+});
+
+/// The document, with `scopes` (name, description) listed in the `oauth2` scheme on top of
+/// the built-in ones.
+pub fn document(scopes: impl IntoIterator<Item = (String, String)>) -> Document {
+    let mut api = PATHS.clone();
+    let addon = scopes.into_iter().fold(
+        SecurityAddon::password_flow(TOKEN_PATH).scopes(BUILT_IN_SCOPES),
+        |addon, (name, description)| addon.with_scope(name, description),
+    );
+    addon.modify(&mut api);
+    api
+}
+
+/// The OpenAPI 3.1 document of this server.
+///
+/// The `oauth2` scheme lists the scopes defined right now, with their descriptions, so
+/// Swagger UI's "Authorize" offers each of them.
+#[utoipa::path(get, path = "/openapi.json", operation_id = "openapi",
+    summary = "This OpenAPI 3.1 document", tag = "docs",
+    responses(
+        (status = 200, description = "The OpenAPI 3.1 document", content_type = "application/json",
+            body = Object,
+            headers(("Cache-Control" = String, description = "`public, max-age=60`"))),
+    ))]
+pub async fn openapi_json(State(state): State<AppState>) -> Response {
+    let scopes = match state.accounts.store.list_scopes().await {
+        Ok(scopes) => scopes
+            .into_iter()
+            .map(|s| (s.name, s.description))
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "listing scopes for the OpenAPI document failed");
+            Vec::new()
+        }
+    };
+    let mut response = axum::Json(document(scopes)).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
+    response
+}
