@@ -12,9 +12,12 @@ Rampart (token server with defaults plus --trusted-proxies 127.0.0.1/32, 10,000 
            Argon2id and only the bounded hashing pool (503 when its queue is full) stands
            between the flood and the CPU;
            "single IP": the same from one address, which the per-IP rate limit and failure
-           throttle answer with 429 before any hashing.
+           throttle answer with 429 before any hashing;
+           both offered at FLOOD_RATE attempts/s (25x what the hashing pool can verify),
+           and the stuffing flood once more unthrottled ("as fast as answers come"), which
+           on a 2-core box is as much a plain HTTP flood as a login flood.
 FastAPI tutorial app (uvicorn, 2 workers): GET /users/me, flood = POST /token as alice
-with wrong passwords.
+with wrong passwords at FLOOD_RATE.
 
 Done criterion (issue 5): under flood the protected route keeps >= 50% of its idle
 throughput and its p99 stays under 3x idle.
@@ -34,8 +37,24 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 USERS = int(os.environ.get("BENCH_USERS", "10000"))
 CONNECTIONS = 64
 FLOOD_CONNECTIONS = 64
+FLOOD_RATE = int(os.environ.get("BENCH_FLOOD_RATE", "1000"))
 HEAD_START = 1.5   # the flood runs this long before the measurement starts
-SETTLE = 2.0       # pause after a flood so queued hashing drains before the next run
+
+
+def pause_ms(rate: int) -> str:
+    """Per-connection wait (wrk delay()) that offers about `rate` attempts/s."""
+    return str(round(FLOOD_CONNECTIONS * 1000 / rate)) if rate else "0"
+
+
+def settle(procs: list[h.Proc], quiet: float = 0.15, limit: float = 60.0) -> None:
+    """Waits until the servers are idle again (queued hashing drained) before the next run."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        before = sum(p.cpu_seconds() for p in procs)
+        time.sleep(0.5)
+        if (sum(p.cpu_seconds() for p in procs) - before) / 0.5 < quiet:
+            return
+    h.log("  (servers still busy after the flood; continuing)")
 
 
 def measure(target: dict, flood: dict | None, watch: dict):
@@ -49,7 +68,7 @@ def measure(target: dict, flood: dict | None, watch: dict):
                 SECONDS, CONNECTIONS, headers=target["headers"], watch=watch)
     flood_run = flood_wait() if flood_wait else None
     if flood:
-        time.sleep(SETTLE)
+        settle(list(watch.values()))
     return run, flood_run
 
 
@@ -84,13 +103,26 @@ def scenario(target: dict, floods: list[dict], watch: dict) -> dict:
     return out
 
 
+def renice_hash_threads(proc: h.Proc, nice: int) -> int:
+    count = 0
+    for tid in os.listdir(f"/proc/{proc.pid}/task"):
+        try:
+            comm = open(f"/proc/{proc.pid}/task/{tid}/comm").read().strip()
+        except OSError:
+            continue
+        if comm.startswith("rampart-hash"):
+            os.setpriority(os.PRIO_PROCESS, int(tid), nice)
+            count += 1
+    return count
+
+
 def main() -> int:
     h.OUT.mkdir(parents=True, exist_ok=True)
     info = h.machine()
     info["commit"] = h.git_describe()
     results: dict = {"machine": info, "settings": {
         "seconds": SECONDS, "rounds": ROUNDS, "connections": CONNECTIONS,
-        "flood_connections": FLOOD_CONNECTIONS, "users": USERS,
+        "flood_connections": FLOOD_CONNECTIONS, "flood_rate_offered": FLOOD_RATE, "users": USERS,
         "token_server": "rampart serve --tls-mode proxy --trusted-proxies 127.0.0.1/32, defaults otherwise "
                         "(login rate 10/s per IP, hashing pool cores-1 with a queue of 32)"}}
     started = time.monotonic()
@@ -102,10 +134,12 @@ def main() -> int:
         fa, fa_url, fa_token = h.fastapi_peer()
 
         floods = [
-            {"name": "stuffing flood", "label": "flood: stuffing (random IPs)", "url": ts.url,
-             "args": ["rampart-stuffing", str(USERS)]},
-            {"name": "single-IP flood", "label": "flood: single IP", "url": ts.url,
-             "args": ["rampart-single-ip", str(USERS)]},
+            {"name": f"stuffing {FLOOD_RATE}/s", "label": f"flood: stuffing, random IPs, {FLOOD_RATE}/s",
+             "url": ts.url, "args": ["rampart-stuffing", str(USERS), "", pause_ms(FLOOD_RATE)]},
+            {"name": f"single IP {FLOOD_RATE}/s", "label": f"flood: single IP, {FLOOD_RATE}/s", "url": ts.url,
+             "args": ["rampart-single-ip", str(USERS), "", pause_ms(FLOOD_RATE)]},
+            {"name": "stuffing unthrottled", "label": "flood: stuffing, random IPs, unthrottled",
+             "url": ts.url, "args": ["rampart-stuffing", str(USERS), "", "0"]},
         ]
         watch = {"token": ts.proc, "resource": rs, "fastapi": fa}
         h.log("Rampart: token server GET /users/me")
@@ -117,14 +151,29 @@ def main() -> int:
             {"label": "resource /notes (ES256)", "url": rs_url + "/notes",
              "headers": [f"Authorization: Bearer {notes_token}"]}, floods[:1], watch)
         results["token_server_peak_rss_mib"] = round(ts.proc.status_kib("VmHWM") / 1024, 1)
+
+        # What would reach the criterion on a small machine: the same flood with the
+        # hashing threads at the lowest CPU priority (nice 19), so the async workers that
+        # serve protected routes always preempt Argon2. Done from outside (setpriority on
+        # the threads named rampart-hash-*); the server has no setting for it.
+        reniced = renice_hash_threads(ts.proc, 19)
+        h.log(f"experiment: {reniced} hashing thread(s) reniced to 19")
+        results["experiment: hashing threads at nice 19"] = {
+            "token server /users/me": scenario(
+                {"label": "token server /users/me [hash nice 19]", "url": ts.url + "/users/me",
+                 "headers": [f"Authorization: Bearer {me_token}"]}, floods[:1], watch),
+            "resource /notes": scenario(
+                {"label": "resource /notes [hash nice 19]", "url": rs_url + "/notes",
+                 "headers": [f"Authorization: Bearer {notes_token}"]}, floods[:1], watch),
+        }
         rs.stop()
         ts.stop()
         h.log("FastAPI: GET /users/me")
         results["fastapi /users/me"] = scenario(
             {"label": "FastAPI /users/me", "url": fa_url + "/users/me",
              "headers": [f"Authorization: Bearer {fa_token}"]},
-            [{"name": "login flood", "label": "flood: FastAPI /token", "url": fa_url,
-              "args": ["fastapi", "1"]}], {"fastapi": fa})
+            [{"name": f"login flood {FLOOD_RATE}/s", "label": f"flood: FastAPI /token, {FLOOD_RATE}/s",
+              "url": fa_url, "args": ["fastapi", "1", "", pause_ms(FLOOD_RATE)]}], {"fastapi": fa})
         fa.stop()
     finally:
         h.Proc.stop_all()
@@ -140,19 +189,22 @@ def summarize(results: dict) -> None:
     print()
     print(f"Login flood — measuring wrk -t1 -c{CONNECTIONS}, flood wrk -t1 -c{FLOOD_CONNECTIONS}, "
           f"{ROUNDS}×{SECONDS}s per cell, alternating, loopback, {results['machine']['nproc']} cores")
-    print(f"{'protected route':<32} {'condition':<16} {'req/s':>9} {'p99 ms':>8} {'vs idle':>8} "
+    print(f"{'protected route':<32} {'condition':<22} {'req/s':>9} {'p99 ms':>8} {'vs idle':>8} "
           f"{'p99 x':>6}  {'done?':<6} flood outcome")
-    for name in ["rampart token server /users/me", "rampart resource /notes", "fastapi /users/me"]:
-        block = results[name]
+    blocks = [(name, results[name]) for name in
+              ["rampart token server /users/me", "rampart resource /notes", "fastapi /users/me"]]
+    blocks += [(f"[nice 19] {name}", block) for name, block in
+               results.get("experiment: hashing threads at nice 19", {}).items()]
+    for name, block in blocks:
         idle = block["idle"]
-        print(f"{name:<32} {'idle':<16} {idle['rps']:>9,.0f} {idle['p99_ms']:>8.2f}")
+        print(f"{name:<32} {'idle':<22} {idle['rps']:>9,.0f} {idle['p99_ms']:>8.2f}")
         for cond, row in block.items():
             if cond == "idle":
                 continue
             c = {k: v for k, v in row["flood"]["counters"].items() if v and k.startswith("s")}
             outcome = f"{row['flood']['attempts_per_s']:,.0f} attempts/s " + \
                       " ".join(f"{k[1:]}:{v}" for k, v in sorted(c.items()))
-            print(f"{'':<32} {cond:<16} {row['rps']:>9,.0f} {row['p99_ms']:>8.2f} "
+            print(f"{'':<32} {cond:<22} {row['rps']:>9,.0f} {row['p99_ms']:>8.2f} "
                   f"{row['throughput_vs_idle']:>7.2f}x {row['p99_vs_idle']:>5.1f}x  "
                   f"{'yes' if row['done_criterion_met'] else 'NO':<6} {outcome}")
     print(f"token server peak RSS over the floods: {results['token_server_peak_rss_mib']} MiB; "

@@ -9,7 +9,9 @@
 --   args[1] = "rampart-valid": the right password (args[3]) for random seeded users, from
 --             one IP: a login storm of real users (run with --login-rate-per-ip 0).
 -- args[2] = number of seeded users (bench-00000 ...).
-local mode, users, password
+-- args[4] = milliseconds each connection waits before its next attempt (0: as fast as
+--           answers come). With C connections the offered rate is at most C*1000/args[4].
+local mode, users, password, pause
 local form = { ["Content-Type"] = "application/x-www-form-urlencoded" }
 s200, s400, s401, s429, s503, sother = 0, 0, 0, 0, 0, 0
 
@@ -17,6 +19,7 @@ function init(args)
   mode = args[1]
   users = tonumber(args[2] or "10000")
   password = args[3]
+  pause = tonumber(args[4] or "0")
   math.randomseed(os.time())
 end
 
@@ -43,6 +46,10 @@ function request()
     return wrk.format("POST", "/oauth/token", headers, body)
   end
   return wrk.format("POST", "/oauth/token", form, body)
+end
+
+function delay()
+  return pause
 end
 
 function response(status, headers, body)

@@ -46,6 +46,7 @@ pub struct Application {
     maintenance: tokio::task::JoinHandle<()>,
     tls: Option<Arc<Tls>>,
     redirect: Option<(TcpListener, Router)>,
+    metrics: (TcpListener, Router),
     dev_cert: Option<PathBuf>,
 }
 
@@ -162,9 +163,12 @@ impl Application {
 
         let issuer = config.public_url.clone();
         let clock = config.clock.clone();
+        let metrics = Arc::new(crate::metrics::Metrics::default());
         let base = || {
             let clock = clock.clone();
+            let observed = Arc::clone(&metrics);
             Validator::builder()
+                .observe(move |outcome| observed.validation(outcome))
                 .issuer(&issuer)
                 .key_set_handle(keys.handle())
                 .revocation_list(Arc::clone(&denylist) as Arc<dyn rampart::token::RevocationList>)
@@ -201,6 +205,7 @@ impl Application {
             ),
             login_rate: LoginRate::new(config.login_rate_per_ip),
             audit: Audit::new(Arc::clone(&accounts_store), config.clock.clone()),
+            metrics: Arc::clone(&metrics),
         };
         let origin =
             Origin::parse(&config.public_url).map_err(|e| anyhow::anyhow!("public_url: {e}"))?;
@@ -221,6 +226,7 @@ impl Application {
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
             .fallback(not_found)
+            .layer(axum::middleware::from_fn_with_state(Arc::clone(&metrics), crate::metrics::track))
             .with_state(state.clone())
             .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
             .layer(TimeoutLayer::with_status_code(
@@ -282,6 +288,12 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", config.https_addr))?;
         let address = listener.local_addr()?;
+        let metrics_listener = TcpListener::bind(config.metrics_addr)
+            .await
+            .with_context(|| format!("binding the metrics listener {}", config.metrics_addr))?;
+        let metrics_router = Router::new()
+            .route("/metrics", get(crate::metrics::endpoint))
+            .with_state(state.clone());
         let redirect = match (config.tls_mode, config.http_addr) {
             (TlsMode::Native, Some(addr)) => {
                 let plain = TcpListener::bind(addr)
@@ -302,6 +314,7 @@ impl Application {
             maintenance,
             tls,
             redirect,
+            metrics: (metrics_listener, metrics_router),
             dev_cert,
         })
     }
@@ -321,6 +334,11 @@ impl Application {
         self.redirect
             .as_ref()
             .and_then(|(l, _)| l.local_addr().ok())
+    }
+
+    /// The bound address of the metrics listener.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics.0.local_addr().ok()
     }
 
     /// The development certificate, when `--dev` generated one.
@@ -349,6 +367,9 @@ impl Application {
             .map(|t| TlsAcceptor::from(Arc::clone(&t.config)));
         let scheme = if acceptor.is_some() { "https" } else { "http" };
         tracing::info!(address = %self.address, scheme, "serving");
+        let (metrics_listener, metrics_router) = self.metrics;
+        tracing::info!(address = ?metrics_listener.local_addr().ok(), "serving Prometheus metrics");
+        let metrics = tokio::spawn(crate::serve::serve(metrics_listener, None, metrics_router, stopped(rx.clone())));
         let redirect = self.redirect.map(|(listener, router)| {
             tracing::info!(address = ?listener.local_addr().ok(), "redirecting plain HTTP to HTTPS");
             tokio::spawn(crate::serve::serve(listener, None, router, stopped(rx.clone())))
@@ -361,6 +382,7 @@ impl Application {
         if let Some(redirect) = redirect {
             let _ = redirect.await;
         }
+        let _ = metrics.await;
         self.maintenance.abort();
         if let Some(w) = watcher {
             w.abort();
@@ -385,6 +407,7 @@ fn spawn_maintenance(state: AppState, audit_retention: Duration) -> tokio::task:
                 last_purge = std::time::Instant::now();
                 state.audit.purge(audit_retention).await;
             }
+            state.metrics.key_reload();
             if let Err(e) = state.keys.reload().await {
                 tracing::warn!(error = %e, "reloading signing keys failed; keeping the current ones");
             }

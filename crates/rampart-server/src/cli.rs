@@ -74,6 +74,9 @@ pub enum UserCommand {
     Passwd { name: String },
     /// Disable a user (ends their sessions).
     Disable { name: String },
+    /// Import users with existing bcrypt/argon2 hashes from CSV (username,password_hash,roles)
+    /// or JSON lines; all-or-nothing per batch of 500, rejected rows reported.
+    Import { file: std::path::PathBuf },
 }
 
 #[derive(Debug, Subcommand)]
@@ -188,6 +191,37 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         "password changed for {}; their sessions were ended",
                         user.username
                     );
+                }
+                UserCommand::Import { file } => {
+                    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+                    let csv = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+                    let (rows, mut unparsable) = crate::accounts::import::parse(&text, csv);
+                    let total = rows.len();
+                    let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                        indicatif::ProgressBar::new(total as u64)
+                    } else {
+                        indicatif::ProgressBar::hidden()
+                    };
+                    let report = crate::accounts::import::import(&accounts, rows, |done| bar.set_position(done as u64)).await?;
+                    bar.finish_and_clear();
+                    cli_audit(&accounts, Event::new(Kind::AdminChange).subject(file.display()).details(serde_json::json!({
+                        "action": "user.import", "imported": report.imported, "rejected": report.rejected.len() + unparsable.len(),
+                    })))
+                    .await;
+                    unparsable.extend(report.rejected);
+                    unparsable.sort_by_key(|r| r.line);
+                    for r in &unparsable {
+                        println!("line {}: {}", r.line, r.reason);
+                    }
+                    println!(
+                        "imported {} users; {} rows rejected; {} rows skipped with their batch",
+                        report.imported,
+                        unparsable.len(),
+                        report.skipped
+                    );
+                    if !unparsable.is_empty() {
+                        anyhow::bail!("some rows were not imported (see above)");
+                    }
                 }
                 UserCommand::Disable { name } => {
                     let user = accounts.find_user(name).await?;

@@ -12,6 +12,7 @@ pub mod config;
 pub mod docs;
 pub mod error;
 pub mod keys;
+pub mod metrics;
 pub mod oauth;
 pub mod secret;
 pub mod serve;

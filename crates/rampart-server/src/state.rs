@@ -42,6 +42,7 @@ pub struct AppState {
     pub denylist: Arc<Denylist>,
     pub throttle: Throttle,
     pub audit: Audit,
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub login_rate: LoginRate,
 }
 

@@ -1,6 +1,7 @@
 //! Users, roles, scopes and clients: the rules shared by the HTTP handlers and the CLI.
 
 pub mod http;
+pub mod import;
 pub mod passwords;
 pub mod pool;
 pub mod scopes;

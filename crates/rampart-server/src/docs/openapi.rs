@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header};
 use rampart::openapi::SecurityAddon;
+use serde_json::{Value, json};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, RefOr};
 use utoipa::{Modify, OpenApi};
@@ -62,7 +63,9 @@ under-scoped token.";
         super::swagger::page,
         super::swagger::asset,
     ),
-    components(responses(
+    components(
+        schemas(schemas::ErrorBody, schemas::OAuthErrorBody, schemas::OAuthErrorCode),
+        responses(
         schemas::InvalidRequest,
         schemas::NotFound,
         schemas::Conflict,
@@ -127,6 +130,29 @@ pub fn document(scopes: impl IntoIterator<Item = (String, String)>) -> Document 
     api
 }
 
+/// [`document`] as served: JSON, with the constraints of the hand-parsed OAuth forms that
+/// utoipa's schema model cannot state. Any further parameter is one string (RFC 6749 §3.1:
+/// unknown parameters are ignored, none may repeat), and a non-empty `client_secret` needs
+/// a non-empty `client_id` (§2.3.1; an empty value counts as absent).
+pub fn document_json(scopes: impl IntoIterator<Item = (String, String)>) -> Value {
+    let mut json = serde_json::to_value(document(scopes))
+        .expect("an OpenAPI document always serializes to JSON");
+    for form in ["TokenRequest", "RevokeRequest", "IntrospectRequest"] {
+        let pointer = format!("/components/schemas/{form}");
+        if let Some(Value::Object(schema)) = json.pointer_mut(&pointer) {
+            schema.insert("additionalProperties".into(), json!({"type": "string"}));
+            schema.insert(
+                "anyOf".into(),
+                json!([
+                    {"properties": {"client_secret": {"maxLength": 0}}},
+                    {"required": ["client_id"], "properties": {"client_id": {"minLength": 1}}},
+                ]),
+            );
+        }
+    }
+    json
+}
+
 /// The OpenAPI 3.1 document of this server.
 ///
 /// The `oauth2` scheme lists the scopes defined right now, with their descriptions, so
@@ -149,7 +175,7 @@ pub async fn openapi_json(State(state): State<AppState>) -> Response {
             Vec::new()
         }
     };
-    let mut response = axum::Json(document(scopes)).into_response();
+    let mut response = axum::Json(document_json(scopes)).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=60"),

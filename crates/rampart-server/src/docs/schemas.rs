@@ -86,6 +86,7 @@ pub struct TokenRequest {
 pub struct RevokeRequest {
     /// The refresh token (its whole family is revoked) or access token (its `jti` is
     /// denied until it expires).
+    #[schema(min_length = 1)]
     pub token: String,
     /// `refresh_token` or `access_token`; only orders the lookups.
     pub token_type_hint: Option<String>,
@@ -101,6 +102,7 @@ pub struct RevokeRequest {
 #[derive(ToSchema)]
 pub struct IntrospectRequest {
     /// The token to inspect.
+    #[schema(min_length = 1)]
     pub token: String,
     /// `refresh_token` or `access_token`; ignored.
     pub token_type_hint: Option<String>,

@@ -172,6 +172,7 @@ async fn password(
     let name = Username::parse(username).ok();
     // Throttling comes before any hashing: a locked request costs one lookup.
     if let Err(wait) = state.login_rate.check(ip) {
+        state.metrics.login("locked");
         return Err(OAuthError::too_many(wait));
     }
     let account = Throttled::Account(
@@ -180,6 +181,7 @@ async fn password(
     );
     let subjects = [Throttled::Ip(ip), account];
     if let Err(wait) = state.throttle.check(&subjects).await? {
+        state.metrics.login("locked");
         return Err(OAuthError::too_many(wait));
     }
     let user = match &name {
@@ -193,7 +195,10 @@ async fn password(
         .await
         .map_err(|e| match e {
             // Bounded hashing: refuse at once rather than queue without limit.
-            HashError::Busy => OAuthError::unavailable(1),
+            HashError::Busy => {
+                state.metrics.login("busy");
+                OAuthError::unavailable(1)
+            }
             e => {
                 tracing::error!(error = %e, "password verification failed to run");
                 OAuthError::server_error()
@@ -215,6 +220,7 @@ async fn password(
                 event = event.reason(reason);
             }
             state.audit.record(event).await;
+            state.metrics.login("failure");
             record_lockouts(state, &subjects, ip).await?;
             return Err(OAuthError::invalid_grant(
                 "the username or password is incorrect",
@@ -274,6 +280,7 @@ async fn password(
         .audit
         .record(Event::new(Kind::LoginSucceeded).actor(user.id).client(&client.client.id).ip(ip).details(json!({"scope": &scope})))
         .await;
+    state.metrics.login("success");
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

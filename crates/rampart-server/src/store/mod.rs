@@ -182,6 +182,10 @@ pub trait Store: Send + Sync + 'static {
     async fn migrate(&self) -> Result<(), StoreError>;
     /// Cheap liveness query for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;
+    /// Connection pool size and idle connections, for metrics.
+    fn pool_stats(&self) -> Option<(u32, usize)> {
+        None
+    }
     /// Serialises first-start work (the first signing key, the first-party client, the
     /// bootstrap administrator) across instances sharing this database: held until the
     /// returned value is dropped. A store only one process can open needs none.
@@ -191,6 +195,8 @@ pub trait Store: Send + Sync + 'static {
 
     // Users
     async fn create_user(&self, user: &User) -> Result<(), StoreError>;
+    /// Creates all of `users` or none of them (one transaction).
+    async fn create_users(&self, users: &[User]) -> Result<(), StoreError>;
     async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError>;
     async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
     /// Users ordered by username, after `after` (exclusive), whose username starts with

@@ -293,6 +293,32 @@ impl Store for PostgresStore {
         .await
     }
 
+    async fn create_users(&self, users: &[User]) -> Result<(), StoreError> {
+        let pool = &self.pool;
+        run(Retry::RolledBack, move || async move {
+            let mut tx = pool.begin().await?;
+            for user in users {
+                let id = user.id.to_string();
+                sqlx::query(
+                    "INSERT INTO users (id, username, password_hash, disabled, created_at, updated_at, password_changed_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(&id)
+                .bind(&user.username)
+                .bind(&user.password_hash)
+                .bind(user.disabled)
+                .bind(user.created_at)
+                .bind(user.updated_at)
+                .bind(user.password_changed_at)
+                .execute(&mut *tx)
+                .await?;
+                insert_roles(&mut tx, &id, &user.roles).await?;
+            }
+            tx.commit().await
+        })
+        .await
+    }
+
     async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = $1");
         let id = id.to_string();

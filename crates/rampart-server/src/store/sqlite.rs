@@ -137,6 +137,10 @@ impl Store for SqliteStore {
             .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
     }
 
+    fn pool_stats(&self) -> Option<(u32, usize)> {
+        Some((self.pool.size(), self.pool.num_idle()))
+    }
+
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")
             .execute(&self.pool)
@@ -167,6 +171,29 @@ impl Store for SqliteStore {
         .await
         .map_err(map_err)?;
         insert_roles(&mut tx, &id, &user.roles).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn create_users(&self, users: &[User]) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+        for user in users {
+            let id = user.id.to_string();
+            sqlx::query(
+                "INSERT INTO users (id, username, password_hash, disabled, created_at, updated_at, password_changed_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&id)
+            .bind(&user.username)
+            .bind(&user.password_hash)
+            .bind(user.disabled)
+            .bind(user.created_at)
+            .bind(user.updated_at)
+            .bind(user.password_changed_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            insert_roles(&mut tx, &id, &user.roles).await?;
+        }
         tx.commit().await.map_err(map_err)
     }
 

@@ -123,7 +123,6 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        let t0 = std::time::Instant::now();
         let server = self.server.to_string();
         let name = std::mem::take(&mut self.name);
         // Drop runs on the test's runtime, which cannot block on itself: use a thread
@@ -145,7 +144,6 @@ impl Drop for TestDatabase {
                 .map_err(|e| format!("dropping {name}: {e}"))
         })
         .join();
-        eprintln!("TIMING drop {:?}", t0.elapsed());
         if let Ok(Err(e)) = dropped {
             let _ = writeln!(std::io::stderr(), "warning: {e}");
         }

@@ -90,7 +90,6 @@ impl TestApp {
     /// The server with the test defaults changed by `tweak` (clock, algorithm, …), on
     /// this target's backend.
     pub(crate) async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
-        let t0 = std::time::Instant::now();
         let database = match crate::BACKEND {
             Backend::Sqlite => None,
             Backend::Postgres => match TestDatabase::create().await {
@@ -102,10 +101,7 @@ impl TestApp {
                 }
             },
         };
-        eprintln!("TIMING create {:?}", t0.elapsed());
-        let a = Self::spawn_on(database, tweak).await;
-        eprintln!("TIMING spawned {:?}", t0.elapsed());
-        a
+        Self::spawn_on(database, tweak).await
     }
 
     /// A server on `database` (Postgres; `None`: SQLite in its data directory) with a

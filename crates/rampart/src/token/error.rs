@@ -79,4 +79,31 @@ impl TokenError {
     pub fn is_unavailable(&self) -> bool {
         matches!(self, Self::KeysUnavailable)
     }
+
+    /// A short stable name for metrics labels and logs (`expired`, `invalid_signature`, …).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TooLarge => "too_large",
+            Self::Malformed => "malformed",
+            Self::Encrypted => "encrypted",
+            Self::DuplicateMember => "duplicate_member",
+            Self::UnsupportedAlgorithm => "unsupported_algorithm",
+            Self::UnsupportedCritical => "unsupported_critical",
+            Self::WrongType => "wrong_type",
+            Self::UnknownKey => "unknown_key",
+            Self::AlgorithmMismatch => "algorithm_mismatch",
+            Self::InvalidSignature => "invalid_signature",
+            Self::MissingClaim(_) => "missing_claim",
+            Self::InvalidClaim(_) => "invalid_claim",
+            Self::ClaimsShape => "claims_shape",
+            Self::Expired => "expired",
+            Self::NotYetValid => "not_yet_valid",
+            Self::IssuedInFuture => "issued_in_future",
+            Self::TooOld => "too_old",
+            Self::WrongIssuer => "wrong_issuer",
+            Self::WrongAudience => "wrong_audience",
+            Self::Revoked => "revoked",
+            Self::KeysUnavailable => "keys_unavailable",
+        }
+    }
 }

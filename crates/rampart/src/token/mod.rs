@@ -17,4 +17,4 @@ pub use error::TokenError;
 pub use handle::{KeySetHandle, RevocationList};
 pub use key::{KeyError, KeySet, MIN_HMAC_SECRET_LEN, MIN_RSA_BITS, VerifyingKey};
 pub use policy::{Policy, TypPolicy};
-pub use validator::{BuildError, Validator, ValidatorBuilder, Verified};
+pub use validator::{BuildError, ObserveFn, Validator, ValidatorBuilder, Verified};

@@ -47,7 +47,12 @@ struct Inner {
     render: Option<RenderFn>,
     revocation: Option<Arc<dyn RevocationList>>,
     cache: Option<TokenCache>,
+    observe: Option<ObserveFn>,
 }
+
+/// Called with the outcome of every validation: `valid`, `cache_hit`, or a
+/// [`TokenError::code`].
+pub type ObserveFn = Arc<dyn Fn(&'static str) + Send + Sync>;
 
 /// Validates bearer JWTs: signature with a key bound to one algorithm, then the claims
 /// policy. Build it once with [`Validator::builder`], put it in your axum state, and the
@@ -112,6 +117,7 @@ pub struct ValidatorBuilder {
     shared: Option<KeySetHandle>,
     revocation: Option<Arc<dyn RevocationList>>,
     cache: Option<CacheConfig>,
+    observe: Option<ObserveFn>,
     errors: Vec<BuildError>,
     clock: Option<ClockFn>,
     realm: String,
@@ -131,6 +137,7 @@ impl Validator {
             shared: None,
             revocation: None,
             cache: Some(CacheConfig::default()),
+            observe: None,
             errors: Vec::new(),
             clock: None,
             realm: "api".to_owned(),
@@ -157,6 +164,19 @@ impl Validator {
 
     /// Full validation; the extractors and layers call this.
     pub async fn verify(&self, token: &str) -> Result<Verified, TokenError> {
+        let result = self.verify_observed(token).await;
+        if let Some(observe) = &self.inner.observe {
+            observe(match &result {
+                Ok((_, true)) => "cache_hit",
+                Ok((_, false)) => "valid",
+                Err(e) => e.code(),
+            });
+        }
+        result.map(|(verified, _)| verified)
+    }
+
+    /// Full validation; `true` when served from the cache.
+    async fn verify_observed(&self, token: &str) -> Result<(Verified, bool), TokenError> {
         let now = self.now();
         let policy = &self.inner.policy;
         // Before any decoding: bound the work an attacker can make us do.
@@ -170,7 +190,7 @@ impl Validator {
                 // never more permissive than a full validation now.
                 policy.check(&hit.claims, now)?;
                 self.check_revocation(&hit.claims)?;
-                return Ok(hit);
+                return Ok((hit, true));
             }
         }
         let parts = Compact::split(token)?;
@@ -193,7 +213,7 @@ impl Validator {
         if let Some(cache) = &self.inner.cache {
             cache.insert(token, &verified, now);
         }
-        Ok(verified)
+        Ok((verified, false))
     }
 
     fn check_revocation(&self, claims: &Claims) -> Result<(), TokenError> {
@@ -404,6 +424,13 @@ impl ValidatorBuilder {
         self
     }
 
+    /// Observe every validation outcome (for metrics): `valid`, `cache_hit`, or the
+    /// [`TokenError::code`] of the refusal. Keep it cheap: it runs on every request.
+    pub fn observe(mut self, observe: impl Fn(&'static str) + Send + Sync + 'static) -> Self {
+        self.observe = Some(Arc::new(observe));
+        self
+    }
+
     /// Validate every token in full, every time.
     pub fn no_cache(mut self) -> Self {
         self.cache = None;
@@ -481,6 +508,7 @@ impl ValidatorBuilder {
                 render: self.render,
                 revocation: self.revocation,
                 cache: self.cache.map(TokenCache::new),
+                observe: self.observe,
             }),
         })
     }

@@ -90,6 +90,7 @@ impl Failure {
     }
 
     fn into_store_error(self, e: &sqlx::Error) -> StoreError {
+        eprintln!("DEBUGX {self:?} {e:?}");
         match self {
             Self::Conflict => StoreError::Conflict,
             Self::MissingReference => StoreError::MissingReference,
