@@ -536,3 +536,19 @@ fn urlencode(s: &str) -> String {
         .collect::<String>()
         .replace('+', "%20")
 }
+
+#[tokio::test]
+async fn an_oversized_token_request_gets_413_in_the_oauth_shape() {
+    let app = spawn(|_| {}).await;
+    let res = app
+        .client
+        .post(app.url("/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("grant_type=password&username=a&password={}", "x".repeat(64 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+}
