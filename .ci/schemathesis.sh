@@ -7,7 +7,8 @@
 # checks' default expectations, stops the server and exits with schemathesis's status.
 #
 # Environment: ST (the schemathesis CLI, default `st`), ST_MAX_EXAMPLES (default 25),
-# ST_MAX_TIME (seconds for the whole run, default 600), ST_SEED (reproduce a run).
+# ST_MAX_TIME (seconds for the whole run, default 300), ST_SEED (reproduce a run),
+# RAMPART_LOG (server log filter, default warn). Extra arguments go to `st run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,7 +24,7 @@ password="fuzz-$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')"
 RAMPART_BOOTSTRAP_ADMIN_PASSWORD="$password" \
 RAMPART_METRICS_ADDR=127.0.0.1:0 \
 RAMPART_LOG_FORMAT=json \
-RUST_LOG=warn \
+RAMPART_LOG="${RAMPART_LOG:-warn}" \
   target/debug/rampart serve --dev --data-dir "$dir" --https-addr "127.0.0.1:${port}" \
     --http-addr off --public-url "$base" >"$dir/server.log" 2>&1 &
 server=$!
@@ -54,11 +55,11 @@ RAMPART_TOKEN="$token" "$st" --config-file .ci/schemathesis.toml run "$base/open
   --tls-verify "$dir/dev-cert.pem" \
   --workers 1 \
   --max-examples "${ST_MAX_EXAMPLES:-25}" \
-  --max-time "${ST_MAX_TIME:-600}" \
+  --max-time "${ST_MAX_TIME:-300}" \
   --request-timeout 10 \
   --generation-database none \
   ${ST_SEED:+--seed "$ST_SEED"} \
-  --no-color || status=$?
+  --no-color "$@" || status=$?
 
 if [ "$status" -ne 0 ]; then
   echo "== server log (warnings and errors)" >&2

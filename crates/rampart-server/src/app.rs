@@ -360,7 +360,11 @@ impl Application {
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|s| *s).await;
         };
-        let watcher = self.tls.as_ref().map(Tls::spawn_watcher);
+        let watcher = match &self.tls {
+            Some(tls) => tls.spawn_watcher(),
+            // SIGHUP's default action kills the process; `systemctl reload` must not.
+            None => tokio::spawn(ignore_sighup()),
+        };
         let acceptor = self
             .tls
             .as_ref()
@@ -384,9 +388,7 @@ impl Application {
         }
         let _ = metrics.await;
         self.maintenance.abort();
-        if let Some(w) = watcher {
-            w.abort();
-        }
+        watcher.abort();
         tracing::info!("stopped");
         Ok(())
     }
@@ -420,6 +422,17 @@ fn spawn_maintenance(state: AppState, audit_retention: Duration) -> tokio::task:
             }
         }
     })
+}
+
+/// In proxy mode there is no certificate to reload: SIGHUP is logged and ignored.
+async fn ignore_sighup() {
+    #[cfg(unix)]
+    if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        while hup.recv().await.is_some() {
+            tracing::info!("SIGHUP: nothing to reload in proxy mode (TLS is terminated by the proxy)");
+        }
+    }
+    std::future::pending::<()>().await;
 }
 
 async fn shutdown_signal() {

@@ -55,7 +55,11 @@ pub async fn admin(
         return Ok(None);
     }
     let (password, generated) = match password {
-        Some(p) => (p.clone(), false),
+        Some(p) => {
+            // The operator chose it: the same rules as any other password.
+            crate::accounts::passwords::check_new_password(p, Some("admin"))?;
+            (p.clone(), false)
+        }
         None => (SecretString::from(crate::secret::random_token(18)), true),
     };
     let hash = accounts.passwords.hash(&password).await?;

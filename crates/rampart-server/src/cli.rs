@@ -260,6 +260,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let created = accounts
                 .create_client(name, !public, grants, scopes, audience.clone())
                 .await?;
+            let c = &created.client;
+            cli_audit(&accounts, Event::new(Kind::AdminChange).subject(&c.id).details(serde_json::json!({
+                "action": "client.create",
+                "after": {"client_id": c.id, "name": c.name, "confidential": c.confidential, "grants": c.grants, "scopes": c.scopes, "audience": c.audience},
+            })))
+            .await;
             println!("client_id: {}", created.client.id);
             if let Some(secret) = created.secret {
                 println!(

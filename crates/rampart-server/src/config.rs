@@ -48,7 +48,7 @@ pub struct Settings {
     /// Refresh-token idle lifetime in seconds [default: 604800 (7 days)]
     #[arg(long, env = "RAMPART_REFRESH_IDLE_TTL", global = true)]
     pub refresh_idle_ttl: Option<u64>,
-    /// Algorithm of new signing keys: ES256, EdDSA, RS256 or PS256 [default: ES256]
+    /// Algorithm of new signing keys: ES256, ES384, EdDSA, RS256 or PS256 [default: ES256]
     #[arg(long, env = "RAMPART_SIGNING_ALG", global = true)]
     pub signing_alg: Option<String>,
     /// Seconds between publishing a rotated key and signing with it [default: 3600]

@@ -25,6 +25,9 @@ pub enum ApiError {
     /// 409 `conflict`.
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// 429 `temporarily_unavailable`: too many failed attempts; retry after the seconds given.
+    #[error("too many attempts; retry after {0} seconds")]
+    TooMany(u64),
     /// 503 `temporarily_unavailable`.
     #[error("the service is temporarily unavailable")]
     Unavailable,
@@ -41,6 +44,7 @@ impl ApiError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
+            Self::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
         }
     }
@@ -49,6 +53,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.parts();
+        let retry_after = if let Self::TooMany(secs) = &self { Some(*secs) } else { None };
         if let Self::Internal(cause) = &self {
             tracing::error!(%cause, "internal error");
         }
@@ -68,6 +73,9 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        if let Some(secs) = retry_after {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }

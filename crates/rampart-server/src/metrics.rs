@@ -69,7 +69,7 @@ impl Default for Metrics {
         let hash_queue = Gauge::default();
         registry.register("password_hash_queue_depth", "Password hashes waiting or running", hash_queue.clone());
         let key_reloads = Counter::default();
-        registry.register("signing_key_reloads", "Reloads of the signing key set (JWKS refreshes)", key_reloads.clone());
+        registry.register("signing_key_reloads", "Reloads of the signing key set from the store (how rotations by the CLI or other instances are picked up)", key_reloads.clone());
         let db_connections = Gauge::default();
         registry.register("db_pool_connections", "Open database connections", db_connections.clone());
         let db_idle = Gauge::default();

@@ -552,3 +552,24 @@ async fn an_oversized_token_request_gets_413_in_the_oauth_shape() {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["error"], "invalid_request");
 }
+
+#[tokio::test]
+async fn guessing_the_current_password_on_the_change_endpoint_is_throttled() {
+    let app = spawn(|_| {}).await;
+    app.create_alice().await;
+    let token: Value = app.login("alice", ALICE_PW).await.json().await.unwrap();
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    let change = |current: &'static str| {
+        app.client
+            .put(app.url("/users/me/password"))
+            .bearer_auth(&token)
+            .json(&json!({"current_password": current, "new_password": "a brand new passphrase"}))
+            .send()
+    };
+    for _ in 0..6 {
+        assert_eq!(change("wrong password!").await.unwrap().status(), 400);
+    }
+    let locked = change(ALICE_PW).await.unwrap();
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(locked.headers().contains_key("retry-after"));
+}

@@ -26,6 +26,8 @@ mod admin_users;
 mod client_authentication;
 #[path = "api/database.rs"]
 mod database;
+#[path = "api/docs.rs"]
+mod docs;
 #[path = "api/helpers.rs"]
 mod helpers;
 #[path = "api/introspection.rs"]

@@ -390,3 +390,31 @@ async fn connections_ended_by_the_database_are_replaced_and_reads_retried_withou
     );
     app.login("admin", ADMIN_PW, None).await;
 }
+
+#[tokio::test]
+async fn a_statement_stuck_behind_a_lock_is_cancelled_by_the_statement_timeout_with_503() {
+    let Some(db) = database().await else { return };
+    let app = instance(&db, |c| c.db_statement_timeout = Duration::from_secs(1)).await;
+    let mut blocker = db.connect().await;
+    sqlx::raw_sql("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+
+    let started = Instant::now();
+    let stuck = app
+        .password_grant("admin", ADMIN_PW, None, ClientAuth::FirstParty)
+        .await;
+
+    assert_eq!(stuck.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(1) && waited < Duration::from_secs(10),
+        "cancelled after the 1 s statement timeout, not before and not much later: {waited:?}"
+    );
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    app.login("admin", ADMIN_PW, None).await;
+}

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Accounts;
+use super::throttle::{Subject, Throttle};
 use crate::audit::{Audit, Event, Kind};
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
@@ -51,7 +52,8 @@ async fn current_user(accounts: &Accounts, token: &rampart::Auth) -> Result<User
     responses(
         (status = 200, description = "The caller's profile and the token's scopes", body = Me),
         (status = 403, description = "`insufficient_scope` (the token lacks `profile`), or `forbidden`: the token is not a user's (client_credentials) or the account is disabled",
-            body = crate::docs::schemas::ErrorBody),
+            body = crate::docs::schemas::ErrorBody,
+            example = json!({"error": "insufficient_scope", "error_description": "the token lacks the scope(s): profile"})),
         (status = 404, response = crate::docs::schemas::NotFound),
         (status = 503, response = crate::docs::schemas::Unavailable),
     ))]
@@ -86,18 +88,25 @@ pub struct PasswordChange {
         (status = 204, description = "Changed; every refresh token of the user is revoked"),
         (status = 400, response = crate::docs::schemas::InvalidRequest),
         (status = 403, description = "`insufficient_scope` (the token lacks `profile`), or `forbidden`: the token is not a user's or the account is disabled",
-            body = crate::docs::schemas::ErrorBody),
+            body = crate::docs::schemas::ErrorBody,
+            example = json!({"error": "insufficient_scope", "error_description": "the token lacks the scope(s): profile"})),
         (status = 404, response = crate::docs::schemas::NotFound),
         (status = 503, response = crate::docs::schemas::Unavailable),
     ))]
 pub async fn change_password(
     State(accounts): State<Accounts>,
     State(audit): State<Audit>,
+    State(throttle): State<Throttle>,
     rampart::https::ClientIp(ip): rampart::https::ClientIp,
     token: rampart::Scoped<ProfileScope>,
     ApiJson(body): ApiJson<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
     let user = current_user(&accounts, &token).await?;
+    // Guessing the current password here is throttled like a login.
+    let subjects = [Subject::Ip(ip), Subject::Account(user.username.clone())];
+    if let Err(wait) = throttle.check(&subjects).await? {
+        return Err(ApiError::TooMany(wait));
+    }
     let current = SecretString::from(body.current_password);
     let check = accounts
         .passwords
@@ -105,6 +114,7 @@ pub async fn change_password(
         .await
         .map_err(|e| ApiError::from(super::AccountError::Hash(e)))?;
     if !check.ok {
+        throttle.failed(&subjects).await?;
         return Err(ApiError::BadRequest(
             "the current password is incorrect".into(),
         ));

@@ -140,7 +140,8 @@ async fn set_scopes(
     security(("oauth2" = ["admin"])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "`invalid_request`: the built-in roles `admin` and `user` cannot be deleted", body = crate::docs::schemas::ErrorBody),
+        (status = 400, description = "`invalid_request`: the built-in roles `admin` and `user` cannot be deleted", body = crate::docs::schemas::ErrorBody,
+            example = json!({"error": "invalid_request", "error_description": "built-in roles cannot be deleted"})),
         (status = 404, response = crate::docs::schemas::NotFound),
         (status = 503, response = crate::docs::schemas::Unavailable),
     ))]

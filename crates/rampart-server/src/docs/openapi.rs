@@ -131,15 +131,28 @@ pub fn document(scopes: impl IntoIterator<Item = (String, String)>) -> Document 
 }
 
 /// [`document`] as served: JSON, with the constraints of the hand-parsed OAuth forms that
-/// utoipa's schema model cannot state. Any further parameter is one string (RFC 6749 §3.1:
-/// unknown parameters are ignored, none may repeat), and a non-empty `client_secret` needs
-/// a non-empty `client_id` (§2.3.1; an empty value counts as absent).
+/// utoipa's schema model cannot state. A form value is a string, never `null`; any further
+/// parameter is one string (RFC 6749 §3.1: unknown parameters are ignored, none may
+/// repeat); a non-empty `client_secret` needs a non-empty `client_id` (§2.3.1; an empty
+/// value counts as absent).
 pub fn document_json(scopes: impl IntoIterator<Item = (String, String)>) -> Value {
     let mut json = serde_json::to_value(document(scopes))
         .expect("an OpenAPI document always serializes to JSON");
     for form in ["TokenRequest", "RevokeRequest", "IntrospectRequest"] {
         let pointer = format!("/components/schemas/{form}");
         if let Some(Value::Object(schema)) = json.pointer_mut(&pointer) {
+            if let Some(Value::Object(properties)) = schema.get_mut("properties") {
+                for property in properties.values_mut() {
+                    if let Some(Value::Array(types)) = property.get("type") {
+                        let types: Vec<Value> =
+                            types.iter().filter(|t| *t != "null").cloned().collect();
+                        property["type"] = match <[Value; 1]>::try_from(types) {
+                            Ok([single]) => single,
+                            Err(several) => Value::Array(several),
+                        };
+                    }
+                }
+            }
             schema.insert("additionalProperties".into(), json!({"type": "string"}));
             schema.insert(
                 "anyOf".into(),

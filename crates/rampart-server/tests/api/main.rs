@@ -20,6 +20,7 @@ mod admin_sessions;
 mod admin_users;
 mod client_authentication;
 mod database;
+mod docs;
 mod helpers;
 mod introspection;
 mod keys;

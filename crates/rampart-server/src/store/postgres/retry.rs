@@ -6,7 +6,7 @@
 //! - Postgres aborted the attempt and rolled it back (serialization failure 40001,
 //!   deadlock 40P01, backend terminated by an administrator or a restart 57P01/57P02/57P03):
 //!   any operation may be run again;
-//! - the connection broke (I/O error, SQLSTATE class 08): whether the attempt committed
+//! - the connection broke (I/O or protocol error, SQLSTATE class 08): whether the attempt committed
 //!   is unknown, so only operations that give the same result when run twice (reads,
 //!   set-to-value writes) are run again.
 //!
@@ -71,7 +71,11 @@ impl Failure {
             sqlx::Error::Database(db) => {
                 db.code().map_or(Self::Internal, |c| Self::of_sqlstate(&c))
             }
-            sqlx::Error::Io(_) | sqlx::Error::Tls(_) => Self::ConnectionLost,
+            // A conversation cut short reads as a protocol error (e.g. a connection closed
+            // before the server's answer to the TLS request).
+            sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => {
+                Self::ConnectionLost
+            }
             sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => {
                 Self::Unavailable
             }
@@ -90,7 +94,6 @@ impl Failure {
     }
 
     fn into_store_error(self, e: &sqlx::Error) -> StoreError {
-        eprintln!("DEBUGX {self:?} {e:?}");
         match self {
             Self::Conflict => StoreError::Conflict,
             Self::MissingReference => StoreError::MissingReference,
@@ -227,5 +230,7 @@ mod tests {
             Failure::ConnectionLost
         );
         assert_eq!(Failure::of(&sqlx::Error::RowNotFound), Failure::NotFound);
+        let cut = sqlx::Error::Protocol("unexpected response from SSLRequest: 0x00".into());
+        assert_eq!(Failure::of(&cut), Failure::ConnectionLost);
     }
 }

@@ -1,0 +1,105 @@
+//! Swagger UI in a real browser: the server with native TLS and the dev certificate, and
+//! headless Debian `chromium` driven by Node's playwright-core (`tests/browser/docs.mjs`):
+//! open `/docs`, Authorize with the oauth2 password flow (client `first-party`), "Try it
+//! out" on `GET /users/me`, and find the 200 body in the page. Screenshots go to
+//! `target/docs-browser/`.
+//!
+//! Needs `chromium`, `node` and `npm ci --prefix crates/rampart-server/tests/browser`;
+//! `.ci/run` installs them. Without them the test fails and says what to install.
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use rampart_server::config::TlsMode;
+use rampart_server::{Application, Config};
+use secrecy::SecretString;
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+/// `target/docs-browser`, next to cargo's per-target temporary directory.
+fn output_dir() -> PathBuf {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent().unwrap_or(tmp).join("docs-browser")
+}
+
+/// What is missing to run a browser, as instructions.
+fn missing_tools() -> Vec<String> {
+    let mut missing = Vec::new();
+    if !Path::new(CHROMIUM).exists() {
+        missing.push(format!("{CHROMIUM} not found: apt-get install -y chromium"));
+    }
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    if !node.is_ok_and(|s| s.success()) {
+        missing.push("node not found: apt-get install -y nodejs npm".to_owned());
+    }
+    if !browser_dir().join("node_modules/playwright-core").exists() {
+        missing.push(format!(
+            "playwright-core not installed: npm ci --prefix {}",
+            browser_dir().display()
+        ));
+    }
+    missing
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn swagger_ui_authorizes_with_the_password_flow_and_shows_users_me() {
+    let missing = missing_tools();
+    assert!(
+        missing.is_empty(),
+        "the browser test needs tools that are not installed (.ci/run installs them):\n  {}",
+        missing.join("\n  ")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let password = format!("browser-{}", uuid::Uuid::new_v4());
+    let mut config = Config::for_tests(dir.path());
+    config.tls_mode = TlsMode::Native;
+    config.dev = true;
+    config.bootstrap_admin_password = Some(SecretString::from(password.clone()));
+    let app = Application::build(config).await.unwrap();
+    let port = app.address().port();
+    tokio::spawn(app.run_until(std::future::pending()));
+    let out = output_dir();
+    std::fs::create_dir_all(&out).unwrap();
+    let screenshot = out.join("users-me-200.png");
+    let _ = std::fs::remove_file(&screenshot);
+
+    let mut node = std::process::Command::new("node");
+    node.arg(browser_dir().join("docs.mjs"))
+        .env("RAMPART_URL", format!("https://localhost:{port}"))
+        .env("RAMPART_USERNAME", "admin")
+        .env("RAMPART_PASSWORD", &password)
+        .env("CHROMIUM", CHROMIUM)
+        .env("OUT_DIR", &out);
+    // Every step of the script has its own timeout; this bounds the whole run.
+    let run = tokio::task::spawn_blocking(move || node.output());
+    let output = tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("the browser run finishes within three minutes")
+        .unwrap()
+        .unwrap();
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the browser run failed ({}); screenshots in {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        output.status,
+        out.display()
+    );
+    assert!(stdout.contains("GET /users/me -> 200"), "{stdout}");
+    assert!(
+        std::fs::metadata(&screenshot).is_ok_and(|m| m.len() > 0),
+        "no screenshot at {}",
+        screenshot.display()
+    );
+}
