@@ -454,6 +454,33 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// Checks everything `serve` would refuse at start-up, without binding or opening
+/// anything (for `rampart config check`).
+pub fn validate(config: &Config) -> anyhow::Result<()> {
+    let origin = Origin::parse(&config.public_url).map_err(|e| anyhow::anyhow!("public_url: {e}"))?;
+    TrustedProxies::new(config.trusted_proxies.iter().map(String::as_str))
+        .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
+    let _ = cors(&config.cors_origins)?;
+    let _ = csrf(config, &origin)?;
+    if config.hsts_preload {
+        Hsts::default().max_age(config.hsts_max_age).preload().map_err(|e| anyhow::anyhow!("hsts_preload: {e}"))?;
+    }
+    if let Some(key) = &config.master_key {
+        // Same parser as start-up; the temporary dir is never written (a key is given).
+        Sealer::load(Some(key), std::path::Path::new("/nonexistent")).context("RAMPART_MASTER_KEY")?;
+    }
+    match (&config.tls_mode, &config.tls_cert, &config.tls_key) {
+        (TlsMode::Native, Some(cert), Some(key)) => {
+            crate::tls::load_certified_key(&CertFiles { cert: cert.clone(), key: key.clone() })?;
+        }
+        (TlsMode::Native, Some(_), None) | (TlsMode::Native, None, Some(_)) => {
+            anyhow::bail!("set both tls_cert and tls_key")
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// Largest JSON body accepted by the API.
 pub const MAX_JSON_BYTES: usize = 64 * 1024;
 /// Longest a request may take (slowloris on bodies, stuck handlers).
@@ -461,7 +488,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// CSRF: every state-changing route, trusting the public origin, the CORS origins and
 /// the configured extra origins.
-fn csrf(
+pub(crate) fn csrf(
     config: &Config,
     origin: &Origin,
 ) -> anyhow::Result<rampart::csrf::CsrfLayer<rampart::csrf::JsonRejection>> {
@@ -475,7 +502,7 @@ fn csrf(
 
 /// CORS from an explicit allowlist (no wildcard; bearer tokens, not cookies, so no
 /// credentials mode).
-fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
+pub(crate) fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
     let mut values = Vec::with_capacity(origins.len());
     for origin in origins {
         if origin.contains('*') {

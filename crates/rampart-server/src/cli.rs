@@ -303,7 +303,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Config(ConfigCommand::Check) => {
             let config = config(&cli, false)?;
+            crate::app::validate(&config)?;
             print!("{}", config.describe());
+            println!("# configuration OK");
             Ok(())
         }
     }
