@@ -65,11 +65,12 @@ class Proc:
 
     running: list["Proc"] = []
 
-    def __init__(self, name: str, cmd: list[str], env: dict | None = None, cwd: Path | None = None):
+    def __init__(self, name: str, cmd: list[str], env: dict | None = None, cwd: Path | None = None,
+                 append: bool = False):
         OUT.mkdir(parents=True, exist_ok=True)
         self.name = name
         self.log_path = OUT / f"{name}.log"
-        self.log_file = open(self.log_path, "wb")
+        self.log_file = open(self.log_path, "ab" if append else "wb")
         full_env = dict(os.environ)
         full_env.update(env or {})
         self.popen = subprocess.Popen(
@@ -202,6 +203,11 @@ class TokenServer:
     proc: Proc | None = None
     client_id: str = ""
     client_secret: str = ""
+    name: str = ""
+    serve_cmd: list[str] = field(default_factory=list)
+    restarts: int = 0
+    hwm_kib: int = 0
+    instances = 0
 
     @property
     def url(self) -> str:
@@ -239,18 +245,52 @@ class TokenServer:
             raise RuntimeError(f"could not read the client credentials from:\n{out}")
         if self.seed_users:
             self.seed(self.seed_users)
-        name = f"rampart-{self.alg}"
-        self.proc = Proc(name, [
+        TokenServer.instances += 1
+        self.name = f"rampart-{self.alg}-{TokenServer.instances}"
+        self.serve_cmd = [
             str(RELEASE / "rampart"), "serve",
             "--tls-mode", "proxy",
             "--https-addr", f"127.0.0.1:{self.port}",
             "--http-addr", "off",
             "--metrics-addr", f"127.0.0.1:{free_port()}",
             *self.flags,
-        ], env={**self.env(), **self.serve_env})
+        ]
+        self.proc = Proc(self.name, self.serve_cmd, env={**self.env(), **self.serve_env})
         wait_http(self.url + "/healthz", self.proc)
         log(f"token server {self.alg} on {self.url} (data {self.data_dir})")
         return self
+
+    def restart(self) -> None:
+        """Same store, same port, fresh process. Used after every run that ends with wrk
+        dropping connections in the middle of write transactions: rampart-server (sqlx
+        0.8's SQLite driver) can return such a connection to its pool with the
+        transaction still open, which then holds SQLite's write lock (other writers wait
+        out the 5 s busy timeout) and fails every later BEGIN on that connection with
+        "attempted to call begin_with at non-zero transaction depth". Restarting keeps one
+        run's aftermath out of the next run's figures; poisoned() counts the occurrences."""
+        self.hwm_kib = max(self.hwm_kib, self.proc.status_kib("VmHWM"))
+        self.proc.stop()
+        self.restarts += 1
+        self.proc = Proc(self.name, self.serve_cmd, env={**self.env(), **self.serve_env}, append=True)
+        wait_http(self.url + "/healthz", self.proc)
+
+    def peak_rss_mib(self) -> float:
+        """Peak RSS (VmHWM) over every process this server has run as."""
+        current = self.proc.status_kib("VmHWM") if self.proc and self.proc.alive() else 0
+        return round(max(self.hwm_kib, current) / 1024, 1)
+
+    def poisoned(self) -> dict:
+        """Counts, in this server's log so far, of the errors the cancellation bug causes."""
+        counts = {"begin_with at non-zero transaction depth": 0, "database is locked": 0, "500 responses": 0}
+        if self.proc and self.proc.log_path.exists():
+            for line in open(self.proc.log_path, errors="replace"):
+                if "non-zero transaction depth" in line:
+                    counts["begin_with at non-zero transaction depth"] += 1
+                if "database is locked" in line:
+                    counts["database is locked"] += 1
+                if "500 Internal Server Error" in line:
+                    counts["500 responses"] += 1
+        return counts
 
     def seed(self, count: int) -> None:
         """`count` users bench-00000.. with role `user`: one real Argon2id hash made by the

@@ -50,12 +50,16 @@ def rounds(targets: list[dict], watch: dict) -> dict:
     for t in targets:
         h.wrk(t["label"] + " (warm-up)", t["url"], WARMUP, t.get("connections", CONNECTIONS),
               script=t.get("script"), args=t.get("args"), headers=t.get("headers"), watch=watch)
+        if t.get("after"):
+            t["after"](watch)
     runs: dict[str, list] = {t["key"]: [] for t in targets}
     for _ in range(ROUNDS):
         for t in targets:
             runs[t["key"]].append(h.wrk(t["label"], t["url"], SECONDS, t.get("connections", CONNECTIONS),
                                         script=t.get("script"), args=t.get("args"),
                                         headers=t.get("headers"), watch=watch))
+            if t.get("after"):
+                t["after"](watch)
     return {key: h.combine(rs) for key, rs in runs.items()}
 
 
@@ -105,6 +109,7 @@ def rss_probe(serve_env: dict) -> dict:
         out["after_96_logins"] = hwm()
         short = max(3, SECONDS // 3)
         h.wrk("refresh_token grant (probe)", ts.url, short, script=h.lua_script("refresh.lua"), args=[pool_file])
+        ts.restart()
         h.wrk("client_credentials grant (probe)", ts.url, short, script=h.lua_script("client_credentials.lua"),
               args=[ts.basic_credentials()])
         login = ts.password_login(f"{h.SEED_PREFIX}00000")
@@ -112,7 +117,7 @@ def rss_probe(serve_env: dict) -> dict:
               headers=[f"Authorization: Bearer {login['access_token']}"])
         h.wrk("password grant (probe)", ts.url, short, 8, script=h.lua_script("login_flood.lua"),
               args=["rampart-valid", str(USERS), h.SEED_PASSWORD])
-        out["peak"] = hwm()
+        out["peak"] = ts.peak_rss_mib()
         out["rss_at_end"] = round(ts.proc.status_kib("VmRSS") / 1024, 1)
         return out
     finally:
@@ -171,14 +176,21 @@ def main() -> int:
         # 3. Grants.
         pool_file = refresh_pool(ts, REFRESH_POOL)
         h.log("grants: refresh_token vs client_credentials")
+
+        def restart(watch: dict) -> None:
+            # See TokenServer.restart: wrk cutting refresh requests mid-transaction can
+            # leave a pooled SQLite connection holding the write lock.
+            ts.restart()
+            watch["token"] = ts.proc
+
         grants = rounds([
             {"key": "refresh_token", "label": "refresh_token grant", "url": ts.url,
-             "script": h.lua_script("refresh.lua"), "args": [pool_file]},
+             "script": h.lua_script("refresh.lua"), "args": [pool_file], "after": restart},
             {"key": "client_credentials", "label": "client_credentials grant", "url": ts.url,
              "script": h.lua_script("client_credentials.lua"), "args": [ts.basic_credentials()]},
         ], {"token": ts.proc})
         results["grants"] = grants
-        rss["after_grants"] = round(ts.proc.status_kib("VmHWM") / 1024, 1)
+        rss["after_grants"] = ts.peak_rss_mib()
 
         # 4. A password-login load: 8 connections (the hashing queue holds 32), right
         # passwords of random seeded users.
@@ -187,9 +199,11 @@ def main() -> int:
                     script=h.lua_script("login_flood.lua"),
                     args=["rampart-valid", str(USERS), h.SEED_PASSWORD], watch={"token": ts.proc})
         results["logins"] = run.as_json()
-        rss["after_logins"] = round(ts.proc.status_kib("VmHWM") / 1024, 1)
+        rss["after_logins"] = ts.peak_rss_mib()
         rss["peak"] = rss["after_logins"]
         rss["rss_at_end"] = round(ts.proc.status_kib("VmRSS") / 1024, 1)
+        results["token_server_restarts"] = ts.restarts
+        results["token_server_errors"] = ts.poisoned()
         ts.stop()
 
         # 5. Where the peak comes from: the same short load on a default server and on one
@@ -288,6 +302,8 @@ def summarize(results: dict) -> None:
     for name, probe in results.get("rss_probe_mib", {}).items():
         print(f"  RSS probe ({name}): start {probe['after_start']} MiB, after 96 logins "
               f"{probe['after_96_logins']} MiB, peak {probe['peak']} MiB")
+    print(f"token server restarts after refresh runs: {results.get('token_server_restarts')}; "
+          f"errors in its log: {results.get('token_server_errors')}")
     print(f"load average start {' '.join(results['machine']['loadavg_start'])}, "
           f"end {' '.join(results['machine']['loadavg_end'])}; {results['elapsed_seconds']} s")
     results["ratios"] = ratios

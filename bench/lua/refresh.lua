@@ -8,6 +8,7 @@ pool, head, tail = {}, 1, 0
 pool_file = nil
 local form = { ["Content-Type"] = "application/x-www-form-urlencoded" }
 ok, failed, starved = 0, 0, 0
+s400, s401, s429, s503, sother = 0, 0, 0, 0, 0
 
 function init(args)
   pool_file = args[1]
@@ -45,6 +46,14 @@ function response(status, headers, body)
     end
   end
   failed = failed + 1
+  if status == 400 then s400 = s400 + 1
+  elseif status == 401 then s401 = s401 + 1
+  elseif status == 429 then s429 = s429 + 1
+  elseif status == 503 then s503 = s503 + 1
+  else sother = sother + 1 end
+  if status ~= 400 and sother + s401 + s429 + s503 <= 3 then
+    io.stderr:write("refresh: HTTP ", status, " ", body:sub(1, 200), "\n")
+  end
 end
 
 function on_done(threads)

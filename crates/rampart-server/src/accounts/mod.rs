@@ -232,6 +232,7 @@ impl Accounts {
         scopes: &[String],
     ) -> Result<Role, AccountError> {
         check_name(name, "role")?;
+        check_description(description)?;
         let role = Role {
             name: name.to_owned(),
             description: description.to_owned(),
@@ -365,6 +366,15 @@ impl Accounts {
 fn dedup(items: &[String]) -> Vec<String> {
     let set: BTreeSet<&String> = items.iter().collect();
     set.into_iter().cloned().collect()
+}
+
+/// Descriptions: at most 500 characters, no control characters (NUL cannot even be
+/// stored in Postgres text).
+pub fn check_description(text: &str) -> Result<(), AccountError> {
+    if text.chars().count() > 500 || text.chars().any(char::is_control) {
+        return Err(AccountError::Invalid("a description is at most 500 characters without control characters".into()));
+    }
+    Ok(())
 }
 
 /// Role names follow the scope-token grammar too (they travel in tokens).

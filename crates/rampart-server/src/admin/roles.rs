@@ -229,6 +229,7 @@ async fn put_scope(
             "the admin scope is never a default scope".into(),
         ));
     }
+    crate::accounts::check_description(&body.description)?;
     let scope = ScopeDef {
         name,
         description: body.description,

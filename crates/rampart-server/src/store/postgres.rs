@@ -171,24 +171,10 @@ impl Store for PostgresStore {
     }
 
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
-        let id = user.id.to_string();
-        let (id, pool) = (&id, &self.pool);
+        let pool = &self.pool;
         run(Retry::RolledBack, move || async move {
             let mut tx = pool.begin().await?;
-            sqlx::query(
-                "INSERT INTO users (id, username, password_hash, disabled, created_at, updated_at, password_changed_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(id)
-            .bind(&user.username)
-            .bind(&user.password_hash)
-            .bind(user.disabled)
-            .bind(user.created_at)
-            .bind(user.updated_at)
-            .bind(user.password_changed_at)
-            .execute(&mut *tx)
-            .await?;
-            insert_roles(&mut tx, id, &user.roles).await?;
+            insert_user(&mut tx, user).await?;
             tx.commit().await
         })
         .await
@@ -199,21 +185,7 @@ impl Store for PostgresStore {
         run(Retry::RolledBack, move || async move {
             let mut tx = pool.begin().await?;
             for user in users {
-                let id = user.id.to_string();
-                sqlx::query(
-                    "INSERT INTO users (id, username, password_hash, disabled, created_at, updated_at, password_changed_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
-                )
-                .bind(&id)
-                .bind(&user.username)
-                .bind(&user.password_hash)
-                .bind(user.disabled)
-                .bind(user.created_at)
-                .bind(user.updated_at)
-                .bind(user.password_changed_at)
-                .execute(&mut *tx)
-                .await?;
-                insert_roles(&mut tx, &id, &user.roles).await?;
+                insert_user(&mut tx, user).await?;
             }
             tx.commit().await
         })
@@ -950,6 +922,25 @@ async fn run_migrations(conn: &mut PgConnection) -> Result<(), StoreError> {
         .run_direct(conn)
         .await
         .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
+}
+
+/// Inserts `user` with their roles (inside the caller's transaction).
+async fn insert_user(conn: &mut PgConnection, user: &User) -> Result<(), sqlx::Error> {
+    let id = user.id.to_string();
+    sqlx::query(
+        "INSERT INTO users (id, username, password_hash, disabled, created_at, updated_at, password_changed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&id)
+    .bind(&user.username)
+    .bind(&user.password_hash)
+    .bind(user.disabled)
+    .bind(user.created_at)
+    .bind(user.updated_at)
+    .bind(user.password_changed_at)
+    .execute(&mut *conn)
+    .await?;
+    insert_roles(conn, &id, &user.roles).await
 }
 
 /// Links `user_id` to each role in one statement (an unknown role is a foreign-key
