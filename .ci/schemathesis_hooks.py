@@ -1,16 +1,22 @@
-"""Schemathesis hooks for .ci/schemathesis.sh: known server issues, each accepted narrowly."""
+"""Schemathesis hooks for .ci/schemathesis.sh: known issues, each accepted as narrowly as
+possible, with the reason."""
 
 import schemathesis
-from schemathesis.core.failures import AcceptedNegativeData
+from hypothesis.internal.conjecture import optimiser as _optimiser
 
 
-@schemathesis.hook
-def filter_failure(context, failure, case, response):
-    # Known server issue (reported with the OpenAPI work): JSON request bodies are read with
-    # serde's derived `Deserialize`, which also accepts a struct written as an array of its
-    # fields, so `["rr"]` creates role "rr" where the document (correctly) says object.
-    # Accept exactly that: a schema-violating *array* body that was not refused. Every other
-    # schema violation, and any 5xx on an array body, still fails the run.
-    if isinstance(failure, AcceptedNegativeData) and isinstance(case.body, list):
-        return False
-    return True
+# Hypothesis 6.170 can raise IndexError inside the optimiser of its target phase
+# (`attempt.spans[j]` in `Optimiser.hill_climb` when a replayed attempt has fewer spans),
+# which schemathesis reports as a runtime error of the run. The optimiser only steers
+# generation towards inputs the API accepts; give up that one climb instead.
+_run = _optimiser.Optimiser.run
+
+
+def _run_tolerating_span_mismatch(self):
+    try:
+        _run(self)
+    except IndexError:
+        pass
+
+
+_optimiser.Optimiser.run = _run_tolerating_span_mismatch

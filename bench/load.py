@@ -161,6 +161,10 @@ def main() -> int:
         fa, fa_url, fa_token = h.fastapi_peer()
         login = ts.password_login(f"{h.SEED_PREFIX}00000")
         extra = [
+            # Control: the unprotected route carrying the same Authorization header, to
+            # separate the cost of receiving the token from the cost of checking it.
+            {"key": "ES256 /public + token header", "label": "ES256 resource /public + header",
+             "url": url + "/public", "headers": [f"Authorization: Bearer {token}"]},
             {"key": "FastAPI /hello", "label": "FastAPI /hello", "url": fa_url + "/hello"},
             {"key": "FastAPI /users/me", "label": "FastAPI /users/me", "url": fa_url + "/users/me",
              "headers": [f"Authorization: Bearer {fa_token}"]},
@@ -257,6 +261,11 @@ def summarize(results: dict) -> None:
         rows.append((f"resource {alg} GET /notes (protected)", prot,
                      f"{span(p)} of /public  (target ≥ {TARGET_PROTECTED_RATIO:.2f}x: "
                      f"{verdict(p['median'] >= TARGET_PROTECTED_RATIO)})"))
+    ctl = r["ES256 /public + token header"]
+    ratios["ES256 /public + token header vs /public"] = paired(ctl, r["ES256 /public"])
+    ratios["ES256 /notes vs /public + token header"] = paired(r["ES256 /notes"], ctl)
+    rows.append(("resource ES256 /public + token header", ctl,
+                 f"{span(ratios['ES256 /public + token header vs /public'])} of /public (control)"))
     fa_me, fa_hello = r["FastAPI /users/me"], r["FastAPI /hello"]
     es = r["ES256 /notes"]
     vs = paired(es, fa_me)

@@ -226,7 +226,10 @@ impl Application {
             .route("/healthz", get(healthz))
             .route("/readyz", get(readyz))
             .fallback(not_found)
-            .layer(axum::middleware::from_fn_with_state(Arc::clone(&metrics), crate::metrics::track))
+            .layer(axum::middleware::from_fn_with_state(
+                Arc::clone(&metrics),
+                crate::metrics::track,
+            ))
             .with_state(state.clone())
             .layer(DefaultBodyLimit::max(MAX_JSON_BYTES))
             .layer(TimeoutLayer::with_status_code(
@@ -373,7 +376,12 @@ impl Application {
         tracing::info!(address = %self.address, scheme, "serving");
         let (metrics_listener, metrics_router) = self.metrics;
         tracing::info!(address = ?metrics_listener.local_addr().ok(), "serving Prometheus metrics");
-        let metrics = tokio::spawn(crate::serve::serve(metrics_listener, None, metrics_router, stopped(rx.clone())));
+        let metrics = tokio::spawn(crate::serve::serve(
+            metrics_listener,
+            None,
+            metrics_router,
+            stopped(rx.clone()),
+        ));
         let redirect = self.redirect.map(|(listener, router)| {
             tracing::info!(address = ?listener.local_addr().ok(), "redirecting plain HTTP to HTTPS");
             tokio::spawn(crate::serve::serve(listener, None, router, stopped(rx.clone())))
@@ -429,7 +437,9 @@ async fn ignore_sighup() {
     #[cfg(unix)]
     if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
         while hup.recv().await.is_some() {
-            tracing::info!("SIGHUP: nothing to reload in proxy mode (TLS is terminated by the proxy)");
+            tracing::info!(
+                "SIGHUP: nothing to reload in proxy mode (TLS is terminated by the proxy)"
+            );
         }
     }
     std::future::pending::<()>().await;
@@ -457,21 +467,29 @@ async fn shutdown_signal() {
 /// Checks everything `serve` would refuse at start-up, without binding or opening
 /// anything (for `rampart config check`).
 pub fn validate(config: &Config) -> anyhow::Result<()> {
-    let origin = Origin::parse(&config.public_url).map_err(|e| anyhow::anyhow!("public_url: {e}"))?;
+    let origin =
+        Origin::parse(&config.public_url).map_err(|e| anyhow::anyhow!("public_url: {e}"))?;
     TrustedProxies::new(config.trusted_proxies.iter().map(String::as_str))
         .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?;
     let _ = cors(&config.cors_origins)?;
     let _ = csrf(config, &origin)?;
     if config.hsts_preload {
-        Hsts::default().max_age(config.hsts_max_age).preload().map_err(|e| anyhow::anyhow!("hsts_preload: {e}"))?;
+        Hsts::default()
+            .max_age(config.hsts_max_age)
+            .preload()
+            .map_err(|e| anyhow::anyhow!("hsts_preload: {e}"))?;
     }
     if let Some(key) = &config.master_key {
         // Same parser as start-up; the temporary dir is never written (a key is given).
-        Sealer::load(Some(key), std::path::Path::new("/nonexistent")).context("RAMPART_MASTER_KEY")?;
+        Sealer::load(Some(key), std::path::Path::new("/nonexistent"))
+            .context("RAMPART_MASTER_KEY")?;
     }
     match (&config.tls_mode, &config.tls_cert, &config.tls_key) {
         (TlsMode::Native, Some(cert), Some(key)) => {
-            crate::tls::load_certified_key(&CertFiles { cert: cert.clone(), key: key.clone() })?;
+            crate::tls::load_certified_key(&CertFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            })?;
         }
         (TlsMode::Native, Some(_), None) | (TlsMode::Native, None, Some(_)) => {
             anyhow::bail!("set both tls_cert and tls_key")

@@ -19,7 +19,12 @@ pub struct Cli {
     #[arg(long, env = "RAMPART_CONFIG", global = true)]
     pub config: Option<PathBuf>,
     /// Log format: auto (human-readable on a terminal, JSON otherwise), json or text
-    #[arg(long, env = "RAMPART_LOG_FORMAT", global = true, default_value = "auto")]
+    #[arg(
+        long,
+        env = "RAMPART_LOG_FORMAT",
+        global = true,
+        default_value = "auto"
+    )]
     pub log_format: LogFormat,
     #[command(flatten)]
     pub settings: Settings,
@@ -125,7 +130,12 @@ pub enum ConfigCommand {
 
 /// Audit events from the CLI carry the actor `cli`.
 async fn cli_audit(accounts: &crate::accounts::Accounts, event: Event) {
-    Audit::new(std::sync::Arc::clone(&accounts.store), accounts.clock.clone()).record(event.actor("cli")).await;
+    Audit::new(
+        std::sync::Arc::clone(&accounts.store),
+        accounts.clock.clone(),
+    )
+    .record(event.actor("cli"))
+    .await;
 }
 
 fn config(cli: &Cli, dev: bool) -> anyhow::Result<Config> {
@@ -186,15 +196,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 UserCommand::Passwd { name } => {
                     let user = accounts.find_user(name).await?;
                     accounts.set_password(user.id, &read_password()?).await?;
-                    cli_audit(&accounts, Event::new(Kind::PasswordChanged).subject(user.id).reason("cli")).await;
+                    cli_audit(
+                        &accounts,
+                        Event::new(Kind::PasswordChanged)
+                            .subject(user.id)
+                            .reason("cli"),
+                    )
+                    .await;
                     println!(
                         "password changed for {}; their sessions were ended",
                         user.username
                     );
                 }
                 UserCommand::Import { file } => {
-                    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-                    let csv = file.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+                    let text = std::fs::read_to_string(file)
+                        .with_context(|| format!("reading {}", file.display()))?;
+                    let csv = file
+                        .extension()
+                        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
                     let (rows, mut unparsable) = crate::accounts::import::parse(&text, csv);
                     let total = rows.len();
                     let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
@@ -202,7 +221,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     } else {
                         indicatif::ProgressBar::hidden()
                     };
-                    let report = crate::accounts::import::import(&accounts, rows, |done| bar.set_position(done as u64)).await?;
+                    let report = crate::accounts::import::import(&accounts, rows, |done| {
+                        bar.set_position(done as u64)
+                    })
+                    .await?;
                     bar.finish_and_clear();
                     cli_audit(&accounts, Event::new(Kind::AdminChange).subject(file.display()).details(serde_json::json!({
                         "action": "user.import", "imported": report.imported, "rejected": report.rejected.len() + unparsable.len(),
@@ -294,8 +316,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 KeysCommand::Rotate => {
                     let (kid, at) = keys.rotate().await?;
-                    cli_audit(&accounts, Event::new(Kind::KeyRotated).subject(&kid).details(serde_json::json!({"activates_at": at})))
-                        .await;
+                    cli_audit(
+                        &accounts,
+                        Event::new(Kind::KeyRotated)
+                            .subject(&kid)
+                            .details(serde_json::json!({"activates_at": at})),
+                    )
+                    .await;
                     println!("published key {kid}; it signs from {at} (unix time)");
                 }
             }

@@ -332,7 +332,9 @@ impl Config {
             },
             cors_origins: settings.cors_origins.unwrap_or_default(),
             trusted_origins: settings.trusted_origins.unwrap_or_default(),
-            audit_retention: Duration::from_secs(settings.audit_retention_days.unwrap_or(90).max(1) * 86_400),
+            audit_retention: Duration::from_secs(
+                settings.audit_retention_days.unwrap_or(90).max(1) * 86_400,
+            ),
             hsts_max_age: Duration::from_secs(settings.hsts_max_age.unwrap_or(63_072_000)),
             hsts_preload: settings.hsts_preload.unwrap_or(false),
             dev,

@@ -1,8 +1,8 @@
 //! `ApiError`: the JSON error of every non-OAuth endpoint, rendered once.
 
 use axum::Json;
+use axum::extract::FromRequestParts;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{FromRequest, FromRequestParts};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
@@ -53,7 +53,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = self.parts();
-        let retry_after = if let Self::TooMany(secs) = &self { Some(*secs) } else { None };
+        let retry_after = if let Self::TooMany(secs) = &self {
+            Some(*secs)
+        } else {
+            None
+        };
         if let Self::Internal(cause) = &self {
             tracing::error!(%cause, "internal error");
         }
@@ -75,7 +79,9 @@ impl IntoResponse for ApiError {
                 .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         if let Some(secs) = retry_after {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -130,9 +136,37 @@ impl From<axum::extract::rejection::PathRejection> for ApiError {
 }
 
 /// `Json<T>` whose rejections are [`ApiError`]s (400 in our format, never axum's text).
-#[derive(Debug, Clone, Copy, Default, FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// The body must be a JSON object: serde's derived structs would also accept the array
+/// form (`["name", …]`), which no client means.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct ApiJson<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(
+        request: axum::extract::Request,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let axum::Json(value) =
+            axum::Json::<serde_json::Value>::from_request(request, state).await?;
+        if !value.is_object() {
+            return Err(Self::Rejection::BadRequest(
+                "the JSON body must be an object".into(),
+            ));
+        }
+        serde_json::from_value(value).map(ApiJson).map_err(|e| {
+            ApiError::BadRequest(format!(
+                "invalid JSON body: {}",
+                e.to_string().chars().take(200).collect::<String>()
+            ))
+        })
+    }
+}
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {

@@ -57,36 +57,80 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("rampart");
         let requests = Family::<RequestLabels, Counter>::default();
-        registry.register("http_requests", "HTTP requests by route, method and status", requests.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests by route, method and status",
+            requests.clone(),
+        );
         let latency = Family::<RouteLabels, Histogram>::new_with_constructor(|| {
-            Histogram::new([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5])
+            Histogram::new([
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ])
         });
-        registry.register("http_request_duration_seconds", "Request latency by route", latency.clone());
+        registry.register(
+            "http_request_duration_seconds",
+            "Request latency by route",
+            latency.clone(),
+        );
         let logins = Family::<OutcomeLabels, Counter>::default();
         registry.register("logins", "Password-grant logins by outcome", logins.clone());
         let validations = Family::<OutcomeLabels, Counter>::default();
-        registry.register("token_validations", "Access-token validations by outcome", validations.clone());
+        registry.register(
+            "token_validations",
+            "Access-token validations by outcome",
+            validations.clone(),
+        );
         let hash_queue = Gauge::default();
-        registry.register("password_hash_queue_depth", "Password hashes waiting or running", hash_queue.clone());
+        registry.register(
+            "password_hash_queue_depth",
+            "Password hashes waiting or running",
+            hash_queue.clone(),
+        );
         let key_reloads = Counter::default();
         registry.register("signing_key_reloads", "Reloads of the signing key set from the store (how rotations by the CLI or other instances are picked up)", key_reloads.clone());
         let db_connections = Gauge::default();
-        registry.register("db_pool_connections", "Open database connections", db_connections.clone());
+        registry.register(
+            "db_pool_connections",
+            "Open database connections",
+            db_connections.clone(),
+        );
         let db_idle = Gauge::default();
-        registry.register("db_pool_idle_connections", "Idle database connections", db_idle.clone());
-        Self { registry, requests, latency, logins, validations, hash_queue, key_reloads, db_connections, db_idle }
+        registry.register(
+            "db_pool_idle_connections",
+            "Idle database connections",
+            db_idle.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+            logins,
+            validations,
+            hash_queue,
+            key_reloads,
+            db_connections,
+            db_idle,
+        }
     }
 }
 
 impl Metrics {
     /// Counts a login outcome (`success`, `failure`, `locked`, `busy`).
     pub fn login(&self, outcome: &'static str) {
-        self.logins.get_or_create(&OutcomeLabels { outcome: outcome.to_owned() }).inc();
+        self.logins
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.to_owned(),
+            })
+            .inc();
     }
 
     /// Counts a token validation outcome (from the validator's observer).
     pub fn validation(&self, outcome: &'static str) {
-        self.validations.get_or_create(&OutcomeLabels { outcome: outcome.to_owned() }).inc();
+        self.validations
+            .get_or_create(&OutcomeLabels {
+                outcome: outcome.to_owned(),
+            })
+            .inc();
     }
 
     /// Counts a signing-key reload.
@@ -96,7 +140,8 @@ impl Metrics {
 
     /// Renders the Prometheus text format, sampling the gauges now.
     pub fn render(&self, hash_queue: usize, db: Option<(u32, usize)>) -> String {
-        self.hash_queue.set(i64::try_from(hash_queue).unwrap_or(i64::MAX));
+        self.hash_queue
+            .set(i64::try_from(hash_queue).unwrap_or(i64::MAX));
         if let Some((size, idle)) = db {
             self.db_connections.set(i64::from(size));
             self.db_idle.set(i64::try_from(idle).unwrap_or(i64::MAX));
@@ -119,13 +164,32 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16();
-    metrics.requests.get_or_create(&RequestLabels { route: route.clone(), method, status }).inc();
-    metrics.latency.get_or_create(&RouteLabels { route }).observe(started.elapsed().as_secs_f64());
+    metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            route: route.clone(),
+            method,
+            status,
+        })
+        .inc();
+    metrics
+        .latency
+        .get_or_create(&RouteLabels { route })
+        .observe(started.elapsed().as_secs_f64());
     response
 }
 
 /// `GET /metrics` on the metrics listener.
 pub async fn endpoint(State(state): State<crate::state::AppState>) -> impl IntoResponse {
-    let body = state.metrics.render(state.accounts.passwords.queue_depth(), state.accounts.store.pool_stats());
-    ([(http::header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], body)
+    let body = state.metrics.render(
+        state.accounts.passwords.queue_depth(),
+        state.accounts.store.pool_stats(),
+    );
+    (
+        [(
+            http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
 }

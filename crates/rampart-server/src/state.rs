@@ -8,8 +8,8 @@ use rampart::Validator;
 use rampart::token::RevocationList;
 
 use crate::accounts::Accounts;
-use crate::audit::Audit;
 use crate::accounts::throttle::{LoginRate, Throttle};
+use crate::audit::Audit;
 use crate::keys::Keys;
 use crate::store::{Store, StoreError};
 

@@ -544,7 +544,10 @@ async fn an_oversized_token_request_gets_413_in_the_oauth_shape() {
         .client
         .post(app.url("/oauth/token"))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("grant_type=password&username=a&password={}", "x".repeat(64 * 1024)))
+        .body(format!(
+            "grant_type=password&username=a&password={}",
+            "x".repeat(64 * 1024)
+        ))
         .send()
         .await
         .unwrap();
@@ -572,4 +575,24 @@ async fn guessing_the_current_password_on_the_change_endpoint_is_throttled() {
     let locked = change(ALICE_PW).await.unwrap();
     assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(locked.headers().contains_key("retry-after"));
+}
+
+#[tokio::test]
+async fn json_bodies_must_be_objects() {
+    let app = spawn(|_| {}).await;
+    let token = app.admin_token().await;
+    for body in ["[\"rr\"]", "\"rr\"", "null", "1"] {
+        let res = app
+            .client
+            .post(app.url("/admin/roles"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{body}");
+        let err: Value = res.json().await.unwrap();
+        assert_eq!(err["error"], "invalid_request");
+    }
 }

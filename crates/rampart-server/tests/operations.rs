@@ -25,11 +25,29 @@ async fn metrics_are_served_on_their_own_listener() {
     let (addr, metrics) = (app.address(), app.metrics_address().unwrap());
     tokio::spawn(app.run_until(std::future::pending()));
     let http = reqwest::Client::new();
-    assert_eq!(http.get(format!("http://{addr}/healthz")).send().await.unwrap().status(), 200);
-    assert_eq!(http.get(format!("http://{addr}/readyz")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        http.get(format!("http://{addr}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        http.get(format!("http://{addr}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     let token: Value = http
         .post(format!("http://{addr}/oauth/token"))
-        .form(&[("grant_type", "password"), ("username", "admin"), ("password", ADMIN_PW)])
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "admin"),
+            ("password", ADMIN_PW),
+        ])
         .send()
         .await
         .unwrap()
@@ -37,15 +55,34 @@ async fn metrics_are_served_on_their_own_listener() {
         .await
         .unwrap();
     let at = token["access_token"].as_str().unwrap();
-    http.get(format!("http://{addr}/users/me")).bearer_auth(at).send().await.unwrap();
-    http.get(format!("http://{addr}/users/me")).bearer_auth("garbage.token.here").send().await.unwrap();
+    http.get(format!("http://{addr}/users/me"))
+        .bearer_auth(at)
+        .send()
+        .await
+        .unwrap();
+    http.get(format!("http://{addr}/users/me"))
+        .bearer_auth("garbage.token.here")
+        .send()
+        .await
+        .unwrap();
     http.post(format!("http://{addr}/oauth/token"))
-        .form(&[("grant_type", "password"), ("username", "admin"), ("password", "wrong password!")])
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "admin"),
+            ("password", "wrong password!"),
+        ])
         .send()
         .await
         .unwrap();
 
-    let text = http.get(format!("http://{metrics}/metrics")).send().await.unwrap().text().await.unwrap();
+    let text = http
+        .get(format!("http://{metrics}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for needle in [
         r#"rampart_http_requests_total{route="/healthz",method="GET",status="200"} 1"#,
         r#"rampart_http_request_duration_seconds_bucket{le="#,
@@ -59,8 +96,16 @@ async fn metrics_are_served_on_their_own_listener() {
     ] {
         assert!(text.contains(needle), "{needle} missing from:\n{text}");
     }
-    let public = http.get(format!("http://{addr}/metrics")).send().await.unwrap();
-    assert_eq!(public.status(), 404, "metrics are never on the public listener");
+    let public = http
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        public.status(),
+        404,
+        "metrics are never on the public listener"
+    );
 }
 
 #[tokio::test]
@@ -68,7 +113,11 @@ async fn shutdown_drains_in_flight_requests_then_stops_accepting() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = config(dir.path());
     // Slow hashing makes a login a long request.
-    config.password_hash = HashParams { memory_kib: 64 * 1024, iterations: 4, parallelism: 1 };
+    config.password_hash = HashParams {
+        memory_kib: 64 * 1024,
+        iterations: 4,
+        parallelism: 1,
+    };
     let app = Application::build(config).await.unwrap();
     let addr = app.address();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
@@ -80,16 +129,27 @@ async fn shutdown_drains_in_flight_requests_then_stops_accepting() {
         let http = http.clone();
         async move {
             http.post(format!("http://{addr}/oauth/token"))
-                .form(&[("grant_type", "password"), ("username", "admin"), ("password", ADMIN_PW)])
+                .form(&[
+                    ("grant_type", "password"),
+                    ("username", "admin"),
+                    ("password", ADMIN_PW),
+                ])
                 .send()
                 .await
         }
     });
     tokio::time::sleep(Duration::from_millis(30)).await;
     stop_tx.send(()).unwrap();
-    let response = in_flight.await.unwrap().expect("the in-flight request completes");
+    let response = in_flight
+        .await
+        .unwrap()
+        .expect("the in-flight request completes");
     assert_eq!(response.status(), 200);
-    tokio::time::timeout(Duration::from_secs(25), server).await.unwrap().unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(25), server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert!(
         tokio::net::TcpStream::connect(addr).await.is_err(),
         "no longer accepting connections"
@@ -102,10 +162,15 @@ async fn users_imported_from_a_fastapi_app_log_in_with_their_old_passwords_and_a
     let bcrypt_hash = bcrypt::hash("wonderland-password", 4).unwrap();
     let argon_hash = {
         use argon2::password_hash::{PasswordHasher as _, SaltString, rand_core::OsRng};
-        argon2::Argon2::default().hash_password(b"looking-glass-pw", &SaltString::generate(&mut OsRng)).unwrap().to_string()
+        argon2::Argon2::default()
+            .hash_password(b"looking-glass-pw", &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string()
     };
     // argon2 PHC strings contain commas: a CSV writer quotes them.
-    let csv = format!("username,password_hash,roles\nalice,{bcrypt_hash},user\nBob,\"{argon_hash}\",user admin\n");
+    let csv = format!(
+        "username,password_hash,roles\nalice,{bcrypt_hash},user\nBob,\"{argon_hash}\",user admin\n"
+    );
     let good = dir.path().join("users.csv");
     std::fs::write(&good, csv).unwrap();
     let bad = dir.path().join("bad.jsonl");
@@ -129,29 +194,63 @@ async fn users_imported_from_a_fastapi_app_log_in_with_their_old_passwords_and_a
             .unwrap()
     };
     let ok = rampart(&good);
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
     assert!(String::from_utf8_lossy(&ok.stdout).contains("imported 2 users"));
     let failed = rampart(&bad);
     assert!(!failed.status.success());
     let out = String::from_utf8_lossy(&failed.stdout);
     assert!(out.contains("line 2: unsupported hash format"), "{out}");
-    assert!(out.contains("imported 0 users"), "all or nothing per batch: {out}");
+    assert!(
+        out.contains("imported 0 users"),
+        "all or nothing per batch: {out}"
+    );
 
     let app = Application::build(config(dir.path())).await.unwrap();
     let addr = app.address();
     let state = app.state().clone();
     tokio::spawn(app.run_until(std::future::pending()));
     let http = reqwest::Client::new();
-    for (user, pw) in [("alice", "wonderland-password"), ("bob", "looking-glass-pw")] {
+    for (user, pw) in [
+        ("alice", "wonderland-password"),
+        ("bob", "looking-glass-pw"),
+    ] {
         let res = http
             .post(format!("http://{addr}/oauth/token"))
-            .form(&[("grant_type", "password"), ("username", user), ("password", pw)])
+            .form(&[
+                ("grant_type", "password"),
+                ("username", user),
+                ("password", pw),
+            ])
             .send()
             .await
             .unwrap();
         assert_eq!(res.status(), 200, "{user}");
-        let stored = state.accounts.store.user_by_username(user).await.unwrap().unwrap();
-        assert!(stored.password_hash.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"), "{user} rehashed: {}", stored.password_hash);
+        let stored = state
+            .accounts
+            .store
+            .user_by_username(user)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            stored
+                .password_hash
+                .starts_with("$argon2id$v=19$m=1024,t=1,p=1$"),
+            "{user} rehashed: {}",
+            stored.password_hash
+        );
     }
-    assert!(state.accounts.store.user_by_username("carol").await.unwrap().is_none());
+    assert!(
+        state
+            .accounts
+            .store
+            .user_by_username("carol")
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -54,8 +54,15 @@ async fn a_published_jwks_validates_the_tokens_of_its_key() {
 fn pem(label: &str, der: &[u8]) -> String {
     use base64::Engine as _;
     let body = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = body.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect();
-    format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"))
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    format!(
+        "-----BEGIN {label}-----\n{}\n-----END {label}-----\n",
+        lines.join("\n")
+    )
 }
 
 #[tokio::test]
@@ -77,8 +84,18 @@ async fn rsa_public_keys_load_from_spki_and_pkcs1_pem() {
             .pem(Algorithm::RS256, pem(label, der).as_bytes())
             .build()
             .unwrap_or_else(|e| panic!("{label}: {e}"));
-        validator.validate(&token).await.unwrap_or_else(|e| panic!("{label}: {e}"));
+        validator
+            .validate(&token)
+            .await
+            .unwrap_or_else(|e| panic!("{label}: {e}"));
     }
     // The same key bound to another algorithm family is refused at build time.
-    assert!(Validator::builder().issuer("i").audience("a").pem(Algorithm::ES256, pem("PUBLIC KEY", &spki).as_bytes()).build().is_err());
+    assert!(
+        Validator::builder()
+            .issuer("i")
+            .audience("a")
+            .pem(Algorithm::ES256, pem("PUBLIC KEY", &spki).as_bytes())
+            .build()
+            .is_err()
+    );
 }

@@ -87,6 +87,7 @@ pub struct PasswordChange {
     responses(
         (status = 204, description = "Changed; every refresh token of the user is revoked"),
         (status = 400, response = crate::docs::schemas::InvalidRequest),
+        (status = 429, response = crate::docs::schemas::TooManyFailures),
         (status = 403, description = "`insufficient_scope` (the token lacks `profile`), or `forbidden`: the token is not a user's or the account is disabled",
             body = crate::docs::schemas::ErrorBody,
             example = json!({"error": "insufficient_scope", "error_description": "the token lacks the scope(s): profile"})),

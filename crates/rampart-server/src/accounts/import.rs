@@ -42,7 +42,11 @@ fn roles<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error
     }
     Ok(match Roles::deserialize(d)? {
         Roles::List(list) => list,
-        Roles::Text(text) => text.split([' ', ';', ',']).filter(|r| !r.is_empty()).map(str::to_owned).collect(),
+        Roles::Text(text) => text
+            .split([' ', ';', ','])
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned)
+            .collect(),
     })
 }
 
@@ -75,17 +79,25 @@ pub fn parse(text: &str, csv_hint: bool) -> (Vec<(usize, Row)>, Vec<Rejected>) {
             }
             match serde_json::from_str::<Row>(line) {
                 Ok(row) => rows.push((i + 1, row)),
-                Err(e) => rejected.push(Rejected { line: i + 1, reason: format!("not a JSON object with username, password_hash, roles: {e}") }),
+                Err(e) => rejected.push(Rejected {
+                    line: i + 1,
+                    reason: format!("not a JSON object with username, password_hash, roles: {e}"),
+                }),
             }
         }
     } else {
-        let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+        let mut reader = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
         for (i, record) in reader.deserialize::<Row>().enumerate() {
             // Line 1 is the header.
             let line = i + 2;
             match record {
                 Ok(row) => rows.push((line, row)),
-                Err(e) => rejected.push(Rejected { line, reason: format!("bad CSV row: {e}") }),
+                Err(e) => rejected.push(Rejected {
+                    line,
+                    reason: format!("bad CSV row: {e}"),
+                }),
             }
         }
     }
@@ -98,19 +110,40 @@ pub fn check_hash(hash: &str) -> Result<(), &'static str> {
         let ok = hash.len() == 60
             && hash[4..6].chars().all(|c| c.is_ascii_digit())
             && hash.as_bytes()[6] == b'$'
-            && hash[7..].chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '/');
-        return if ok { Ok(()) } else { Err("malformed bcrypt hash") };
+            && hash[7..]
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '/');
+        return if ok {
+            Ok(())
+        } else {
+            Err("malformed bcrypt hash")
+        };
     }
-    if hash.starts_with("$argon2id$") || hash.starts_with("$argon2i$") || hash.starts_with("$argon2d$") {
-        return PasswordHash::new(hash).map(|_| ()).map_err(|_| "malformed argon2 PHC string");
+    if hash.starts_with("$argon2id$")
+        || hash.starts_with("$argon2i$")
+        || hash.starts_with("$argon2d$")
+    {
+        return PasswordHash::new(hash)
+            .map(|_| ())
+            .map_err(|_| "malformed argon2 PHC string");
     }
     Err("unsupported hash format (bcrypt $2a$/$2b$/$2y$ or argon2 PHC only)")
 }
 
 /// Imports rows in all-or-nothing batches; `progress` is called after each batch with
 /// the number of rows handled so far.
-pub async fn import(accounts: &Accounts, rows: Vec<(usize, Row)>, mut progress: impl FnMut(usize)) -> Result<Report, crate::store::StoreError> {
-    let known_roles: BTreeSet<String> = accounts.store.list_roles().await?.into_iter().map(|r| r.name).collect();
+pub async fn import(
+    accounts: &Accounts,
+    rows: Vec<(usize, Row)>,
+    mut progress: impl FnMut(usize),
+) -> Result<Report, crate::store::StoreError> {
+    let known_roles: BTreeSet<String> = accounts
+        .store
+        .list_roles()
+        .await?
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
     let mut report = Report::default();
     let mut seen = HashSet::new();
     let mut done = 0;
@@ -118,7 +151,10 @@ pub async fn import(accounts: &Accounts, rows: Vec<(usize, Row)>, mut progress: 
         let mut users = Vec::with_capacity(batch.len());
         let mut batch_rejected = Vec::new();
         for (line, row) in batch {
-            let reject = |reason: String| Rejected { line: *line, reason };
+            let reject = |reason: String| Rejected {
+                line: *line,
+                reason,
+            };
             let username = match Username::parse(&row.username) {
                 Ok(u) => u,
                 Err(e) => {
@@ -138,12 +174,21 @@ pub async fn import(accounts: &Accounts, rows: Vec<(usize, Row)>, mut progress: 
                 batch_rejected.push(reject(format!("{username} appears twice in the file")));
                 continue;
             }
-            if accounts.store.user_by_username(username.as_str()).await?.is_some() {
+            if accounts
+                .store
+                .user_by_username(username.as_str())
+                .await?
+                .is_some()
+            {
                 batch_rejected.push(reject(format!("{username} exists already")));
                 continue;
             }
             let now = accounts.clock.now();
-            let mut roles = if row.roles.is_empty() { vec!["user".to_owned()] } else { row.roles.clone() };
+            let mut roles = if row.roles.is_empty() {
+                vec!["user".to_owned()]
+            } else {
+                row.roles.clone()
+            };
             roles.sort();
             roles.dedup();
             users.push(User {
@@ -162,7 +207,12 @@ pub async fn import(accounts: &Accounts, rows: Vec<(usize, Row)>, mut progress: 
                 Ok(()) => report.imported += users.len(),
                 Err(crate::store::StoreError::Conflict) => {
                     report.skipped += batch.len();
-                    report.rejected.push(Rejected { line: batch[0].0, reason: "a username in this batch was created concurrently; batch not imported".into() });
+                    report.rejected.push(Rejected {
+                        line: batch[0].0,
+                        reason:
+                            "a username in this batch was created concurrently; batch not imported"
+                                .into(),
+                    });
                 }
                 Err(e) => return Err(e),
             }
@@ -186,20 +236,37 @@ mod tests {
         assert_eq!(check_hash(&bcrypt), Ok(()));
         assert_eq!(check_hash(&bcrypt.replacen("$2b$", "$2y$", 1)), Ok(()));
         assert!(check_hash("$2b$04$short").is_err());
-        assert_eq!(check_hash("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG"), Ok(()));
+        assert_eq!(
+            check_hash(
+                "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG"
+            ),
+            Ok(())
+        );
         assert!(check_hash("$pbkdf2-sha256$29000$abc$def").is_err());
         assert!(check_hash("plaintext").is_err());
     }
 
     #[test]
     fn csv_and_json_lines_parse_with_line_numbers() {
-        let (rows, bad) = parse("username,password_hash,roles\nalice,$2b$x,user admin\nbob,$2b$y,\n", true);
+        let (rows, bad) = parse(
+            "username,password_hash,roles\nalice,$2b$x,user admin\nbob,$2b$y,\n",
+            true,
+        );
         assert!(bad.is_empty());
         assert_eq!(rows[0].0, 2);
         assert_eq!(rows[0].1.roles, ["user", "admin"]);
         assert!(rows[1].1.roles.is_empty());
-        let (rows, bad) = parse("{\"username\":\"a\",\"password_hash\":\"h\",\"roles\":[\"user\"]}\n\nnot json\n", false);
+        let (rows, bad) = parse(
+            "{\"username\":\"a\",\"password_hash\":\"h\",\"roles\":[\"user\"]}\n\nnot json\n",
+            false,
+        );
         assert_eq!(rows.len(), 1);
-        assert_eq!(bad, [Rejected { line: 3, reason: bad[0].reason.clone() }]);
+        assert_eq!(
+            bad,
+            [Rejected {
+                line: 3,
+                reason: bad[0].reason.clone()
+            }]
+        );
     }
 }

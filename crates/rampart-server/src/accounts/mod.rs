@@ -341,7 +341,13 @@ impl Accounts {
 
     /// Replaces the scopes a client may be granted (they must exist).
     pub async fn set_client_scopes(&self, id: &str, scopes: &[String]) -> Result<(), AccountError> {
-        let known: BTreeSet<String> = self.store.list_scopes().await?.into_iter().map(|s| s.name).collect();
+        let known: BTreeSet<String> = self
+            .store
+            .list_scopes()
+            .await?
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
         let scopes = dedup(scopes);
         if scopes.iter().any(|s| !known.contains(s)) {
             return Err(AccountError::UnknownReference("scope"));
@@ -372,7 +378,9 @@ fn dedup(items: &[String]) -> Vec<String> {
 /// stored in Postgres text).
 pub fn check_description(text: &str) -> Result<(), AccountError> {
     if text.chars().count() > 500 || text.chars().any(char::is_control) {
-        return Err(AccountError::Invalid("a description is at most 500 characters without control characters".into()));
+        return Err(AccountError::Invalid(
+            "a description is at most 500 characters without control characters".into(),
+        ));
     }
     Ok(())
 }

@@ -11,10 +11,10 @@ use serde::{Deserialize, Serialize};
 use super::AdminScope;
 use crate::accounts::Accounts;
 use crate::audit::AdminActor;
-use serde_json::Value;
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
 use crate::store::Client;
+use serde_json::Value;
 
 /// An OAuth client. `created_at` is in seconds since the epoch.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -113,7 +113,14 @@ async fn create(
         .await?;
     let mut view = ClientView::from(created.client);
     // Audited before the secret is attached: the secret never reaches the audit trail.
-    actor.changed("client.create", &view.client_id, Value::Null, serde_json::to_value(&view).unwrap_or_default()).await;
+    actor
+        .changed(
+            "client.create",
+            &view.client_id,
+            Value::Null,
+            serde_json::to_value(&view).unwrap_or_default(),
+        )
+        .await;
     view.client_secret = created.secret.map(|s| s.expose_secret().to_owned());
     Ok((StatusCode::CREATED, ApiJson(view)))
 }
@@ -173,12 +180,20 @@ async fn update(
         crate::store::StoreError::NotFound => ApiError::NotFound("client"),
         other => other.into(),
     };
-    let before = accounts.store.client(&id).await?.ok_or(ApiError::NotFound("client"))?;
+    let before = accounts
+        .store
+        .client(&id)
+        .await?
+        .ok_or(ApiError::NotFound("client"))?;
     if let Some(scopes) = &body.scopes {
         accounts.set_client_scopes(&id, scopes).await?;
     }
     if let Some(disabled) = body.disabled {
-        accounts.store.set_client_disabled(&id, disabled).await.map_err(not_found)?;
+        accounts
+            .store
+            .set_client_disabled(&id, disabled)
+            .await
+            .map_err(not_found)?;
     }
     let client = accounts
         .store
@@ -187,7 +202,12 @@ async fn update(
         .ok_or(ApiError::NotFound("client"))?;
     let (before, after) = (ClientView::from(before), ClientView::from(client));
     actor
-        .changed("client.update", &id, serde_json::to_value(&before).unwrap_or_default(), serde_json::to_value(&after).unwrap_or_default())
+        .changed(
+            "client.update",
+            &id,
+            serde_json::to_value(&before).unwrap_or_default(),
+            serde_json::to_value(&after).unwrap_or_default(),
+        )
         .await;
     Ok(ApiJson(after))
 }
@@ -217,7 +237,14 @@ async fn delete(
             crate::store::StoreError::NotFound => ApiError::NotFound("client"),
             other => other.into(),
         })?;
-    actor.changed("client.delete", &id, serde_json::to_value(&before).unwrap_or_default(), Value::Null).await;
+    actor
+        .changed(
+            "client.delete",
+            &id,
+            serde_json::to_value(&before).unwrap_or_default(),
+            Value::Null,
+        )
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -11,10 +11,10 @@ use super::AdminScope;
 use crate::accounts::Accounts;
 use crate::accounts::scopes::is_scope_token;
 use crate::audit::AdminActor;
-use serde_json::Value;
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
 use crate::store::{Role, ScopeDef};
+use serde_json::Value;
 
 /// A role and the scopes it grants.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -90,7 +90,14 @@ async fn create(
         .create_role(&body.name, &body.description, &body.scopes)
         .await?;
     let view = RoleView::from(role);
-    actor.changed("role.create", &view.name, Value::Null, serde_json::to_value(&view).unwrap_or_default()).await;
+    actor
+        .changed(
+            "role.create",
+            &view.name,
+            Value::Null,
+            serde_json::to_value(&view).unwrap_or_default(),
+        )
+        .await;
     Ok((StatusCode::CREATED, ApiJson(view)))
 }
 
@@ -128,7 +135,12 @@ async fn set_scopes(
         .ok_or(ApiError::NotFound("role"))?;
     let view = RoleView::from(role);
     actor
-        .changed("role.set_scopes", &name, serde_json::to_value(&before).unwrap_or_default(), serde_json::to_value(&view).unwrap_or_default())
+        .changed(
+            "role.set_scopes",
+            &name,
+            serde_json::to_value(&before).unwrap_or_default(),
+            serde_json::to_value(&view).unwrap_or_default(),
+        )
         .await;
     Ok(ApiJson(view))
 }
@@ -153,7 +165,14 @@ async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let before = accounts.store.role(&name).await?.map(RoleView::from);
     accounts.delete_role(&name).await?;
-    actor.changed("role.delete", &name, serde_json::to_value(&before).unwrap_or_default(), Value::Null).await;
+    actor
+        .changed(
+            "role.delete",
+            &name,
+            serde_json::to_value(&before).unwrap_or_default(),
+            Value::Null,
+        )
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -235,7 +254,12 @@ async fn put_scope(
         description: body.description,
         is_default: body.default,
     };
-    let before = accounts.store.list_scopes().await?.into_iter().find(|s| s.name == scope.name);
+    let before = accounts
+        .store
+        .list_scopes()
+        .await?
+        .into_iter()
+        .find(|s| s.name == scope.name);
     accounts.store.upsert_scope(&scope).await?;
     let view = ScopeView {
         name: scope.name,
@@ -243,7 +267,14 @@ async fn put_scope(
         default: scope.is_default,
     };
     let before = before.map(|s| serde_json::json!({"name": s.name, "description": s.description, "default": s.is_default}));
-    actor.changed("scope.put", &view.name, before.unwrap_or_default(), serde_json::to_value(&view).unwrap_or_default()).await;
+    actor
+        .changed(
+            "scope.put",
+            &view.name,
+            before.unwrap_or_default(),
+            serde_json::to_value(&view).unwrap_or_default(),
+        )
+        .await;
     Ok(ApiJson(view))
 }
 

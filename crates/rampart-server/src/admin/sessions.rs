@@ -95,7 +95,14 @@ async fn revoke(
     {
         return Err(ApiError::NotFound("session"));
     }
-    actor.changed("session.revoke", id, serde_json::Value::Null, serde_json::json!({"revoked": true})).await;
+    actor
+        .changed(
+            "session.revoke",
+            id,
+            serde_json::Value::Null,
+            serde_json::json!({"revoked": true}),
+        )
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -156,7 +156,14 @@ async fn create(
         )
         .await?;
     let view = UserView::from(user);
-    actor.changed("user.create", view.id, serde_json::Value::Null, serde_json::to_value(&view).unwrap_or_default()).await;
+    actor
+        .changed(
+            "user.create",
+            view.id,
+            serde_json::Value::Null,
+            serde_json::to_value(&view).unwrap_or_default(),
+        )
+        .await;
     Ok((StatusCode::CREATED, ApiJson(view)))
 }
 
@@ -217,7 +224,11 @@ async fn update(
     ApiJson(body): ApiJson<UpdateUser>,
 ) -> Result<ApiJson<UserView>, ApiError> {
     let id = parse_id(&id)?;
-    let before = accounts.store.user_by_id(id).await?.ok_or(ApiError::NotFound("user"))?;
+    let before = accounts
+        .store
+        .user_by_id(id)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
     if let Some(roles) = &body.roles {
         accounts.set_roles(id, roles).await?;
     }
@@ -231,7 +242,12 @@ async fn update(
         .ok_or(ApiError::NotFound("user"))?;
     let (before, after) = (UserView::from(before), UserView::from(user));
     actor
-        .changed("user.update", id, serde_json::to_value(&before).unwrap_or_default(), serde_json::to_value(&after).unwrap_or_default())
+        .changed(
+            "user.update",
+            id,
+            serde_json::to_value(&before).unwrap_or_default(),
+            serde_json::to_value(&after).unwrap_or_default(),
+        )
         .await;
     Ok(ApiJson(after))
 }
@@ -254,10 +270,19 @@ async fn delete(
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
-    let before = accounts.store.user_by_id(id).await?.ok_or(ApiError::NotFound("user"))?;
+    let before = accounts
+        .store
+        .user_by_id(id)
+        .await?
+        .ok_or(ApiError::NotFound("user"))?;
     accounts.delete_user(id).await?;
     actor
-        .changed("user.delete", id, serde_json::to_value(UserView::from(before)).unwrap_or_default(), serde_json::Value::Null)
+        .changed(
+            "user.delete",
+            id,
+            serde_json::to_value(UserView::from(before)).unwrap_or_default(),
+            serde_json::Value::Null,
+        )
         .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,18 +16,24 @@ use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::state::AppState;
 use crate::store::{AuditFilter, AuditRecord};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct AuditQuery {
     kind: Option<String>,
     actor: Option<String>,
     subject: Option<String>,
     since: Option<i64>,
     until: Option<i64>,
+    /// Page size, 1–500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// One audit event; `at` is in seconds since the epoch. Never a password, token or secret.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AuditEvent)]
 pub(crate) struct AuditView {
     id: Uuid,
     at: i64,
@@ -56,7 +62,8 @@ impl From<AuditRecord> for AuditView {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// One page, newest first; pass `next_cursor` as `cursor` for the next.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub(crate) struct AuditPage {
     items: Vec<AuditView>,
     next_cursor: Option<String>,
@@ -70,6 +77,15 @@ fn decode_cursor(cursor: &str) -> Option<(i64, Uuid)> {
 }
 
 /// `GET /admin/audit?kind=&actor=&subject=&since=&until=&limit=&cursor=` — scope `admin`.
+#[utoipa::path(get, path = "/admin/audit", operation_id = "list_audit_events",
+    summary = "Read the audit trail", tag = "admin",
+    params(AuditQuery),
+    security(("oauth2" = ["admin"])),
+    responses(
+        (status = 200, description = "Audit events matching every filter given, newest first", body = AuditPage),
+        (status = 400, response = crate::docs::schemas::InvalidRequest),
+        (status = 503, response = crate::docs::schemas::Unavailable),
+    ))]
 async fn list(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
@@ -77,21 +93,39 @@ async fn list(
 ) -> Result<ApiJson<AuditPage>, ApiError> {
     let limit = q.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::BadRequest("limit must be between 1 and 500".into()));
+        return Err(ApiError::BadRequest(
+            "limit must be between 1 and 500".into(),
+        ));
     }
     let before = match &q.cursor {
-        Some(c) => Some(decode_cursor(c).ok_or_else(|| ApiError::BadRequest("invalid cursor".into()))?),
+        Some(c) => {
+            Some(decode_cursor(c).ok_or_else(|| ApiError::BadRequest("invalid cursor".into()))?)
+        }
         None => None,
     };
-    let filter = AuditFilter { kind: q.kind, actor: q.actor, subject: q.subject, since: q.since, until: q.until };
-    let mut items = accounts.store.list_audit(&filter, before, limit + 1).await?;
+    let filter = AuditFilter {
+        kind: q.kind,
+        actor: q.actor,
+        subject: q.subject,
+        since: q.since,
+        until: q.until,
+    };
+    let mut items = accounts
+        .store
+        .list_audit(&filter, before, limit + 1)
+        .await?;
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
-        items.last().map(|e| URL_SAFE_NO_PAD.encode(format!("{}/{}", e.at, e.id)))
+        items
+            .last()
+            .map(|e| URL_SAFE_NO_PAD.encode(format!("{}/{}", e.at, e.id)))
     } else {
         None
     };
-    Ok(ApiJson(AuditPage { items: items.into_iter().map(AuditView::from).collect(), next_cursor }))
+    Ok(ApiJson(AuditPage {
+        items: items.into_iter().map(AuditView::from).collect(),
+        next_cursor,
+    }))
 }
 
 pub(crate) fn router() -> Router<AppState> {

@@ -72,7 +72,15 @@ pub struct Event {
 impl Event {
     /// A new event of `kind`.
     pub fn new(kind: Kind) -> Self {
-        Self { kind, actor: None, subject: None, client_id: None, ip: None, reason: None, details: Value::Null }
+        Self {
+            kind,
+            actor: None,
+            subject: None,
+            client_id: None,
+            ip: None,
+            reason: None,
+            details: Value::Null,
+        }
     }
     /// Who acted (user id, client id, `cli`).
     pub fn actor(mut self, actor: impl ToString) -> Self {
@@ -129,7 +137,11 @@ impl Audit {
             client_id: event.client_id,
             ip: event.ip.map(|ip| ip.to_string()),
             reason: event.reason.map(str::to_owned),
-            details: if event.details.is_null() { Value::Object(serde_json::Map::new()) } else { event.details },
+            details: if event.details.is_null() {
+                Value::Object(serde_json::Map::new())
+            } else {
+                event.details
+            },
         };
         tracing::info!(
             target: "rampart::audit",
@@ -178,12 +190,18 @@ impl axum::extract::FromRequestParts<crate::state::AppState> for AdminActor {
             .extensions
             .get::<rampart::Verified>()
             .and_then(|v| v.claims.sub.clone())
-            .ok_or_else(|| crate::error::ApiError::Internal("admin route without a validated token".into()))?;
+            .ok_or_else(|| {
+                crate::error::ApiError::Internal("admin route without a validated token".into())
+            })?;
         let ip = match rampart::https::ClientIp::from_request_parts(parts, state).await {
             Ok(rampart::https::ClientIp(ip)) => ip,
             Err(_) => IpAddr::from([0, 0, 0, 0]),
         };
-        Ok(Self { audit: state.audit.clone(), actor, ip })
+        Ok(Self {
+            audit: state.audit.clone(),
+            actor,
+            ip,
+        })
     }
 }
 
@@ -196,7 +214,9 @@ impl AdminActor {
                     .actor(&self.actor)
                     .subject(subject)
                     .ip(self.ip)
-                    .details(serde_json::json!({"action": action, "before": before, "after": after})),
+                    .details(
+                        serde_json::json!({"action": action, "before": before, "after": after}),
+                    ),
             )
             .await;
     }

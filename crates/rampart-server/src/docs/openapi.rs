@@ -8,7 +8,8 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header};
 use rampart::openapi::SecurityAddon;
-use serde_json::{Value, json};
+use serde_json::json;
+use utoipa::openapi::schema::{AdditionalProperties, Object, Schema, SchemaType, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{OpenApi as Document, RefOr};
 use utoipa::{Modify, OpenApi};
@@ -33,8 +34,8 @@ const BUILT_IN_SCOPES: &[(&str, &str)] = &[
 const DESCRIPTION: &str = "\
 OAuth 2.0 token server: the password, refresh_token and client_credentials grants \
 (RFC 6749), revocation (RFC 7009), introspection (RFC 7662), server metadata (RFC 8414), \
-the signing keys as a JWKS (RFC 7517), and an admin API for users, roles, scopes, clients \
-and sessions.
+the signing keys as a JWKS (RFC 7517), and an admin API for users, roles, scopes, clients, \
+sessions and the audit trail.
 
 **Try it here:** click *Authorize*, enter a username and password under `oauth2` \
 (client_id `first-party` is filled in, no secret), tick the scopes you need \
@@ -56,6 +57,7 @@ under-scoped token.";
         crate::oauth::metadata::jwks,
         crate::accounts::http::me,
         crate::accounts::http::change_password,
+        crate::audit::http::list,
         crate::app::healthz,
         crate::app::readyz,
         openapi_json,
@@ -66,20 +68,23 @@ under-scoped token.";
     components(
         schemas(schemas::ErrorBody, schemas::OAuthErrorBody, schemas::OAuthErrorCode),
         responses(
-        schemas::InvalidRequest,
-        schemas::NotFound,
-        schemas::Conflict,
-        schemas::Unavailable,
-        schemas::OAuthBadRequest,
-        schemas::InvalidClient,
-        schemas::TooManyAttempts,
-        schemas::OAuthUnavailable,
-    )),
+            schemas::InvalidRequest,
+            schemas::NotFound,
+            schemas::Conflict,
+            schemas::TooManyFailures,
+            schemas::Unavailable,
+            schemas::OAuthBadRequest,
+            schemas::InvalidClient,
+            schemas::FormTooLarge,
+            schemas::TooManyAttempts,
+            schemas::OAuthUnavailable,
+        ),
+    ),
     modifiers(&ClientBasic),
     tags(
         (name = "oauth", description = "RFC 6749 token endpoint, RFC 7009 revocation, RFC 7662 introspection, RFC 8414 metadata, RFC 7517 keys"),
         (name = "users", description = "The caller's own account (scope `profile`)"),
-        (name = "admin", description = "Users, roles, scopes, clients and sessions (scope `admin`)"),
+        (name = "admin", description = "Users, roles, scopes, clients, sessions and the audit trail (scope `admin`)"),
         (name = "health", description = "Liveness and readiness"),
         (name = "docs", description = "This document and Swagger UI"),
     )
@@ -127,43 +132,55 @@ pub fn document(scopes: impl IntoIterator<Item = (String, String)>) -> Document 
         |addon, (name, description)| addon.with_scope(name, description),
     );
     addon.modify(&mut api);
+    FormConstraints.modify(&mut api);
     api
 }
 
-/// [`document`] as served: JSON, with the constraints of the hand-parsed OAuth forms that
-/// utoipa's schema model cannot state. A form value is a string, never `null`; any further
-/// parameter is one string (RFC 6749 §3.1: unknown parameters are ignored, none may
-/// repeat); a non-empty `client_secret` needs a non-empty `client_id` (§2.3.1; an empty
-/// value counts as absent).
-pub fn document_json(scopes: impl IntoIterator<Item = (String, String)>) -> Value {
-    let mut json = serde_json::to_value(document(scopes))
-        .expect("an OpenAPI document always serializes to JSON");
-    for form in ["TokenRequest", "RevokeRequest", "IntrospectRequest"] {
-        let pointer = format!("/components/schemas/{form}");
-        if let Some(Value::Object(schema)) = json.pointer_mut(&pointer) {
-            if let Some(Value::Object(properties)) = schema.get_mut("properties") {
-                for property in properties.values_mut() {
-                    if let Some(Value::Array(types)) = property.get("type") {
-                        let types: Vec<Value> =
-                            types.iter().filter(|t| *t != "null").cloned().collect();
-                        property["type"] = match <[Value; 1]>::try_from(types) {
-                            Ok([single]) => single,
-                            Err(several) => Value::Array(several),
-                        };
-                    }
+/// The constraints of the hand-parsed OAuth forms (`oauth::form::Params`) that the derive
+/// cannot state. A form value is a string, never `null`; any further parameter is one
+/// string (RFC 6749 §3.1: unknown parameters are ignored, none may repeat); a non-empty
+/// `client_secret` needs a non-empty `client_id` (§2.3.1; an empty value counts as absent).
+struct FormConstraints;
+
+impl Modify for FormConstraints {
+    fn modify(&self, api: &mut Document) {
+        let Some(components) = api.components.as_mut() else {
+            return;
+        };
+        for form in ["TokenRequest", "RevokeRequest", "IntrospectRequest"] {
+            let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(form) else {
+                continue;
+            };
+            for property in object.properties.values_mut() {
+                if let RefOr::T(Schema::Object(property)) = property
+                    && let SchemaType::Array(types) = &property.schema_type
+                    && let [single] = types
+                        .iter()
+                        .filter(|t| **t != Type::Null)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .as_slice()
+                {
+                    property.schema_type = SchemaType::Type(single.clone());
                 }
             }
-            schema.insert("additionalProperties".into(), json!({"type": "string"}));
-            schema.insert(
-                "anyOf".into(),
-                json!([
-                    {"properties": {"client_secret": {"maxLength": 0}}},
-                    {"required": ["client_id"], "properties": {"client_id": {"minLength": 1}}},
-                ]),
-            );
+            object.additional_properties = Some(Box::new(AdditionalProperties::RefOr(RefOr::T(
+                Schema::Object(Object::with_type(Type::String)),
+            ))));
+            // utoipa's `Object` has no `anyOf`; its flattened extensions serialize the
+            // keyword in place.
+            object
+                .extensions
+                .get_or_insert_with(Default::default)
+                .insert(
+                    "anyOf".to_owned(),
+                    json!([
+                        {"properties": {"client_secret": {"maxLength": 0}}},
+                        {"required": ["client_id"], "properties": {"client_id": {"minLength": 1}}},
+                    ]),
+                );
         }
     }
-    json
 }
 
 /// The OpenAPI 3.1 document of this server.
@@ -188,7 +205,7 @@ pub async fn openapi_json(State(state): State<AppState>) -> Response {
             Vec::new()
         }
     };
-    let mut response = axum::Json(document_json(scopes)).into_response();
+    let mut response = axum::Json(document(scopes)).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=60"),

@@ -206,6 +206,20 @@ pub struct Conflict(pub ErrorBody);
 )]
 pub struct Unavailable(pub ErrorBody);
 
+/// 429 `temporarily_unavailable`: too many wrong guesses from this address or for this
+/// account; retry after `Retry-After` seconds.
+#[derive(ToResponse)]
+#[response(
+    headers(("Retry-After" = u64, description = "Seconds to wait before retrying")),
+    example = json!({"error": "temporarily_unavailable", "error_description": "too many attempts; retry after 4 seconds"})
+)]
+pub struct TooManyFailures(pub ErrorBody);
+
+/// 413 `invalid_request`: the form is larger than 16 KiB.
+#[derive(ToResponse)]
+#[response(example = json!({"error": "invalid_request", "error_description": "the request body exceeds 16384 bytes"}))]
+pub struct FormTooLarge(pub OAuthErrorBody);
+
 /// 400: RFC 6749 §5.2 `invalid_request`, `invalid_grant`, `unauthorized_client`,
 /// `unsupported_grant_type` or `invalid_scope`.
 #[derive(ToResponse)]

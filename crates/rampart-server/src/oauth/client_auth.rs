@@ -133,7 +133,12 @@ pub async fn authenticate(
         if presents_secret {
             state
                 .audit
-                .record(Event::new(Kind::ClientAuthFailed).subject(&id).ip(ip).reason("unknown_client"))
+                .record(
+                    Event::new(Kind::ClientAuthFailed)
+                        .subject(&id)
+                        .ip(ip)
+                        .reason("unknown_client"),
+                )
                 .await;
             super::token::record_lockouts(state, &subjects, ip).await?;
         }
@@ -156,7 +161,13 @@ pub async fn authenticate(
             if !ok {
                 state
                     .audit
-                    .record(Event::new(Kind::ClientAuthFailed).subject(&id).client(&id).ip(ip).reason("wrong_secret"))
+                    .record(
+                        Event::new(Kind::ClientAuthFailed)
+                            .subject(&id)
+                            .client(&id)
+                            .ip(ip)
+                            .reason("wrong_secret"),
+                    )
                     .await;
                 super::token::record_lockouts(state, &subjects, ip).await?;
                 return Err(OAuthError::invalid_client(basic));

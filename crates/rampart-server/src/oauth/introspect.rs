@@ -24,6 +24,7 @@ use rampart::https::ClientIp;
             headers(("Cache-Control" = String, description = "`no-store`"))),
         (status = 400, response = crate::docs::schemas::OAuthBadRequest),
         (status = 401, response = crate::docs::schemas::InvalidClient),
+        (status = 413, response = crate::docs::schemas::FormTooLarge),
         (status = 429, response = crate::docs::schemas::TooManyAttempts),
         (status = 503, response = crate::docs::schemas::OAuthUnavailable),
     ))]

@@ -23,7 +23,10 @@ async fn oauth_413(response: axum::response::Response) -> axum::response::Respon
     if response.status() != http::StatusCode::PAYLOAD_TOO_LARGE {
         return response;
     }
-    let mut error = error::OAuthError::invalid_request(format!("the request body exceeds {MAX_FORM_BYTES} bytes")).into_response();
+    let mut error = error::OAuthError::invalid_request(format!(
+        "the request body exceeds {MAX_FORM_BYTES} bytes"
+    ))
+    .into_response();
     *error.status_mut() = http::StatusCode::PAYLOAD_TOO_LARGE;
     error
 }

@@ -22,6 +22,7 @@ use rampart::https::ClientIp;
         (status = 200, description = "Revoked, or nothing to revoke (RFC 7009 §2.2)"),
         (status = 400, response = crate::docs::schemas::OAuthBadRequest),
         (status = 401, response = crate::docs::schemas::InvalidClient),
+        (status = 413, response = crate::docs::schemas::FormTooLarge),
         (status = 429, response = crate::docs::schemas::TooManyAttempts),
         (status = 503, response = crate::docs::schemas::OAuthUnavailable),
     ))]

@@ -16,14 +16,14 @@ use super::error::OAuthError;
 use super::form::Params;
 use super::issue::{self, Subject};
 use crate::accounts::Username;
-use crate::audit::{Event, Kind};
-use serde_json::json;
 use crate::accounts::passwords::HashError;
 use crate::accounts::scopes::{self, ScopeContext, ScopeRefusal};
 use crate::accounts::throttle::Subject as Throttled;
+use crate::audit::{Event, Kind};
 use crate::state::AppState;
 use crate::store::{Rotation, User};
 use rampart::https::ClientIp;
+use serde_json::json;
 
 /// RFC 6749 §5.1 success body.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -66,6 +66,7 @@ impl IntoResponse for TokenResponse {
             headers(("Cache-Control" = String, description = "`no-store`"), ("Pragma" = String, description = "`no-cache`"))),
         (status = 400, response = crate::docs::schemas::OAuthBadRequest),
         (status = 401, response = crate::docs::schemas::InvalidClient),
+        (status = 413, response = crate::docs::schemas::FormTooLarge),
         (status = 429, response = crate::docs::schemas::TooManyAttempts),
         (status = 503, response = crate::docs::schemas::OAuthUnavailable),
     ))]
@@ -116,7 +117,11 @@ pub async fn token(
 }
 
 /// Counts a failure against each subject and audits every lock it causes.
-pub(crate) async fn record_lockouts(state: &AppState, subjects: &[Throttled], ip: std::net::IpAddr) -> Result<(), OAuthError> {
+pub(crate) async fn record_lockouts(
+    state: &AppState,
+    subjects: &[Throttled],
+    ip: std::net::IpAddr,
+) -> Result<(), OAuthError> {
     for (subject, lock) in state.throttle.failed(subjects).await? {
         let (who, what) = match &subject {
             Throttled::Ip(ip) => ("ip", ip.to_string()),
@@ -125,7 +130,13 @@ pub(crate) async fn record_lockouts(state: &AppState, subjects: &[Throttled], ip
         };
         state
             .audit
-            .record(Event::new(Kind::Lockout).subject(what).ip(ip).reason("repeated_failures").details(json!({"kind": who, "seconds": lock.as_secs()})))
+            .record(
+                Event::new(Kind::Lockout)
+                    .subject(what)
+                    .ip(ip)
+                    .reason("repeated_failures")
+                    .details(json!({"kind": who, "seconds": lock.as_secs()})),
+            )
             .await;
     }
     Ok(())
@@ -215,7 +226,10 @@ async fn password(
         (user, reason) => {
             // The client sees one answer; the audit trail keeps the reason.
             let attempted = user.map_or_else(|| username.to_owned(), |u| u.username);
-            let mut event = Event::new(Kind::LoginFailed).subject(attempted).client(&client.client.id).ip(ip);
+            let mut event = Event::new(Kind::LoginFailed)
+                .subject(attempted)
+                .client(&client.client.id)
+                .ip(ip);
             if let Some(reason) = reason {
                 event = event.reason(reason);
             }
@@ -278,7 +292,13 @@ async fn password(
     };
     state
         .audit
-        .record(Event::new(Kind::LoginSucceeded).actor(user.id).client(&client.client.id).ip(ip).details(json!({"scope": &scope})))
+        .record(
+            Event::new(Kind::LoginSucceeded)
+                .actor(user.id)
+                .client(&client.client.id)
+                .ip(ip)
+                .details(json!({"scope": &scope})),
+        )
         .await;
     state.metrics.login("success");
     Ok(TokenResponse {
@@ -381,7 +401,13 @@ async fn refresh(
     )?;
     state
         .audit
-        .record(Event::new(Kind::Refresh).actor(user.id).subject(record.family_id).client(&client.client.id).ip(ip))
+        .record(
+            Event::new(Kind::Refresh)
+                .actor(user.id)
+                .subject(record.family_id)
+                .client(&client.client.id)
+                .ip(ip),
+        )
         .await;
     Ok(TokenResponse {
         access_token,
@@ -420,7 +446,13 @@ async fn client_credentials(
         issue::access_token(state, &client.client, &Subject::Client, &granted)?;
     state
         .audit
-        .record(Event::new(Kind::ClientCredentials).actor(&client.client.id).client(&client.client.id).ip(ip).details(json!({"scope": issue::join(&granted)})))
+        .record(
+            Event::new(Kind::ClientCredentials)
+                .actor(&client.client.id)
+                .client(&client.client.id)
+                .ip(ip)
+                .details(json!({"scope": issue::join(&granted)})),
+        )
         .await;
     Ok(TokenResponse {
         access_token,

@@ -290,7 +290,12 @@ pub trait Store: Send + Sync + 'static {
     // Audit trail
     async fn append_audit(&self, event: &AuditRecord) -> Result<(), StoreError>;
     /// Newest first, strictly older than `before` (`(at, id)` of the last item seen).
-    async fn list_audit(&self, filter: &AuditFilter, before: Option<(i64, Uuid)>, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+    async fn list_audit(
+        &self,
+        filter: &AuditFilter,
+        before: Option<(i64, Uuid)>,
+        limit: u32,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
     /// Deletes events older than `before`; returns how many.
     async fn purge_audit(&self, before: i64) -> Result<u64, StoreError>;
 

@@ -10,9 +10,9 @@ use sqlx::sqlite::{
 use sqlx::{Row, SqlitePool};
 use uuid::Uuid;
 
-use super::{AuditFilter, AuditRecord, 
-    Client, RefreshToken, Role, Rotation, ScopeDef, Session, Store, StoreError, StoredKey, User,
-    join, like_prefix, split,
+use super::{
+    AuditFilter, AuditRecord, Client, RefreshToken, Role, Rotation, ScopeDef, Session, Store,
+    StoreError, StoredKey, User, join, like_prefix, split,
 };
 
 /// SQLite implementation of [`Store`].
@@ -175,7 +175,11 @@ impl Store for SqliteStore {
     }
 
     async fn create_users(&self, users: &[User]) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(map_err)?;
         for user in users {
             let id = user.id.to_string();
             sqlx::query(

@@ -66,6 +66,7 @@ async fn every_documented_operation_is_a_route_of_the_server() {
         ("GET", "/admin/roles"),
         ("GET", "/admin/clients"),
         ("GET", "/admin/sessions"),
+        ("GET", "/admin/audit"),
         ("GET", "/openapi.json"),
         ("GET", "/docs"),
         ("GET", "/healthz"),
