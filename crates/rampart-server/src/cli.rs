@@ -222,7 +222,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         indicatif::ProgressBar::hidden()
                     };
                     let report = crate::accounts::import::import(&accounts, rows, |done| {
-                        bar.set_position(done as u64)
+                        bar.set_position(done as u64);
                     })
                     .await?;
                     bar.finish_and_clear();
