@@ -2,6 +2,8 @@
 algorithm, the bare signature check, the full uncached validation and their ratio, and the
 cache hit against both. Writes bench/out/criterion.json."""
 
+from __future__ import annotations
+
 import json
 import sys
 from pathlib import Path

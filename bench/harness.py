@@ -26,6 +26,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
+from typing import ClassVar
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -137,8 +138,15 @@ class Proc:
             proc.stop()
 
 
-def _on_signal(signum, _frame):
+def shutdown() -> None:
+    """Stops every process started here and removes the token servers' temporary stores."""
     Proc.stop_all()
+    for server in list(TokenServer.live):
+        server.stop()
+
+
+def _on_signal(signum, _frame):
+    shutdown()
     sys.exit(128 + signum)
 
 
@@ -208,6 +216,7 @@ class TokenServer:
     restarts: int = 0
     hwm_kib: int = 0
     instances = 0
+    live: ClassVar[list] = []  # started and not yet stopped (see shutdown())
 
     @property
     def url(self) -> str:
@@ -219,7 +228,8 @@ class TokenServer:
             "RAMPART_PUBLIC_URL": PUBLIC_URL,
             "RAMPART_SIGNING_ALG": self.alg,
             "RAMPART_BOOTSTRAP_ADMIN_PASSWORD": "bench-admin-" + secrets.token_hex(8),
-            "RUST_LOG": "warn",
+            # The server's default log level (info): one JSON audit line per grant, as
+            # deployed. Its filter variable is RAMPART_LOG, not RUST_LOG.
         }
 
     def cli(self, *args: str, env: dict | None = None) -> str:
@@ -230,6 +240,7 @@ class TokenServer:
 
     def start(self) -> "TokenServer":
         self.data_dir = Path(tempfile.mkdtemp(prefix=f"rampart-bench-{self.alg}-"))
+        TokenServer.live.append(self)
         self.port = free_port()
         self.cli("migrate")
         with self.db() as db:
@@ -336,6 +347,7 @@ class TokenServer:
             self.proc.stop()
         if self.data_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+        TokenServer.live[:] = [t for t in TokenServer.live if t is not self]
 
 
 # ---------------------------------------------------------------------------------------

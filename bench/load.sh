@@ -7,10 +7,10 @@
 # bench/load.py: /public vs /notes per algorithm (HS256, ES256, EdDSA, RS256), the FastAPI
 # tutorial app, the refresh_token and client_credentials grants and the token server's
 # peak RSS with 10,000 users. Everything listens on 127.0.0.1 and stops by itself
-# (about 6 minutes with the defaults). Prints the table; writes bench/out/results.json and
-# docs/performance.svg.
+# (about 7.5 minutes with the defaults, plus the build). Prints the table; writes
+# bench/out/results.json and docs/performance.svg.
 #
-# Environment: BENCH_SECONDS (10) per measured run, BENCH_ROUNDS (2) alternating rounds,
+# Environment: BENCH_SECONDS (6) per measured run, BENCH_ROUNDS (4) alternating rounds,
 # BENCH_USERS (10000), BENCH_SKIP_BUILD=1 to use the binaries already in target/release.
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

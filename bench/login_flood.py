@@ -192,7 +192,7 @@ def main() -> int:
               "url": fa_url, "args": ["fastapi", "1", "", pause_ms(FLOOD_RATE)]}], {"fastapi": fa})
         fa.stop()
     finally:
-        h.Proc.stop_all()
+        h.shutdown()
     results["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
     results["elapsed_seconds"] = round(time.monotonic() - started)
     summarize(results)

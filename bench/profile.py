@@ -45,7 +45,7 @@ def main(target: str) -> int:
         h.wrk(target, seconds=SECONDS, watch={"server": proc}, **kwargs)
         perf.wait()
     finally:
-        h.Proc.stop_all()
+        h.shutdown()
     report(data, "comm", "dso", limit=8)
     report(data, "dso", "symbol", limit=30)
     return 0
