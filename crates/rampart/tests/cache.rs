@@ -136,3 +136,31 @@ async fn the_cache_can_be_turned_off() {
             .is_err()
     );
 }
+
+/// `claims_as::<Claims>()` hands out the claims parsed at validation instead of parsing
+/// the payload again; it must be exactly what parsing gives, on a miss and on a hit.
+#[tokio::test]
+async fn the_standard_claims_fast_path_equals_parsing_the_payload() {
+    let issuer = TestIssuer::new(Algorithm::HS256);
+    let validator = issuer.validator();
+    let token = issuer
+        .token()
+        .sub("alice")
+        .scope("a b")
+        .roles(&["admin", "ops"])
+        .claim("jti", serde_json::json!("j-9"))
+        .claim("client_id", serde_json::json!("cli"))
+        .claim("aud", serde_json::json!([issuer.audience(), "other"]))
+        .sign();
+    for _ in 0..2 {
+        let verified = validator.verify(&token).await.unwrap();
+        let fast: rampart::Claims = verified.claims_as().unwrap();
+        let parsed: rampart::Claims = serde_json::from_slice(&verified.payload).unwrap();
+        assert_eq!(fast, parsed);
+        assert_eq!(fast.sub.as_deref(), Some("alice"));
+        assert_eq!(fast.roles, ["admin", "ops"]);
+        // Any other type still comes from the payload.
+        let raw: serde_json::Value = verified.claims_as().unwrap();
+        assert_eq!(raw["client_id"], "cli");
+    }
+}

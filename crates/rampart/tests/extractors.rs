@@ -389,3 +389,55 @@ async fn unreachable_keys_answer_503_not_401_or_500() {
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.body["error"], "temporarily_unavailable");
 }
+
+/// A cache hit skips the b64token scan; it must not change any outcome. Variants of a
+/// token that is already cached (a character outside b64token appended or inserted, a
+/// b64token character that is not base64url) are refused exactly as when the cache is
+/// cold, and the cached token itself still passes.
+#[tokio::test]
+async fn a_cached_token_does_not_relax_the_b64token_check() {
+    let issuer = TestIssuer::new(Algorithm::ES256);
+    let token = issuer.token().sub("alice").scope("notes:read").sign();
+    for warm in [false, true] {
+        let app = app(issuer.validator());
+        if warm {
+            let r = call(&app, "/scoped", &[&bearer(&token)]).await;
+            assert_eq!(r.status, StatusCode::OK);
+        }
+        for (variant, status, error) in [
+            (
+                format!("{token},"),
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+            ),
+            (
+                format!("{token} x"),
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+            ),
+            (
+                format!("{token}~"),
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+            ),
+            (
+                format!("{token}="),
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+            ),
+            (
+                token.replacen('.', "+", 1),
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+            ),
+        ] {
+            for path in ["/auth", "/scoped", "/layer"] {
+                let r = call(&app, path, &[&bearer(&variant)]).await;
+                assert_eq!(r.status, status, "warm={warm} {path} {variant}");
+                assert_eq!(r.body["error"], error, "warm={warm} {path}");
+            }
+        }
+        let r = call(&app, "/scoped", &[&bearer(&token)]).await;
+        assert_eq!((r.status, r.body), (StatusCode::OK, json!("alice")));
+    }
+}

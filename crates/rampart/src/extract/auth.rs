@@ -6,7 +6,7 @@ use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use http::request::Parts;
 use serde::de::DeserializeOwned;
 
-use super::bearer::{BearerError, find_bearer};
+use super::bearer::{BearerError, locate_bearer};
 use crate::Validator;
 use crate::reject::{Rejection, RejectionKind};
 use crate::token::{Claims, Verified};
@@ -68,18 +68,25 @@ pub(crate) async fn verified(
     if let Some(done) = parts.extensions.get::<Verified>() {
         return Ok(done.clone());
     }
-    let token = find_bearer(parts, validator.allows_query_token())
-        .map_err(|e| Rejection::new(e.into_kind(), validator))?
-        .to_owned();
-    let verified = validator
-        .verify(&token)
-        .await
-        .map_err(|e| Rejection::from_token_error(e, validator))?;
+    let located = locate_bearer(parts, validator.allows_query_token())
+        .map_err(|e| Rejection::new(e.into_kind(), validator))?;
+    // A cache hit skips the b64token scan: those exact bytes already passed full
+    // validation (see `Located`).
+    let result = match validator.cached(located.token) {
+        Some(result) => result,
+        None => {
+            let token = located
+                .check()
+                .map_err(|e| Rejection::new(e.into_kind(), validator))?;
+            validator.verify_uncached(token).await
+        }
+    };
+    let verified = result.map_err(|e| Rejection::from_token_error(e, validator))?;
     parts.extensions.insert(verified.clone());
     Ok(verified)
 }
 
-pub(crate) fn to_auth<C: DeserializeOwned>(
+pub(crate) fn to_auth<C: DeserializeOwned + 'static>(
     verified: Verified,
     validator: &Validator,
 ) -> Result<Auth<C>, Rejection> {
@@ -96,7 +103,7 @@ impl<S, C> FromRequestParts<S> for Auth<C>
 where
     Validator: FromRef<S>,
     S: Send + Sync,
-    C: DeserializeOwned + Send,
+    C: DeserializeOwned + Send + 'static,
 {
     type Rejection = Rejection;
 
@@ -111,7 +118,7 @@ impl<S, C> OptionalFromRequestParts<S> for Auth<C>
 where
     Validator: FromRef<S>,
     S: Send + Sync,
-    C: DeserializeOwned + Send,
+    C: DeserializeOwned + Send + 'static,
 {
     type Rejection = Rejection;
 
@@ -121,7 +128,7 @@ where
     ) -> Result<Option<Self>, Self::Rejection> {
         let validator = Validator::from_ref(state);
         if parts.extensions.get::<Verified>().is_none() {
-            match find_bearer(parts, validator.allows_query_token()) {
+            match locate_bearer(parts, validator.allows_query_token()) {
                 Err(BearerError::Missing) => return Ok(None),
                 Err(other) => return Err(Rejection::new(other.into_kind(), &validator)),
                 Ok(_) => {}

@@ -40,17 +40,59 @@ impl BearerError {
     }
 }
 
+/// Which bytes may appear before the `=` padding of a `b64token`, as a lookup table.
+const B64TOKEN_BODY: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        #[allow(clippy::cast_possible_truncation)] // i < 256
+        let b = i as u8;
+        table[i] =
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        i += 1;
+    }
+    table
+};
+
 /// RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
 pub fn is_b64token(token: &str) -> bool {
     let body = token.trim_end_matches('=');
-    !body.is_empty()
-        && body.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        })
+    !body.is_empty() && body.bytes().all(|b| B64TOKEN_BODY[usize::from(b)])
+}
+
+const NOT_B64TOKEN: BearerError =
+    BearerError::Invalid("the Bearer token has characters outside the b64token syntax");
+
+/// A bearer token found in a request whose `b64token` syntax may not be checked yet.
+///
+/// The charset check is deferred so that a verified-token cache hit can skip it: a token
+/// in the cache passed full validation, which only accepts base64url segments and dots (a
+/// subset of `b64token`), so for those exact bytes the check cannot fail. The outcome for
+/// every request is the same as checking first.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Located<'a> {
+    pub(crate) token: &'a str,
+    checked: bool,
+}
+
+impl<'a> Located<'a> {
+    /// The token, after the `b64token` syntax check if it was not done yet.
+    pub(crate) fn check(self) -> Result<&'a str, BearerError> {
+        if self.checked || is_b64token(self.token) {
+            Ok(self.token)
+        } else {
+            Err(NOT_B64TOKEN)
+        }
+    }
 }
 
 /// Finds the bearer token in request parts. Pure: the decision for every case is here.
 pub fn find_bearer(parts: &Parts, allow_query: bool) -> Result<&str, BearerError> {
+    locate_bearer(parts, allow_query)?.check()
+}
+
+/// [`find_bearer`] without the `b64token` check of a header token (see [`Located`]).
+pub(crate) fn locate_bearer(parts: &Parts, allow_query: bool) -> Result<Located<'_>, BearerError> {
     let mut auth_headers = parts.headers.get_all(header::AUTHORIZATION).iter();
     let header_token = match (auth_headers.next(), auth_headers.next()) {
         (None, _) => None,
@@ -70,25 +112,29 @@ pub fn find_bearer(parts: &Parts, allow_query: bool) -> Result<&str, BearerError
                 if token.is_empty() {
                     return Err(BearerError::Invalid("the Bearer credentials are empty"));
                 }
-                if !is_b64token(token) {
-                    return Err(BearerError::Invalid(
-                        "the Bearer token has characters outside the b64token syntax",
-                    ));
-                }
                 Some(token)
             }
         }
     };
-    let query_token = query_access_token(parts.uri.query())?;
+    let query_token = match parts.uri.query() {
+        None => None,
+        query => query_access_token(query)?,
+    };
     match (header_token, query_token) {
         (Some(_), Some(_)) => Err(BearerError::Invalid(
             "the token was sent in more than one way",
         )),
-        (Some(token), None) => Ok(token),
+        (Some(token), None) => Ok(Located {
+            token,
+            checked: false,
+        }),
         (None, Some(_)) if !allow_query => Err(BearerError::Invalid(
             "tokens in the query string are not accepted; use the Authorization header",
         )),
-        (None, Some(token)) if is_b64token(token) => Ok(token),
+        (None, Some(token)) if is_b64token(token) => Ok(Located {
+            token,
+            checked: true,
+        }),
         (None, Some(_)) => Err(BearerError::Invalid(
             "the access_token parameter is malformed",
         )),

@@ -80,7 +80,7 @@ async fn extract<S, C>(
 ) -> Result<Auth<C>, Rejection>
 where
     Validator: FromRef<S>,
-    C: DeserializeOwned,
+    C: DeserializeOwned + 'static,
 {
     let validator = Validator::from_ref(state);
     let verified = verified(parts, &validator).await?;
@@ -93,7 +93,7 @@ where
     Validator: FromRef<S>,
     S: Send + Sync,
     T: ScopeSet,
-    C: DeserializeOwned + Send,
+    C: DeserializeOwned + Send + 'static,
 {
     type Rejection = Rejection;
 
@@ -111,7 +111,7 @@ where
     Validator: FromRef<S>,
     S: Send + Sync,
     T: RoleSet,
-    C: DeserializeOwned + Send,
+    C: DeserializeOwned + Send + 'static,
 {
     type Rejection = Rejection;
 

@@ -2,7 +2,11 @@
 //! its exact bytes, until its `exp`.
 //!
 //! - Keyed by the whole token string: moka hashes it and compares the full bytes on a
-//!   hit, so two different tokens can never share an entry.
+//!   hit, so two different tokens can never share an entry. The hash is foldhash (seeded
+//!   per cache), not the std SipHash: hashing a ~500-byte token is on every request's
+//!   path. Its weaker collision resistance costs nothing here, because only tokens that
+//!   passed full validation are inserted, so an attacker cannot fill the table with
+//!   chosen keys.
 //! - Bounded in entries and in memory (each entry weighs the token plus the payload).
 //! - Each entry expires at the token's `exp`; a hit still checks `exp`, `nbf` and the
 //!   maximum age against the clock (a hit is never more permissive than a miss) and the
@@ -59,7 +63,7 @@ impl Expiry<Arc<str>, Entry> for UntilExp {
 }
 
 pub(crate) struct TokenCache {
-    entries: Cache<Arc<str>, Entry>,
+    entries: Cache<Arc<str>, Entry, foldhash::quality::RandomState>,
     generation: AtomicU64,
 }
 
@@ -75,7 +79,7 @@ impl TokenCache {
                 u32::try_from(bytes.max(floor)).unwrap_or(u32::MAX)
             })
             .expire_after(UntilExp)
-            .build();
+            .build_with_hasher(foldhash::quality::RandomState::default());
         Self {
             entries,
             generation: AtomicU64::new(0),
@@ -84,7 +88,11 @@ impl TokenCache {
 
     /// Flushes everything if the key set changed since the last call.
     pub(crate) fn sync_generation(&self, current: u64) {
-        if self.generation.swap(current, Ordering::AcqRel) != current {
+        // A plain load first: the common case (no change) then writes nothing, so the
+        // cache line is not bounced between cores on every request.
+        if self.generation.load(Ordering::Acquire) != current
+            && self.generation.swap(current, Ordering::AcqRel) != current
+        {
             self.entries.invalidate_all();
         }
     }

@@ -1,5 +1,6 @@
 //! The validator: built once, cloned cheaply into every request.
 
+use std::any::{Any, TypeId};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -24,7 +25,19 @@ pub struct Verified {
 
 impl Verified {
     /// Deserializes the payload into the application's claims type.
-    pub fn claims_as<C: DeserializeOwned>(&self) -> Result<C, TokenError> {
+    ///
+    /// When `C` is [`Claims`] itself, the claims parsed at validation are cloned instead of
+    /// parsing the payload again (a cache hit then does no JSON work at all).
+    pub fn claims_as<C: DeserializeOwned + 'static>(&self) -> Result<C, TokenError> {
+        if TypeId::of::<C>() == TypeId::of::<Claims>() {
+            let mut slot = Some(Claims::clone(&self.claims));
+            if let Some(claims) = (&mut slot as &mut dyn Any)
+                .downcast_mut::<Option<C>>()
+                .and_then(Option::take)
+            {
+                return Ok(claims);
+            }
+        }
         serde_json::from_slice(&self.payload).map_err(|_| TokenError::ClaimsShape)
     }
 }
@@ -153,7 +166,7 @@ impl Validator {
     }
 
     /// Validates a token and deserializes its payload as `C` as well.
-    pub async fn validate_as<C: DeserializeOwned>(
+    pub async fn validate_as<C: DeserializeOwned + 'static>(
         &self,
         token: &str,
     ) -> Result<(Claims, C), TokenError> {
@@ -164,34 +177,59 @@ impl Validator {
 
     /// Full validation; the extractors and layers call this.
     pub async fn verify(&self, token: &str) -> Result<Verified, TokenError> {
-        let result = self.verify_observed(token).await;
-        if let Some(observe) = &self.inner.observe {
-            observe(match &result {
-                Ok((_, true)) => "cache_hit",
-                Ok((_, false)) => "valid",
-                Err(e) => e.code(),
-            });
+        match self.cached(token) {
+            Some(result) => result,
+            None => self.verify_uncached(token).await,
         }
-        result.map(|(verified, _)| verified)
     }
 
-    /// Full validation; `true` when served from the cache.
-    async fn verify_observed(&self, token: &str) -> Result<(Verified, bool), TokenError> {
+    /// The verified-token cache's answer for `token`: `None` on a miss (or with the cache
+    /// off), otherwise the hit re-checked against the clock and the revocation list, so
+    /// it is never more permissive than a full validation now. Synchronous and
+    /// allocation-free: this is the path of almost every request.
+    pub(crate) fn cached(&self, token: &str) -> Option<Result<Verified, TokenError>> {
+        let cache = self.inner.cache.as_ref()?;
+        // Before any work: bound what an attacker can make us hash.
+        if token.len() > self.inner.policy.max_token_len {
+            return None;
+        }
+        cache.sync_generation(self.key_generation());
+        let hit = cache.get(token)?;
+        let result = self
+            .inner
+            .policy
+            .check(&hit.claims, self.now())
+            .and_then(|()| self.check_revocation(&hit.claims))
+            .map(|()| hit);
+        self.observe(match &result {
+            Ok(_) => "cache_hit",
+            Err(e) => e.code(),
+        });
+        Some(result)
+    }
+
+    /// Full validation without consulting the cache (a success is inserted into it).
+    pub(crate) async fn verify_uncached(&self, token: &str) -> Result<Verified, TokenError> {
+        let result = self.verify_full(token).await;
+        self.observe(match &result {
+            Ok(_) => "valid",
+            Err(e) => e.code(),
+        });
+        result
+    }
+
+    fn observe(&self, outcome: &'static str) {
+        if let Some(observe) = &self.inner.observe {
+            observe(outcome);
+        }
+    }
+
+    async fn verify_full(&self, token: &str) -> Result<Verified, TokenError> {
         let now = self.now();
         let policy = &self.inner.policy;
         // Before any decoding: bound the work an attacker can make us do.
         if token.len() > policy.max_token_len {
             return Err(TokenError::TooLarge);
-        }
-        if let Some(cache) = &self.inner.cache {
-            cache.sync_generation(self.key_generation());
-            if let Some(hit) = cache.get(token) {
-                // A hit is re-checked against the clock and the revocation list, so it is
-                // never more permissive than a full validation now.
-                policy.check(&hit.claims, now)?;
-                self.check_revocation(&hit.claims)?;
-                return Ok((hit, true));
-            }
         }
         let parts = Compact::split(token)?;
         let header_json = jose::b64_decode(parts.header_b64)?;
@@ -211,9 +249,12 @@ impl Validator {
             payload: Arc::from(payload),
         };
         if let Some(cache) = &self.inner.cache {
+            // Generation first: a key set that changed since the last request flushes the
+            // cache before this token (verified with the current keys) goes in.
+            cache.sync_generation(self.key_generation());
             cache.insert(token, &verified, now);
         }
-        Ok((verified, false))
+        Ok(verified)
     }
 
     fn check_revocation(&self, claims: &Claims) -> Result<(), TokenError> {
