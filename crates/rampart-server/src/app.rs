@@ -104,10 +104,12 @@ pub async fn core(config: &Config) -> anyhow::Result<(Accounts, Keys)> {
 
 /// [`core`] over an open store.
 async fn core_on(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<(Accounts, Keys)> {
+    let hash_cpu_budget = accounts::CpuBudget::new(config.hash_cpu_budget, config.hash_pool_size)?;
     let passwords = Passwords::new(
         config.password_hash,
         config.hash_pool_size,
         config.hash_queue_size,
+        hash_cpu_budget,
     )
     .context("password hashing parameters")?;
     let accounts = Accounts {

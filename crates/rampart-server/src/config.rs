@@ -14,7 +14,7 @@ use rampart::https::ForwardingHeaders;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::HashParams;
+use crate::accounts::{CpuBudget, HashParams};
 use crate::clock::Clock;
 
 /// Settings as given by flags, env and file. Each field's doc is its `--help` text.
@@ -69,6 +69,9 @@ pub struct Settings {
     /// Password hashes allowed to wait for a hashing thread; beyond it the token endpoint answers 503 [default: 32]
     #[arg(long, env = "RAMPART_HASH_QUEUE_SIZE", global = true)]
     pub hash_queue_size: Option<usize>,
+    /// CPU cores password hashing may use on average, at most hash_pool_size; beyond it the token endpoint answers 503; 0 = unlimited [default: hash_pool_size / 2, at least 0.5]
+    #[arg(long, env = "RAMPART_HASH_CPU_BUDGET", global = true)]
+    pub hash_cpu_budget: Option<f64>,
     /// Password-grant attempts per second per client IP (burst: twice that); 0 disables [default: 10]
     #[arg(long, env = "RAMPART_LOGIN_RATE_PER_IP", global = true)]
     pub login_rate_per_ip: Option<u32>,
@@ -162,6 +165,7 @@ impl Settings {
             argon2_parallelism,
             hash_pool_size,
             hash_queue_size,
+            hash_cpu_budget,
             login_rate_per_ip,
             first_party_client,
             db_max_connections,
@@ -207,6 +211,9 @@ pub struct Config {
     pub password_hash: HashParams,
     pub hash_pool_size: usize,
     pub hash_queue_size: usize,
+    /// Checked against `hash_pool_size` by [`Config::resolve`] and again at start-up
+    /// ([`CpuBudget::new`]); 0 = unlimited.
+    pub hash_cpu_budget: f64,
     pub login_rate_per_ip: u32,
     pub first_party_client: bool,
     pub db_max_connections: u32,
@@ -273,6 +280,13 @@ impl Config {
             Ok(Duration::from_secs(v))
         };
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let hash_pool_size = settings
+            .hash_pool_size
+            .unwrap_or_else(|| cores.saturating_sub(1).max(1));
+        let hash_cpu_budget = settings
+            .hash_cpu_budget
+            .unwrap_or_else(|| CpuBudget::default_cores(hash_pool_size));
+        CpuBudget::new(hash_cpu_budget, hash_pool_size)?;
         let env_secret = |name: &str| {
             std::env::var(name)
                 .ok()
@@ -300,10 +314,9 @@ impl Config {
                 iterations: settings.argon2_iterations.unwrap_or(2),
                 parallelism: settings.argon2_parallelism.unwrap_or(1),
             },
-            hash_pool_size: settings
-                .hash_pool_size
-                .unwrap_or_else(|| cores.saturating_sub(1).max(1)),
+            hash_pool_size,
             hash_queue_size: settings.hash_queue_size.unwrap_or(32),
+            hash_cpu_budget,
             login_rate_per_ip: settings.login_rate_per_ip.unwrap_or(10),
             first_party_client: settings.first_party_client.unwrap_or(true),
             db_max_connections: settings.db_max_connections.unwrap_or(8),
@@ -345,8 +358,9 @@ impl Config {
     }
 
     /// A configuration for tests: everything on 127.0.0.1 port 0 under `data_dir`, cheap
-    /// password hashing, no redirect listener, proxy mode (plain HTTP on loopback, no
-    /// proxy trusted). TLS tests switch to `TlsMode::Native` with `dev = true`.
+    /// password hashing with no CPU budget (suites hash a lot, on loaded CI machines; the
+    /// budget has its own tests), no redirect listener, proxy mode (plain HTTP on
+    /// loopback, no proxy trusted). TLS tests switch to `TlsMode::Native` with `dev = true`.
     pub fn for_tests(data_dir: &Path) -> Self {
         let mut config = Self::resolve(Settings::default(), false).expect("the defaults are valid");
         config.data_dir = data_dir.to_path_buf();
@@ -359,6 +373,7 @@ impl Config {
             iterations: 1,
             parallelism: 1,
         };
+        config.hash_cpu_budget = 0.0;
         config.master_key = None;
         config.bootstrap_admin_password = None;
         config.tls_mode = TlsMode::Proxy;
@@ -371,7 +386,7 @@ impl Config {
         format!(
             "data_dir = {:?}\ndatabase_url = {:?}\npublic_url = {:?}\nhttps_addr = {:?}\nhttp_addr = {:?}\nmetrics_addr = {:?}\n\
              access_token_ttl = {}\nrefresh_token_ttl = {}\nrefresh_idle_ttl = {}\nsigning_alg = {:?}\nkey_rotation_delay = {}\n\
-             argon2_memory_kib = {}\nargon2_iterations = {}\nargon2_parallelism = {}\nhash_pool_size = {}\nhash_queue_size = {}\nlogin_rate_per_ip = {}\nfirst_party_client = {}\n\
+             argon2_memory_kib = {}\nargon2_iterations = {}\nargon2_parallelism = {}\nhash_pool_size = {}\nhash_queue_size = {}\nhash_cpu_budget = {}\nlogin_rate_per_ip = {}\nfirst_party_client = {}\n\
              db_max_connections = {}\ndb_acquire_timeout = {}\ndb_statement_timeout = {}\ntls_mode = {:?}\ntls_cert = {:?}\ntls_key = {:?}\ntrusted_proxies = {:?}\ncors_origins = {:?}\ntrusted_origins = {:?}\naudit_retention_days = {}\nhsts_max_age = {}\nhsts_preload = {}\n# RAMPART_MASTER_KEY {}\n# RAMPART_BOOTSTRAP_ADMIN_PASSWORD {}\n",
             self.data_dir.display().to_string(),
             redact_url(&self.database_url),
@@ -390,6 +405,7 @@ impl Config {
             self.password_hash.parallelism,
             self.hash_pool_size,
             self.hash_queue_size,
+            self.hash_cpu_budget,
             self.login_rate_per_ip,
             self.first_party_client,
             self.db_max_connections,
@@ -421,5 +437,63 @@ pub fn redact_url(url: &str) -> String {
             parsed.to_string()
         }
         _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(pool: Option<usize>, budget: Option<f64>) -> anyhow::Result<Config> {
+        Config::resolve(
+            Settings {
+                hash_pool_size: pool,
+                hash_cpu_budget: budget,
+                ..Settings::default()
+            },
+            false,
+        )
+    }
+
+    #[test]
+    fn the_hash_cpu_budget_defaults_to_half_the_pool_and_is_printed() {
+        for (pool, budget) in [(1, 0.5), (2, 1.0), (7, 3.5)] {
+            let config = resolve(Some(pool), None).unwrap();
+            assert!((config.hash_cpu_budget - budget).abs() < f64::EPSILON);
+            assert!(
+                config
+                    .describe()
+                    .contains(&format!("\nhash_cpu_budget = {budget}\n")),
+                "{}",
+                config.describe()
+            );
+        }
+        assert!(resolve(Some(2), Some(0.0)).is_ok(), "0 = unlimited");
+        assert!(resolve(Some(2), Some(2.0)).is_ok(), "the whole pool");
+    }
+
+    #[test]
+    fn a_bad_hash_cpu_budget_is_an_error_that_names_it() {
+        for (pool, budget) in [
+            (Some(2), -0.5),
+            (Some(2), f64::NAN),
+            (Some(2), f64::INFINITY),
+            (Some(2), 2.5),
+            (Some(0), 1.5),
+        ] {
+            let err = resolve(pool, Some(budget)).err().unwrap();
+            assert!(
+                format!("{err:#}").contains("hash_cpu_budget"),
+                "{budget}: {err:#}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_hash_cpu_budget_is_read_from_toml() {
+        let settings: Settings = toml::from_str("hash_cpu_budget = 1\nhash_pool_size = 3").unwrap();
+        assert_eq!(settings.hash_cpu_budget, Some(1.0));
+        let settings: Settings = toml::from_str("hash_cpu_budget = 0.25").unwrap();
+        assert_eq!(settings.hash_cpu_budget, Some(0.25));
     }
 }

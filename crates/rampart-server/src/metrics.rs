@@ -5,6 +5,7 @@
 //! `Application` (and every test) has its own, with no process-global recorder.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -34,6 +35,11 @@ struct OutcomeLabels {
     outcome: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: &'static str,
+}
+
 /// The server's metrics.
 pub struct Metrics {
     registry: Registry,
@@ -42,6 +48,7 @@ pub struct Metrics {
     logins: Family<OutcomeLabels, Counter>,
     validations: Family<OutcomeLabels, Counter>,
     hash_queue: Gauge,
+    hash_refusals: Family<ReasonLabels, Counter>,
     key_reloads: Counter,
     db_connections: Gauge,
     db_idle: Gauge,
@@ -86,6 +93,12 @@ impl Default for Metrics {
             "Password hashes waiting or running",
             hash_queue.clone(),
         );
+        let hash_refusals = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "password_hash_refusals",
+            "Password hashes refused at once (503) by reason: queue_full or cpu_budget",
+            hash_refusals.clone(),
+        );
         let key_reloads = Counter::default();
         registry.register("signing_key_reloads", "Reloads of the signing key set from the store (how rotations by the CLI or other instances are picked up)", key_reloads.clone());
         let db_connections = Gauge::default();
@@ -107,6 +120,7 @@ impl Default for Metrics {
             logins,
             validations,
             hash_queue,
+            hash_refusals,
             key_reloads,
             db_connections,
             db_idle,
@@ -138,10 +152,26 @@ impl Metrics {
         self.key_reloads.inc();
     }
 
-    /// Renders the Prometheus text format, sampling the gauges now.
-    pub fn render(&self, hash_queue: usize, db: Option<(u32, usize)>) -> String {
+    /// Renders the Prometheus text format, sampling the gauges (and the hashing pool's
+    /// own refusal counts) now.
+    pub fn render(
+        &self,
+        hash_queue: usize,
+        hash_refusals: crate::accounts::pool::Refusals,
+        db: Option<(u32, usize)>,
+    ) -> String {
         self.hash_queue
             .set(i64::try_from(hash_queue).unwrap_or(i64::MAX));
+        for (reason, total) in [
+            ("queue_full", hash_refusals.queue_full),
+            ("cpu_budget", hash_refusals.cpu_budget),
+        ] {
+            // The pool counts; a max keeps the counter monotonic under concurrent scrapes.
+            self.hash_refusals
+                .get_or_create(&ReasonLabels { reason })
+                .inner()
+                .fetch_max(total, Ordering::Relaxed);
+        }
         if let Some((size, idle)) = db {
             self.db_connections.set(i64::from(size));
             self.db_idle.set(i64::try_from(idle).unwrap_or(i64::MAX));
@@ -183,6 +213,7 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
 pub async fn endpoint(State(state): State<crate::state::AppState>) -> impl IntoResponse {
     let body = state.metrics.render(
         state.accounts.passwords.queue_depth(),
+        state.accounts.passwords.refusals(),
         state.accounts.store.pool_stats(),
     );
     (

@@ -1,5 +1,6 @@
 //! Abuse resistance: CSRF, CORS, brute-force backoff (per IP and per account, behind a
-//! proxy too), the bounded hashing queue, and SQL-injection payloads in every input.
+//! proxy too), the bounded hashing queue, the hashing CPU budget, and SQL-injection
+//! payloads in every input.
 #![allow(clippy::unwrap_used, clippy::type_complexity)]
 
 use std::net::SocketAddr;
@@ -17,6 +18,7 @@ const ALICE_PW: &str = "violet kettle marching";
 
 struct App {
     addr: SocketAddr,
+    metrics: SocketAddr,
     client: reqwest::Client,
     clock: Clock,
     _dir: tempfile::TempDir,
@@ -32,6 +34,7 @@ async fn spawn(tweak: impl FnOnce(&mut Config)) -> App {
     let clock = config.clock.clone();
     let app = Application::build(config).await.unwrap();
     let addr = app.address();
+    let metrics = app.metrics_address().unwrap();
     tokio::spawn(app.run_until(std::future::pending()));
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -39,6 +42,7 @@ async fn spawn(tweak: impl FnOnce(&mut Config)) -> App {
         .unwrap();
     App {
         addr,
+        metrics,
         client,
         clock,
         _dir: dir,
@@ -412,6 +416,101 @@ async fn a_full_hashing_queue_answers_503_at_once_and_the_api_keeps_serving() {
             .iter()
             .all(|r| r.status() == 400 || r.status() == 503)
     );
+}
+
+#[tokio::test]
+async fn a_login_flood_over_the_hashing_cpu_budget_gets_503_and_logins_resume_once_it_drains() {
+    // One hashing thread, costly hashes, a fifth of a core, and a queue longer than the
+    // flood: every 503 below is the budget's, not the queue's.
+    let app = spawn(|c| {
+        c.hash_pool_size = 1;
+        c.hash_queue_size = 256;
+        c.hash_cpu_budget = 0.2;
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+        c.password_hash = rampart_server::accounts::HashParams {
+            memory_kib: 32 * 1024,
+            iterations: 3,
+            parallelism: 1,
+        };
+    })
+    .await;
+    app.create_alice().await;
+    // Credential stuffing: every attempt from a new address, for a new account.
+    let attempts = (0..40).map(|i| {
+        let app = &app;
+        async move {
+            app.login_from(
+                &format!("user{i}"),
+                "wrong password!",
+                Some(&format!("203.0.113.{i}")),
+            )
+            .await
+        }
+    });
+    let responses = futures_util::future::join_all(attempts).await;
+    let mut refused = 0;
+    for res in responses {
+        match res.status() {
+            StatusCode::BAD_REQUEST => {}
+            StatusCode::SERVICE_UNAVAILABLE => {
+                refused += 1;
+                let retry_after: u64 = res.headers()["retry-after"]
+                    .to_str()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                assert!(retry_after >= 1);
+                assert_eq!(res.headers()["cache-control"], "no-store");
+                // RFC 6749 §5.2 shape.
+                let body: Value = res.json().await.unwrap();
+                assert_eq!(body["error"], "temporarily_unavailable");
+                assert!(body["error_description"].is_string());
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(refused > 0, "the budget refused part of the flood");
+    assert!(
+        refused < 40,
+        "the burst allowance admitted the first attempts"
+    );
+    let metrics = app
+        .client
+        .get(format!("http://{}/metrics", app.metrics))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "rampart_password_hash_refusals_total{{reason=\"cpu_budget\"}} {refused}\n"
+        )),
+        "{metrics}"
+    );
+    assert!(metrics.contains("rampart_password_hash_refusals_total{reason=\"queue_full\"} 0\n"));
+    // A normal login once the debt has drained (the budget's wait, not a lockout).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let res = app
+            .login_from("alice", ALICE_PW, Some("198.51.100.20"))
+            .await;
+        if res.status() == 200 {
+            break;
+        }
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the debt never drained"
+        );
+        let wait: u64 = res.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+    }
 }
 
 #[tokio::test]

@@ -1,5 +1,7 @@
 //! Users, roles, scopes and clients: the rules shared by the HTTP handlers and the CLI.
 
+pub mod budget;
+pub mod hasher;
 pub mod http;
 pub mod import;
 pub mod passwords;
@@ -14,6 +16,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use uuid::Uuid;
 
+pub use budget::CpuBudget;
 pub use passwords::{HashParams, Passwords};
 pub use username::Username;
 

@@ -1,14 +1,18 @@
-//! Password hashing: argon2id with OWASP parameters on a bounded blocking pool, a dummy
-//! verification for unknown users, rehash-on-login, and import of bcrypt hashes.
+//! Password hashing: argon2id with OWASP parameters on a bounded blocking pool under a CPU
+//! budget, a dummy verification for unknown users, rehash-on-login, and import of bcrypt
+//! hashes.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
+use argon2::Params;
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Argon2, Params};
+use argon2::password_hash::{PasswordHash, SaltString};
 use secrecy::{ExposeSecret, SecretString};
 
-use super::pool::{HashPool, PoolError};
+use super::budget::CpuBudget;
+use super::hasher;
+use super::pool::{HashPool, PoolError, Refusals};
 
 /// Shortest accepted password, in bytes (NIST SP 800-63B §5.1.1.2: at least 8).
 pub const MIN_PASSWORD_BYTES: usize = 8;
@@ -99,7 +103,9 @@ pub struct Verification {
 #[derive(Clone)]
 pub struct Passwords {
     params: HashParams,
-    argon2: Arc<Argon2<'static>>,
+    argon_params: Arc<Params>,
+    /// Argon2 blocks each hashing thread keeps between hashes: those of `argon_params`.
+    retain: usize,
     pool: HashPool,
     /// A real hash of a random password: verifying against it costs what a real verify
     /// costs, so an unknown username takes as long as a wrong password.
@@ -117,7 +123,8 @@ impl std::fmt::Debug for Passwords {
 /// Hashing could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
-    /// The hashing queue is full; the caller should answer 503 + Retry-After.
+    /// The hashing queue is full or the CPU budget is spent; the caller should answer
+    /// 503 + Retry-After ([`Passwords::retry_after`]).
     #[error("password hashing is saturated; retry shortly")]
     Busy,
     /// Bad parameters, or the pool stopped.
@@ -128,15 +135,20 @@ pub enum HashError {
 impl From<PoolError> for HashError {
     fn from(e: PoolError) -> Self {
         match e {
-            PoolError::Busy => Self::Busy,
+            PoolError::Busy | PoolError::OverBudget(_) => Self::Busy,
             PoolError::Stopped => Self::Failed(e.to_string()),
         }
     }
 }
 
 impl Passwords {
-    /// Builds the hasher and its dummy hash.
-    pub fn new(params: HashParams, pool_size: usize, queue: usize) -> Result<Self, HashError> {
+    /// Builds the hasher and its dummy hash, and starts the pool.
+    pub fn new(
+        params: HashParams,
+        pool_size: usize,
+        queue: usize,
+        budget: CpuBudget,
+    ) -> Result<Self, HashError> {
         let argon_params = Params::new(
             params.memory_kib,
             params.iterations,
@@ -144,16 +156,17 @@ impl Passwords {
             None,
         )
         .map_err(|e| HashError::Failed(e.to_string()))?;
-        let argon2 = Argon2::new(
-            argon2::Algorithm::Argon2id,
-            argon2::Version::V0x13,
-            argon_params,
-        );
-        let dummy = hash_with(&argon2, &random_password()).map_err(HashError::Failed)?;
+        // On this thread with a one-off buffer (retain 0): no thread but the pool's keeps
+        // Argon2 memory. Its duration is the budget's first estimate of a job's cost.
+        let started = Instant::now();
+        let dummy = hash_with(&argon_params, &random_password(), 0).map_err(HashError::Failed)?;
+        let typical = started.elapsed();
         Ok(Self {
             params,
-            argon2: Arc::new(argon2),
-            pool: HashPool::new(pool_size, queue).map_err(|e| HashError::Failed(e.to_string()))?,
+            retain: argon_params.block_count(),
+            argon_params: Arc::new(argon_params),
+            pool: HashPool::new(pool_size, queue, budget, typical)
+                .map_err(|e| HashError::Failed(e.to_string()))?,
             dummy_hash: Arc::from(dummy),
         })
     }
@@ -165,10 +178,11 @@ impl Passwords {
 
     /// Hashes a new password (PHC string).
     pub async fn hash(&self, password: &SecretString) -> Result<String, HashError> {
-        let argon2 = Arc::clone(&self.argon2);
+        let params = Arc::clone(&self.argon_params);
+        let retain = self.retain;
         let password = password.clone();
         self.blocking(move || {
-            hash_with(&argon2, password.expose_secret()).map_err(HashError::Failed)
+            hash_with(&params, password.expose_secret(), retain).map_err(HashError::Failed)
         })
         .await?
     }
@@ -184,8 +198,9 @@ impl Passwords {
         let stored: Arc<str> = stored.map_or_else(|| Arc::clone(&self.dummy_hash), Arc::from);
         let password = password.clone();
         let params = self.params;
+        let retain = self.retain;
         let verification = self
-            .blocking(move || verify_hash(password.expose_secret(), &stored, params))
+            .blocking(move || verify_hash(password.expose_secret(), &stored, params, retain))
             .await?;
         Ok(Verification {
             ok: verification.ok && exists,
@@ -204,14 +219,28 @@ impl Passwords {
     pub fn queue_depth(&self) -> usize {
         self.pool.queued()
     }
+
+    /// Hashing jobs refused at once so far, by reason (for metrics).
+    pub fn refusals(&self) -> Refusals {
+        self.pool.refusals()
+    }
+
+    /// The `Retry-After` for a [`HashError::Busy`] caller: until the CPU budget's debt
+    /// drains back to its burst allowance, rounded up to whole seconds, at least 1 s (a
+    /// full queue empties within about that).
+    pub fn retry_after(&self) -> Duration {
+        whole_seconds_at_least_one(self.pool.budget_wait())
+    }
 }
 
-fn hash_with(argon2: &Argon2<'_>, password: &str) -> Result<String, String> {
+fn whole_seconds_at_least_one(wait: Duration) -> Duration {
+    let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    Duration::from_secs(secs.max(1))
+}
+
+fn hash_with(params: &Params, password: &str, retain: usize) -> Result<String, String> {
     let salt = SaltString::generate(&mut OsRng);
-    argon2
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| e.to_string())
+    hasher::hash(params, password.as_bytes(), &salt, retain).map_err(|e| e.to_string())
 }
 
 fn random_password() -> String {
@@ -222,7 +251,7 @@ fn random_password() -> String {
 }
 
 /// Verifies against a stored hash; never panics on a corrupt or foreign hash.
-fn verify_hash(password: &str, stored: &str, params: HashParams) -> Verification {
+fn verify_hash(password: &str, stored: &str, params: HashParams, retain: usize) -> Verification {
     if stored.starts_with("$2a$") || stored.starts_with("$2b$") || stored.starts_with("$2y$") {
         // bcrypt (passlib/pwdlib imports); always upgraded to argon2id on success.
         let ok = bcrypt::verify(password, stored).unwrap_or(false);
@@ -238,9 +267,7 @@ fn verify_hash(password: &str, stored: &str, params: HashParams) -> Verification
         };
     };
     let ok = match parsed.algorithm.as_str() {
-        "argon2id" | "argon2i" | "argon2d" => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        "argon2id" | "argon2i" | "argon2d" => hasher::verify(password.as_bytes(), &parsed, retain),
         _ => false,
     };
     let current = parsed.algorithm.as_str() == "argon2id"
@@ -269,7 +296,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
-        let p = Passwords::new(fast(), 2, 8).unwrap();
+        let p = Passwords::new(fast(), 2, 8, CpuBudget::UNLIMITED).unwrap();
         let hash = p.hash(&SecretString::from("correct horse")).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
         let ok = p
@@ -293,7 +320,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_user_never_verifies() {
-        let p = Passwords::new(fast(), 1, 8).unwrap();
+        let p = Passwords::new(fast(), 1, 8, CpuBudget::UNLIMITED).unwrap();
         assert!(
             !p.verify(&SecretString::from("anything"), None)
                 .await
@@ -304,7 +331,7 @@ mod tests {
 
     #[tokio::test]
     async fn old_parameters_and_bcrypt_ask_for_a_rehash() {
-        let old = Passwords::new(fast(), 1, 8).unwrap();
+        let old = Passwords::new(fast(), 1, 8, CpuBudget::UNLIMITED).unwrap();
         let hash = old.hash(&SecretString::from("password1")).await.unwrap();
         let new = Passwords::new(
             HashParams {
@@ -313,6 +340,7 @@ mod tests {
             },
             1,
             8,
+            CpuBudget::UNLIMITED,
         )
         .unwrap();
         assert_eq!(
@@ -346,6 +374,98 @@ mod tests {
                 .unwrap()
                 .ok
         );
+    }
+
+    #[test]
+    fn retry_after_is_whole_seconds_rounded_up_and_at_least_one() {
+        for (wait_ms, secs) in [(0, 1), (1, 1), (1000, 1), (1001, 2), (2500, 3)] {
+            assert_eq!(
+                whole_seconds_at_least_one(Duration::from_millis(wait_ms)),
+                Duration::from_secs(secs),
+                "{wait_ms} ms"
+            );
+        }
+        let p = Passwords::new(fast(), 1, 8, CpuBudget::UNLIMITED).unwrap();
+        assert_eq!(
+            p.retry_after(),
+            Duration::from_secs(1),
+            "no budget, no debt"
+        );
+    }
+
+    /// This process's peak resident memory (VmHWM), in KiB.
+    #[cfg(target_os = "linux")]
+    fn peak_rss_kib() -> u64 {
+        std::fs::read_to_string("/proc/self/status")
+            .unwrap()
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/self/status")
+    }
+
+    /// 100 verifications with the default (19 MiB) parameters, 100 at once through a
+    /// pool of 2: the peak must stay near 2 × m_cost above the start, whatever glibc's
+    /// malloc retains. VmHWM is per process, hence `#[ignore]`: the next test runs it
+    /// alone in a fresh process.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    #[ignore = "measures the whole process's peak memory; run alone"]
+    async fn peak_memory_measurement() {
+        const POOL: usize = 2;
+        let params = HashParams::default();
+        let m_cost = u64::from(params.memory_kib);
+        let start = peak_rss_kib();
+        let p = Passwords::new(params, POOL, 128, CpuBudget::UNLIMITED).unwrap();
+        let stored = p.hash(&SecretString::from("correct horse")).await.unwrap();
+        let ready = peak_rss_kib();
+        let verifications = (0..100).map(|i| {
+            let p = p.clone();
+            let stored = stored.clone();
+            async move {
+                p.verify(&SecretString::from(format!("guess {i}")), Some(&stored))
+                    .await
+                    .unwrap()
+            }
+        });
+        let results = futures_util::future::join_all(verifications).await;
+        assert!(results.iter().all(|v| !v.ok));
+        let end = peak_rss_kib();
+        println!(
+            "VmHWM: start {start} KiB, after setup {ready} KiB, after 100 verifications {end} KiB; \
+             growth {} KiB = {:.2} × m_cost (pool {POOL}, m_cost {m_cost} KiB)",
+            end - start,
+            (end - start) as f64 / m_cost as f64,
+        );
+        assert!(
+            end - start < 3 * m_cost,
+            "peak grew by {} KiB, over 3 × m_cost",
+            end - start
+        );
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn peak_memory_stays_near_pool_size_times_m_cost() {
+        let name = "accounts::passwords::tests::peak_memory_measurement";
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--ignored",
+                "--exact",
+                name,
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        assert!(stdout.contains("1 passed"), "the measurement ran: {stdout}");
+        let line = stdout
+            .lines()
+            .find_map(|l| l.find("VmHWM").map(|at| &l[at..]));
+        println!("{}", line.unwrap_or_default());
     }
 
     #[test]

@@ -1,14 +1,20 @@
-//! A dedicated pool of OS threads for password hashing, with a bounded queue.
+//! A dedicated pool of OS threads for password hashing, with a bounded queue and a CPU
+//! budget.
 //!
 //! Why not `spawn_blocking`: tokio's blocking pool grows to hundreds of threads, so a
 //! login flood would take every core and starve the async workers that serve protected
 //! routes. Here hashing runs on exactly `workers` threads (default: cores − 1), and when
 //! `queue` jobs are already waiting a new one is refused at once (the token endpoint
-//! answers 503 + `Retry-After`) instead of queueing without bound.
+//! answers 503 + `Retry-After`) instead of queueing without bound. The optional
+//! [`CpuBudget`] also bounds the average CPU the threads take (see [`super::budget`]);
+//! over budget, a job is refused the same way.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use super::budget::{BURST_PER_THREAD, CpuBudget, LeakyBucket};
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -18,9 +24,27 @@ pub enum PoolError {
     /// The queue is full: try again later.
     #[error("the password hashing queue is full")]
     Busy,
+    /// Hashing has used its CPU budget: try again after the given time.
+    #[error("password hashing is over its CPU budget")]
+    OverBudget(Duration),
     /// The pool's threads are gone.
     #[error("the password hashing pool has stopped")]
     Stopped,
+}
+
+/// Jobs refused at once since the pool started, by reason (for metrics).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Refusals {
+    /// The queue was full.
+    pub queue_full: u64,
+    /// The CPU budget was spent.
+    pub cpu_budget: u64,
+}
+
+#[derive(Debug, Default)]
+struct RefusalCounts {
+    queue_full: AtomicU64,
+    cpu_budget: AtomicU64,
 }
 
 /// The pool. Cloning shares it; the threads stop when the last clone is dropped.
@@ -30,6 +54,8 @@ pub struct HashPool {
     queued: Arc<AtomicUsize>,
     workers: usize,
     capacity: usize,
+    budget: Option<Arc<Mutex<LeakyBucket>>>,
+    refusals: Arc<RefusalCounts>,
 }
 
 impl std::fmt::Debug for HashPool {
@@ -38,13 +64,25 @@ impl std::fmt::Debug for HashPool {
             .field("workers", &self.workers)
             .field("capacity", &self.capacity)
             .field("queued", &self.queued())
+            .field("budget", &self.budget.is_some())
             .finish()
     }
 }
 
+fn lock(bucket: &Mutex<LeakyBucket>) -> MutexGuard<'_, LeakyBucket> {
+    // The bucket is plain numbers, valid after any panic.
+    bucket.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 impl HashPool {
-    /// Starts `workers` threads (at least 1) with room for `queue` waiting jobs.
-    pub fn new(workers: usize, queue: usize) -> std::io::Result<Self> {
+    /// Starts `workers` threads (at least 1) with room for `queue` waiting jobs, spending
+    /// at most `budget`; `typical_job` is the expected cost of one job until some ran.
+    pub fn new(
+        workers: usize,
+        queue: usize,
+        budget: CpuBudget,
+        typical_job: Duration,
+    ) -> std::io::Result<Self> {
         let workers = workers.max(1);
         let (sender, receiver) = mpsc::sync_channel::<Job>(queue);
         let receiver = Arc::new(Mutex::new(receiver));
@@ -67,11 +105,22 @@ impl HashPool {
                     }
                 })?;
         }
+        let budget = budget.cores().map(|cores| {
+            let burst = BURST_PER_THREAD.saturating_mul(u32::try_from(workers).unwrap_or(u32::MAX));
+            Arc::new(Mutex::new(LeakyBucket::new(
+                cores,
+                burst,
+                typical_job,
+                Instant::now(),
+            )))
+        });
         Ok(Self {
             sender,
             queued: Arc::new(AtomicUsize::new(0)),
             workers,
             capacity: queue,
+            budget,
+            refusals: Arc::default(),
         })
     }
 
@@ -80,16 +129,54 @@ impl HashPool {
         self.queued.load(Ordering::Relaxed)
     }
 
-    /// Runs `work` on the pool, or refuses at once when the queue is full.
+    /// Jobs refused at once so far, by reason.
+    pub fn refusals(&self) -> Refusals {
+        Refusals {
+            queue_full: self.refusals.queue_full.load(Ordering::Relaxed),
+            cpu_budget: self.refusals.cpu_budget.load(Ordering::Relaxed),
+        }
+    }
+
+    /// How long until the CPU budget admits a job again (zero: now, or no budget).
+    pub fn budget_wait(&self) -> Duration {
+        self.budget
+            .as_ref()
+            .map_or(Duration::ZERO, |bucket| lock(bucket).wait(Instant::now()))
+    }
+
+    /// Runs `work` on the pool, or refuses at once when the budget is spent or the queue
+    /// is full.
     pub async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, PoolError> {
+        let charge = match &self.budget {
+            Some(bucket) => match lock(bucket).admit(Instant::now()) {
+                Ok(charge) => Some((Arc::clone(bucket), charge)),
+                Err(wait) => {
+                    self.refusals.cpu_budget.fetch_add(1, Ordering::Relaxed);
+                    return Err(PoolError::OverBudget(wait));
+                }
+            },
+            None => None,
+        };
+        let refund = |charge: &Option<(Arc<Mutex<LeakyBucket>>, _)>| {
+            if let Some((bucket, charge)) = charge {
+                lock(bucket).refund(*charge, Instant::now());
+            }
+        };
         let (tx, rx) = tokio::sync::oneshot::channel();
         let queued = Arc::clone(&self.queued);
         queued.fetch_add(1, Ordering::Relaxed);
+        let settle = charge.clone();
         let job: Job = Box::new(move || {
+            // Timed on the hashing thread: queueing is not hashing.
+            let started = Instant::now();
             let result = work();
+            if let Some((bucket, charge)) = settle {
+                let ended = Instant::now();
+                lock(&bucket).settle(charge, ended - started, ended);
+            }
             queued.fetch_sub(1, Ordering::Relaxed);
             let _ = tx.send(result);
         });
@@ -97,10 +184,13 @@ impl HashPool {
             Ok(()) => rx.await.map_err(|_| PoolError::Stopped),
             Err(TrySendError::Full(_)) => {
                 self.queued.fetch_sub(1, Ordering::Relaxed);
+                refund(&charge);
+                self.refusals.queue_full.fetch_add(1, Ordering::Relaxed);
                 Err(PoolError::Busy)
             }
             Err(TrySendError::Disconnected(_)) => {
                 self.queued.fetch_sub(1, Ordering::Relaxed);
+                refund(&charge);
                 Err(PoolError::Stopped)
             }
         }
@@ -114,7 +204,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_refuses_at_once_and_recovers() {
-        let pool = HashPool::new(1, 1).unwrap();
+        let pool = HashPool::new(1, 1, CpuBudget::UNLIMITED, Duration::ZERO).unwrap();
         let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
         let release_rx = Arc::new(Mutex::new(release_rx));
         // One job runs (blocked), one waits in the queue.
@@ -140,5 +230,51 @@ mod tests {
         assert_eq!(waiting.await.unwrap(), Ok(7));
         assert_eq!(pool.run(|| 2).await, Ok(2));
         assert_eq!(pool.queued(), 0);
+        assert_eq!(
+            pool.refusals(),
+            Refusals {
+                queue_full: 1,
+                cpu_budget: 0
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn over_budget_refuses_at_once_and_a_cheap_job_pays_back_its_estimate() {
+        // Half a core, 1 s burst, jobs expected to cost 2 s: one in flight spends it all.
+        let budget = CpuBudget::new(0.5, 1).unwrap();
+        let pool = HashPool::new(1, 4, budget, Duration::from_secs(2)).unwrap();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let blocker = {
+            let pool = pool.clone();
+            tokio::spawn(async move { pool.run(move || release_rx.recv().ok()).await })
+        };
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let started = std::time::Instant::now();
+        let Err(PoolError::OverBudget(wait)) = pool.run(|| 1).await else {
+            panic!("admitted over budget");
+        };
+        assert!(
+            started.elapsed() < Duration::from_millis(50),
+            "refused without waiting"
+        );
+        // (2 s − 1 s burst) at half a core, less what drained since.
+        assert!(
+            wait > Duration::from_millis(1500) && wait <= Duration::from_secs(2),
+            "{wait:?}"
+        );
+        assert!(pool.budget_wait() <= wait);
+        release_tx.send(()).unwrap();
+        assert!(blocker.await.unwrap().is_ok());
+        // It measured ~50 ms, not 2 s: the difference was given back.
+        assert_eq!(pool.budget_wait(), Duration::ZERO);
+        assert_eq!(pool.run(|| 2).await, Ok(2));
+        assert_eq!(
+            pool.refusals(),
+            Refusals {
+                queue_full: 0,
+                cpu_budget: 1
+            }
+        );
     }
 }
