@@ -9,13 +9,15 @@ Rampart (token server with defaults plus --trusted-proxies 127.0.0.1/32, 10,000 
            resource server's GET /notes (ES256, separate process on the same cores);
   floods   "stuffing": wrong passwords for random users, each from a random client IP
            (X-Forwarded-For from the trusted loopback proxy), so every attempt reaches
-           Argon2id and only the bounded hashing pool (503 when its queue is full) stands
-           between the flood and the CPU;
+           Argon2id and only the bounded hashing pool (503 when its queue is full or its
+           CPU budget is spent) stands between the flood and the CPU;
            "single IP": the same from one address, which the per-IP rate limit and failure
            throttle answer with 429 before any hashing;
            both offered at FLOOD_RATE attempts/s (25x what the hashing pool can verify),
            and the stuffing flood once more unthrottled ("as fast as answers come"), which
            on a 2-core box is as much a plain HTTP flood as a login flood.
+Baseline in the same run: the stuffing flood again with --hash-cpu-budget 0 (the pool may
+use all of its threads), for both Rampart targets.
 FastAPI tutorial app (uvicorn, 2 workers): GET /users/me, flood = POST /token as alice
 with wrong passwords at FLOOD_RATE.
 
@@ -105,19 +107,6 @@ def scenario(target: dict, floods: list[dict], watch: dict) -> dict:
     return out
 
 
-def renice_hash_threads(proc: h.Proc, nice: int) -> int:
-    count = 0
-    for tid in os.listdir(f"/proc/{proc.pid}/task"):
-        try:
-            comm = open(f"/proc/{proc.pid}/task/{tid}/comm").read().strip()
-        except OSError:
-            continue
-        if comm.startswith("rampart-hash"):
-            os.setpriority(os.PRIO_PROCESS, int(tid), nice)
-            count += 1
-    return count
-
-
 def main() -> int:
     h.OUT.mkdir(parents=True, exist_ok=True)
     info = h.machine()
@@ -126,7 +115,8 @@ def main() -> int:
         "seconds": SECONDS, "rounds": ROUNDS, "connections": CONNECTIONS,
         "flood_connections": FLOOD_CONNECTIONS, "flood_rate_offered": FLOOD_RATE, "users": USERS,
         "token_server": "rampart serve --tls-mode proxy --trusted-proxies 127.0.0.1/32, defaults otherwise "
-                        "(login rate 10/s per IP, hashing pool cores-1 with a queue of 32)"}}
+                        "(login rate 10/s per IP, hashing pool cores-1 with a queue of 32, "
+                        "hashing CPU budget max(0.5, pool/2) cores)"}}
     started = time.monotonic()
     try:
         ts = h.TokenServer("ES256", seed_users=USERS, flags=["--trusted-proxies", "127.0.0.1/32"]).start()
@@ -160,25 +150,20 @@ def main() -> int:
              "headers": [f"Authorization: Bearer {notes_token}"]}, floods[:1], watch)
         results["token_server_peak_rss_mib"] = ts.peak_rss_mib()
 
-        # What would reach the criterion on a small machine: the same flood with the
-        # hashing threads at the lowest CPU priority (nice 19), so the async workers that
-        # serve protected routes always preempt Argon2. Done from outside (setpriority on
-        # the threads named rampart-hash-*); the server has no setting for it. Restarts
-        # (after each flood) start new threads, so they are reniced again each time. Only
-        # the token server's own route: with the kernel's autogroup scheduling (each
-        # session its own group, the Debian default) a thread's nice value only ranks it
-        # against threads of its own session, so it cannot favour the resource server.
-        def restart_and_renice(watch: dict) -> None:
-            restart(watch)
-            renice_hash_threads(ts.proc, 19)
-
-        floods[0]["after"] = restart_and_renice
-        reniced = renice_hash_threads(ts.proc, 19)
-        h.log(f"experiment: {reniced} hashing thread(s) reniced to 19")
-        results["experiment: hashing threads at nice 19"] = {
+        # The same-run baseline for the hashing CPU budget (issue 5): the stuffing flood
+        # again with `--hash-cpu-budget 0`, i.e. the pool may use all of its cores - 1
+        # threads (the behaviour before the budget existed).
+        ts.flags = [*ts.flags, "--hash-cpu-budget", "0"]
+        ts.restart()
+        watch["token"] = ts.proc
+        h.log("baseline: hashing CPU budget off (--hash-cpu-budget 0)")
+        results["baseline: hashing CPU budget off"] = {
             "token server /users/me": scenario(
-                {"label": "token server /users/me [hash nice 19]", "url": ts.url + "/users/me",
+                {"label": "token server /users/me [budget off]", "url": ts.url + "/users/me",
                  "headers": [f"Authorization: Bearer {me_token}"]}, floods[:1], watch),
+            "resource /notes": scenario(
+                {"label": "resource /notes (ES256) [budget off]", "url": rs_url + "/notes",
+                 "headers": [f"Authorization: Bearer {notes_token}"]}, floods[:1], watch),
         }
         results["token_server_restarts"] = ts.restarts
         results["token_server_errors"] = ts.poisoned()
@@ -209,8 +194,8 @@ def summarize(results: dict) -> None:
           f"{'p99 x':>6}  {'done?':<6} flood outcome")
     blocks = [(name, results[name]) for name in
               ["rampart token server /users/me", "rampart resource /notes", "fastapi /users/me"]]
-    blocks += [(f"[nice 19] {name}", block) for name, block in
-               results.get("experiment: hashing threads at nice 19", {}).items()]
+    blocks += [(f"[budget off] {name}", block) for name, block in
+               results.get("baseline: hashing CPU budget off", {}).items()]
     for name, block in blocks:
         idle = block["idle"]
         print(f"{name:<32} {'idle':<22} {idle['rps']:>9,.0f} {idle['p99_ms']:>8.2f}")

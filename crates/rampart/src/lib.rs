@@ -52,6 +52,7 @@
 
 #![deny(missing_docs)]
 
+pub mod cookie;
 pub mod csrf;
 pub mod extract;
 pub mod https;

@@ -5,6 +5,7 @@ use http::header;
 use http::request::Parts;
 
 use crate::Validator;
+use crate::cookie::CookieToken;
 use crate::reject::{Rejection, RejectionKind};
 
 /// The raw bearer token of a request (RFC 6750 §2.1), not yet validated.
@@ -138,7 +139,15 @@ pub(crate) fn locate_bearer(parts: &Parts, allow_query: bool) -> Result<Located<
         (None, Some(_)) => Err(BearerError::Invalid(
             "the access_token parameter is malformed",
         )),
-        (None, None) => Err(BearerError::Missing),
+        // Last: a cookie token, present only behind a `CookieTokens` layer (after its
+        // CSRF check); never read from the `Cookie` header here.
+        (None, None) => match parts.extensions.get::<CookieToken>() {
+            Some(CookieToken(token)) => Ok(Located {
+                token,
+                checked: false,
+            }),
+            None => Err(BearerError::Missing),
+        },
     }
 }
 

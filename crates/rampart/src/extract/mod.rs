@@ -2,7 +2,7 @@
 //! [`RequireLayer`].
 
 mod auth;
-mod bearer;
+pub(crate) mod bearer;
 mod layer;
 mod require;
 
