@@ -5,6 +5,8 @@
 mod postgres;
 mod sqlite;
 
+use std::future::Future;
+
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -302,6 +304,25 @@ pub trait Store: Send + Sync + 'static {
     // Access-token denylist (RFC 7009)
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> Result<(), StoreError>;
     async fn revoked_jtis(&self, now: i64) -> Result<Vec<(String, i64)>, StoreError>;
+}
+
+/// Runs a transactional store operation on a task of its own and waits for it.
+///
+/// A request future can be dropped at any `.await` (client gone, request timeout). Dropped
+/// between `BEGIN` and `COMMIT`, sqlx can hand the pooled connection back still inside the
+/// transaction (sqlx #3932): on SQLite the next `BEGIN IMMEDIATE` on it fails and the
+/// open transaction keeps the write lock; on Postgres the session stays "idle in
+/// transaction" and what runs on it next commits or rolls back by chance. A spawned task
+/// is not cancelled when its `JoinHandle` is dropped, so the transaction always reaches
+/// its commit or rollback.
+pub(crate) async fn detached<T, F>(work: F) -> Result<T, StoreError>
+where
+    F: Future<Output = Result<T, StoreError>> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::spawn(work)
+        .await
+        .map_err(|e| StoreError::Internal(format!("a database task did not finish: {e}")))?
 }
 
 /// Escapes `%`, `_` and the escape character itself so user input matches literally in

@@ -6,13 +6,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    SqliteTransactionManager,
 };
-use sqlx::{Row, SqlitePool};
+use sqlx::{Connection as _, Row, SqliteConnection, SqlitePool, TransactionManager as _};
 use uuid::Uuid;
 
 use super::{
     AuditFilter, AuditRecord, Client, RefreshToken, Role, Rotation, ScopeDef, Session, Store,
-    StoreError, StoredKey, User, join, like_prefix, split,
+    StoreError, StoredKey, User, detached, join, like_prefix, split,
 };
 
 /// SQLite implementation of [`Store`].
@@ -38,11 +39,27 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(5))
+            .after_release(|conn, _| Box::pin(release_outside_transaction(conn)))
             .connect_with(options)
             .await
             .map_err(map_err)?;
         Ok(Self { pool })
     }
+}
+
+/// Rolls back a connection that comes back to the pool still inside a transaction, so
+/// that the next user neither fails to begin one nor finds the write lock taken.
+///
+/// [`detached`] keeps transactions from being abandoned; this is the safety net. It also
+/// runs after an ordinary early return from a transaction (`NotFound`, an invalid
+/// refresh token): sqlx's rollback-on-drop is then still queued on the connection's
+/// worker, ahead of this one, which finds nothing left to undo.
+async fn release_outside_transaction(conn: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
+    if conn.is_in_transaction() {
+        tracing::debug!("a pooled SQLite connection came back inside a transaction: rolling back");
+        SqliteTransactionManager::rollback(conn).await?;
+    }
+    Ok(true)
 }
 
 fn map_err(e: sqlx::Error) -> StoreError {
@@ -150,55 +167,13 @@ impl Store for SqliteStore {
     }
 
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
-        let id = user.id.to_string();
-        sqlx::query(
-            "INSERT INTO users (id, username, password_hash, disabled, created_at, updated_at, password_changed_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&id)
-        .bind(&user.username)
-        .bind(&user.password_hash)
-        .bind(user.disabled)
-        .bind(user.created_at)
-        .bind(user.updated_at)
-        .bind(user.password_changed_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        insert_roles(&mut tx, &id, &user.roles).await?;
-        tx.commit().await.map_err(map_err)
+        let (pool, users) = (self.pool.clone(), vec![user.clone()]);
+        detached(async move { insert_users(&pool, &users).await }).await
     }
 
     async fn create_users(&self, users: &[User]) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
-        for user in users {
-            let id = user.id.to_string();
-            sqlx::query(
-                "INSERT INTO users (id, username, password_hash, disabled, created_at, updated_at, password_changed_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&id)
-            .bind(&user.username)
-            .bind(&user.password_hash)
-            .bind(user.disabled)
-            .bind(user.created_at)
-            .bind(user.updated_at)
-            .bind(user.password_changed_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-            insert_roles(&mut tx, &id, &user.roles).await?;
-        }
-        tx.commit().await.map_err(map_err)
+        let (pool, users) = (self.pool.clone(), users.to_vec());
+        detached(async move { insert_users(&pool, &users).await }).await
     }
 
     async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError> {
@@ -242,28 +217,8 @@ impl Store for SqliteStore {
     }
 
     async fn set_user_roles(&self, id: Uuid, roles: &[String], now: i64) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
-        let id = id.to_string();
-        let updated = sqlx::query("UPDATE users SET updated_at = ? WHERE id = ?")
-            .bind(now)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        sqlx::query("DELETE FROM user_roles WHERE user_id = ?")
-            .bind(&id)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        insert_roles(&mut tx, &id, roles).await?;
-        tx.commit().await.map_err(map_err)
+        let (pool, roles) = (self.pool.clone(), roles.to_vec());
+        detached(async move { replace_user_roles(&pool, id, &roles, now).await }).await
     }
 
     async fn set_user_disabled(
@@ -398,56 +353,13 @@ impl Store for SqliteStore {
     }
 
     async fn create_role(&self, role: &Role) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
-        sqlx::query("INSERT INTO roles (name, description) VALUES (?, ?)")
-            .bind(&role.name)
-            .bind(&role.description)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        for scope in &role.scopes {
-            sqlx::query("INSERT INTO role_scopes (role, scope) VALUES (?, ?)")
-                .bind(&role.name)
-                .bind(scope)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        }
-        tx.commit().await.map_err(map_err)
+        let (pool, role) = (self.pool.clone(), role.clone());
+        detached(async move { insert_role(&pool, &role).await }).await
     }
 
     async fn set_role_scopes(&self, name: &str, scopes: &[String]) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
-        let exists: Option<String> = sqlx::query_scalar("SELECT name FROM roles WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound);
-        }
-        sqlx::query("DELETE FROM role_scopes WHERE role = ?")
-            .bind(name)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        for scope in scopes {
-            sqlx::query("INSERT INTO role_scopes (role, scope) VALUES (?, ?)")
-                .bind(name)
-                .bind(scope)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        }
-        tx.commit().await.map_err(map_err)
+        let (pool, name, scopes) = (self.pool.clone(), name.to_owned(), scopes.to_vec());
+        detached(async move { replace_role_scopes(&pool, &name, &scopes).await }).await
     }
 
     async fn delete_role(&self, name: &str) -> Result<(), StoreError> {
@@ -563,63 +475,11 @@ impl Store for SqliteStore {
         next_hash: &[u8],
         now: i64,
     ) -> Result<Rotation, StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+        let pool = self.pool.clone();
+        let (hash, client_id) = (hash.to_vec(), client_id.to_owned());
+        let (next, next_hash) = (next.clone(), next_hash.to_vec());
+        detached(async move { rotate(&pool, &hash, &client_id, &next, &next_hash, now).await })
             .await
-            .map_err(map_err)?;
-        // The conditional UPDATE is the decision: of concurrent presentations, exactly one
-        // sees `used_at IS NULL` (SQLite serialises writers).
-        let sql = format!(
-            "UPDATE refresh_tokens SET used_at = ? \
-             WHERE token_hash = ? AND client_id = ? AND used_at IS NULL AND revoked_at IS NULL \
-             AND expires_at > ? AND idle_expires_at > ? RETURNING {REFRESH_COLUMNS}"
-        );
-        let won = sqlx::query(&sql)
-            .bind(now)
-            .bind(hash)
-            .bind(client_id)
-            .bind(now)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        if let Some(row) = won {
-            let old = refresh_from(&row)?;
-            let next = RefreshToken {
-                family_id: old.family_id,
-                expires_at: old.expires_at,
-                ..next.clone()
-            };
-            insert_refresh(&mut *tx, &next, next_hash).await?;
-            tx.commit().await.map_err(map_err)?;
-            return Ok(Rotation::Rotated(old));
-        }
-        let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = ?");
-        let found = sqlx::query(&sql)
-            .bind(hash)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        let Some(row) = found else {
-            return Ok(Rotation::Invalid);
-        };
-        let old = refresh_from(&row)?;
-        // RFC 9700 §4.14.2: a rotated token presented again means it leaked; revoke the family.
-        if old.used_at.is_some() && old.client_id == client_id {
-            sqlx::query("UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL")
-                .bind(now)
-                .bind(old.family_id.to_string())
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-            tx.commit().await.map_err(map_err)?;
-            return Ok(Rotation::Reused {
-                family_id: old.family_id,
-                user_id: old.user_id,
-            });
-        }
-        Ok(Rotation::Invalid)
     }
 
     async fn revoke_family(&self, family_id: Uuid, now: i64) -> Result<u64, StoreError> {
@@ -904,6 +764,173 @@ impl Store for SqliteStore {
             })
             .collect()
     }
+}
+
+/// Inserts `users` with their roles, all or none (one `BEGIN IMMEDIATE` transaction).
+async fn insert_users(pool: &SqlitePool, users: &[User]) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+    for user in users {
+        let id = user.id.to_string();
+        sqlx::query(
+            "INSERT INTO users (id, username, password_hash, disabled, created_at, updated_at, password_changed_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&user.username)
+        .bind(&user.password_hash)
+        .bind(user.disabled)
+        .bind(user.created_at)
+        .bind(user.updated_at)
+        .bind(user.password_changed_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        insert_roles(&mut tx, &id, &user.roles).await?;
+    }
+    tx.commit().await.map_err(map_err)
+}
+
+async fn replace_user_roles(
+    pool: &SqlitePool,
+    id: Uuid,
+    roles: &[String],
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+    let id = id.to_string();
+    let updated = sqlx::query("UPDATE users SET updated_at = ? WHERE id = ?")
+        .bind(now)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    sqlx::query("DELETE FROM user_roles WHERE user_id = ?")
+        .bind(&id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    insert_roles(&mut tx, &id, roles).await?;
+    tx.commit().await.map_err(map_err)
+}
+
+async fn insert_role(pool: &SqlitePool, role: &Role) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+    sqlx::query("INSERT INTO roles (name, description) VALUES (?, ?)")
+        .bind(&role.name)
+        .bind(&role.description)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    insert_role_scopes(&mut tx, &role.name, &role.scopes).await?;
+    tx.commit().await.map_err(map_err)
+}
+
+async fn replace_role_scopes(
+    pool: &SqlitePool,
+    name: &str,
+    scopes: &[String],
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+    let exists: Option<String> = sqlx::query_scalar("SELECT name FROM roles WHERE name = ?")
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    if exists.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    sqlx::query("DELETE FROM role_scopes WHERE role = ?")
+        .bind(name)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    insert_role_scopes(&mut tx, name, scopes).await?;
+    tx.commit().await.map_err(map_err)
+}
+
+async fn insert_role_scopes(
+    tx: &mut sqlx::SqliteConnection,
+    role: &str,
+    scopes: &[String],
+) -> Result<(), StoreError> {
+    for scope in scopes {
+        sqlx::query("INSERT INTO role_scopes (role, scope) VALUES (?, ?)")
+            .bind(role)
+            .bind(scope)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    }
+    Ok(())
+}
+
+/// [`Store::rotate_refresh`] in one `BEGIN IMMEDIATE` transaction.
+async fn rotate(
+    pool: &SqlitePool,
+    hash: &[u8],
+    client_id: &str,
+    next: &RefreshToken,
+    next_hash: &[u8],
+    now: i64,
+) -> Result<Rotation, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+    // The conditional UPDATE is the decision: of concurrent presentations, exactly one
+    // sees `used_at IS NULL` (SQLite serialises writers).
+    let sql = format!(
+        "UPDATE refresh_tokens SET used_at = ? \
+         WHERE token_hash = ? AND client_id = ? AND used_at IS NULL AND revoked_at IS NULL \
+         AND expires_at > ? AND idle_expires_at > ? RETURNING {REFRESH_COLUMNS}"
+    );
+    let won = sqlx::query(&sql)
+        .bind(now)
+        .bind(hash)
+        .bind(client_id)
+        .bind(now)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    if let Some(row) = won {
+        let old = refresh_from(&row)?;
+        let next = RefreshToken {
+            family_id: old.family_id,
+            expires_at: old.expires_at,
+            ..next.clone()
+        };
+        insert_refresh(&mut *tx, &next, next_hash).await?;
+        tx.commit().await.map_err(map_err)?;
+        return Ok(Rotation::Rotated(old));
+    }
+    let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = ?");
+    let found = sqlx::query(&sql)
+        .bind(hash)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    let Some(row) = found else {
+        return Ok(Rotation::Invalid);
+    };
+    let old = refresh_from(&row)?;
+    // RFC 9700 §4.14.2: a rotated token presented again means it leaked; revoke the family.
+    if old.used_at.is_some() && old.client_id == client_id {
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(old.family_id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        return Ok(Rotation::Reused {
+            family_id: old.family_id,
+            user_id: old.user_id,
+        });
+    }
+    Ok(Rotation::Invalid)
 }
 
 async fn insert_refresh<'e, E>(
