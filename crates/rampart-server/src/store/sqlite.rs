@@ -1,4 +1,11 @@
 //! The SQLite store: one file, WAL, foreign keys on, busy timeout.
+//!
+//! SQLite lets one connection write at a time. Writers sharing a pool of connections
+//! wait for each other inside SQLite's busy handler, which sleeps and retries: under load
+//! most of the time went to futexes and the scheduler, not to SQL. So every write and
+//! every transaction goes through a pool of exactly one connection, and writers queue
+//! for it in-process (a pool acquire); reads go to a separate pool of read-only
+//! connections, which WAL lets read alongside the writer.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -16,19 +23,28 @@ use super::{
     StoreError, StoredKey, User, detached, join, like_prefix, split,
 };
 
+/// How long a query waits for a connection (the writer queue included).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// SQLite implementation of [`Store`].
 ///
 /// Every write transaction starts with `BEGIN IMMEDIATE`: a deferred transaction that
 /// reads first and writes later fails at once with `SQLITE_BUSY` (the busy timeout does
-/// not apply to that upgrade) when another connection wrote in between.
+/// not apply to that upgrade) when another connection wrote in between (the CLI, or a
+/// second process on the same file).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    /// The one connection that writes.
+    writer: SqlitePool,
+    /// Connections that only read (`query_only`); none for an in-memory database, which
+    /// exists only on its one connection: the writer then reads too.
+    readers: Option<SqlitePool>,
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `url` (`sqlite://path` or `sqlite::memory:`).
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+    /// Opens (creating if needed) the database at `url` (`sqlite://path` or
+    /// `sqlite::memory:`) with one writer and `readers` read-only connections.
+    pub async fn connect(url: &str, readers: u32) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Internal(format!("invalid SQLite URL: {e}")))?
             .create_if_missing(true)
@@ -36,15 +52,61 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(5))
-            .after_release(|conn, _| Box::pin(release_outside_transaction(conn)))
-            .connect_with(options)
+        let single = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            // A local file: a ping before each use tests nothing (sqlx pings on release
+            // anyway) and would cost a worker round trip per query.
+            .test_before_acquire(false)
+            .after_release(|conn, _| Box::pin(release_outside_transaction(conn)));
+        if in_memory(url) {
+            // The database lives as long as its connection: keep that one open for good.
+            let only = single
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(options)
+                .await
+                .map_err(map_err)?;
+            return Ok(Self {
+                writer: only,
+                readers: None,
+            });
+        }
+        // The writer first: it creates the file and switches it to WAL.
+        let writer = single
+            .connect_with(options.clone())
             .await
             .map_err(map_err)?;
-        Ok(Self { pool })
+        // `query_only` rather than a read-only open: a read-only connection cannot create
+        // the WAL index when it is the first to open the file after a clean shutdown.
+        let readers = SqlitePoolOptions::new()
+            .max_connections(readers.max(1))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(false)
+            .after_release(|conn, _| Box::pin(release_outside_transaction(conn)))
+            .connect_with(options.pragma("query_only", "ON"))
+            .await
+            .map_err(map_err)?;
+        Ok(Self {
+            writer,
+            readers: Some(readers),
+        })
     }
+
+    /// The pool for reads outside a transaction.
+    fn reader(&self) -> &SqlitePool {
+        self.readers.as_ref().unwrap_or(&self.writer)
+    }
+}
+
+/// Whether `url` names an in-memory database (`sqlite::memory:`, `mode=memory`). Pure.
+fn in_memory(url: &str) -> bool {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    path.ends_with(":memory:")
+        || query
+            .split('&')
+            .any(|param| param.eq_ignore_ascii_case("mode=memory"))
 }
 
 /// Rolls back a connection that comes back to the pool still inside a transaction, so
@@ -149,30 +211,36 @@ async fn insert_roles(
 impl Store for SqliteStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         sqlx::migrate!("./migrations/sqlite")
-            .run(&self.pool)
+            .run(&self.writer)
             .await
             .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
     }
 
+    /// Both pools together (one pool when the database is in memory).
     fn pool_stats(&self) -> Option<(u32, usize)> {
-        Some((self.pool.size(), self.pool.num_idle()))
+        let (mut size, mut idle) = (self.writer.size(), self.writer.num_idle());
+        if let Some(readers) = &self.readers {
+            size += readers.size();
+            idle += readers.num_idle();
+        }
+        Some((size, idle))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")
-            .execute(&self.pool)
+            .execute(self.reader())
             .await
             .map_err(map_err)
             .map(|_| ())
     }
 
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
-        let (pool, users) = (self.pool.clone(), vec![user.clone()]);
+        let (pool, users) = (self.writer.clone(), vec![user.clone()]);
         detached(async move { insert_users(&pool, &users).await }).await
     }
 
     async fn create_users(&self, users: &[User]) -> Result<(), StoreError> {
-        let (pool, users) = (self.pool.clone(), users.to_vec());
+        let (pool, users) = (self.writer.clone(), users.to_vec());
         detached(async move { insert_users(&pool, &users).await }).await
     }
 
@@ -180,7 +248,7 @@ impl Store for SqliteStore {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?");
         let row = sqlx::query(&sql)
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await
             .map_err(map_err)?;
         row.as_ref().map(user_from).transpose()
@@ -190,7 +258,7 @@ impl Store for SqliteStore {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.username = ?");
         let row = sqlx::query(&sql)
             .bind(username)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await
             .map_err(map_err)?;
         row.as_ref().map(user_from).transpose()
@@ -210,14 +278,14 @@ impl Store for SqliteStore {
             .bind(like_prefix(prefix.unwrap_or("")))
             .bind(after.unwrap_or(""))
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await
             .map_err(map_err)?;
         rows.iter().map(user_from).collect()
     }
 
     async fn set_user_roles(&self, id: Uuid, roles: &[String], now: i64) -> Result<(), StoreError> {
-        let (pool, roles) = (self.pool.clone(), roles.to_vec());
+        let (pool, roles) = (self.writer.clone(), roles.to_vec());
         detached(async move { replace_user_roles(&pool, id, &roles, now).await }).await
     }
 
@@ -231,7 +299,7 @@ impl Store for SqliteStore {
             .bind(disabled)
             .bind(now)
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         if done.rows_affected() == 0 {
@@ -256,7 +324,7 @@ impl Store for SqliteStore {
         .bind(now)
         .bind(changed_at)
         .bind(id.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_err)?;
         if done.rows_affected() == 0 {
@@ -269,7 +337,7 @@ impl Store for SqliteStore {
     async fn delete_user(&self, id: Uuid) -> Result<(), StoreError> {
         let done = sqlx::query("DELETE FROM users WHERE id = ?")
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         if done.rows_affected() == 0 {
@@ -284,7 +352,7 @@ impl Store for SqliteStore {
             "SELECT COUNT(*) FROM user_roles r JOIN users u ON u.id = r.user_id WHERE r.role = ? AND u.disabled = 0",
         )
         .bind(role)
-        .fetch_one(&self.pool)
+        .fetch_one(self.reader())
         .await
         .map_err(map_err)?;
         Ok(u64::try_from(n).unwrap_or(0))
@@ -292,7 +360,7 @@ impl Store for SqliteStore {
 
     async fn list_scopes(&self) -> Result<Vec<ScopeDef>, StoreError> {
         let rows = sqlx::query("SELECT name, description, is_default FROM scopes ORDER BY name")
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await
             .map_err(map_err)?;
         rows.iter()
@@ -314,7 +382,7 @@ impl Store for SqliteStore {
         .bind(&scope.name)
         .bind(&scope.description)
         .bind(scope.is_default)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_err)
         .map(|_| ())
@@ -326,7 +394,7 @@ impl Store for SqliteStore {
              (SELECT group_concat(scope, ' ') FROM (SELECT scope FROM role_scopes WHERE role = r.name ORDER BY scope)) AS scopes \
              FROM roles r ORDER BY r.name",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await
         .map_err(map_err)?;
         rows.iter()
@@ -353,19 +421,19 @@ impl Store for SqliteStore {
     }
 
     async fn create_role(&self, role: &Role) -> Result<(), StoreError> {
-        let (pool, role) = (self.pool.clone(), role.clone());
+        let (pool, role) = (self.writer.clone(), role.clone());
         detached(async move { insert_role(&pool, &role).await }).await
     }
 
     async fn set_role_scopes(&self, name: &str, scopes: &[String]) -> Result<(), StoreError> {
-        let (pool, name, scopes) = (self.pool.clone(), name.to_owned(), scopes.to_vec());
+        let (pool, name, scopes) = (self.writer.clone(), name.to_owned(), scopes.to_vec());
         detached(async move { replace_role_scopes(&pool, &name, &scopes).await }).await
     }
 
     async fn delete_role(&self, name: &str) -> Result<(), StoreError> {
         let done = sqlx::query("DELETE FROM roles WHERE name = ?")
             .bind(name)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         if done.rows_affected() == 0 {
@@ -389,7 +457,7 @@ impl Store for SqliteStore {
         .bind(&client.audience)
         .bind(client.disabled)
         .bind(client.created_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_err)
         .map(|_| ())
@@ -398,7 +466,7 @@ impl Store for SqliteStore {
     async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
         let row = sqlx::query("SELECT * FROM clients WHERE id = ?")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await
             .map_err(map_err)?;
         row.as_ref().map(client_from).transpose()
@@ -406,7 +474,7 @@ impl Store for SqliteStore {
 
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
         let rows = sqlx::query("SELECT * FROM clients ORDER BY id")
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await
             .map_err(map_err)?;
         rows.iter().map(client_from).collect()
@@ -416,7 +484,7 @@ impl Store for SqliteStore {
         let done = sqlx::query("UPDATE clients SET disabled = ? WHERE id = ?")
             .bind(disabled)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         if done.rows_affected() == 0 {
@@ -430,7 +498,7 @@ impl Store for SqliteStore {
         let done = sqlx::query("UPDATE clients SET scopes = ? WHERE id = ?")
             .bind(join(scopes))
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         if done.rows_affected() == 0 {
@@ -443,7 +511,7 @@ impl Store for SqliteStore {
     async fn delete_client(&self, id: &str) -> Result<(), StoreError> {
         let done = sqlx::query("DELETE FROM clients WHERE id = ?")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         if done.rows_affected() == 0 {
@@ -454,14 +522,14 @@ impl Store for SqliteStore {
     }
 
     async fn insert_refresh(&self, token: &RefreshToken, hash: &[u8]) -> Result<(), StoreError> {
-        insert_refresh(&self.pool, token, hash).await
+        insert_refresh(&self.writer, token, hash).await
     }
 
     async fn refresh_by_hash(&self, hash: &[u8]) -> Result<Option<RefreshToken>, StoreError> {
         let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = ?");
         let row = sqlx::query(&sql)
             .bind(hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await
             .map_err(map_err)?;
         row.as_ref().map(refresh_from).transpose()
@@ -475,7 +543,7 @@ impl Store for SqliteStore {
         next_hash: &[u8],
         now: i64,
     ) -> Result<Rotation, StoreError> {
-        let pool = self.pool.clone();
+        let pool = self.writer.clone();
         let (hash, client_id) = (hash.to_vec(), client_id.to_owned());
         let (next, next_hash) = (next.clone(), next_hash.to_vec());
         detached(async move { rotate(&pool, &hash, &client_id, &next, &next_hash, now).await })
@@ -488,7 +556,7 @@ impl Store for SqliteStore {
         )
         .bind(now)
         .bind(family_id.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_err)?;
         Ok(done.rows_affected())
@@ -500,7 +568,7 @@ impl Store for SqliteStore {
         )
         .bind(now)
         .bind(user_id.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_err)?;
         Ok(done.rows_affected())
@@ -523,7 +591,7 @@ impl Store for SqliteStore {
         .bind(now)
         .bind(user_id.map(|u| u.to_string()))
         .bind(user_id.map(|u| u.to_string()))
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await
         .map_err(map_err)?;
         rows.iter()
@@ -546,7 +614,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(
             "SELECT kid, alg, sealed_key, created_at, activates_at, retired_at, publish_until FROM signing_keys ORDER BY activates_at, kid",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await
         .map_err(map_err)?;
         rows.iter()
@@ -576,7 +644,7 @@ impl Store for SqliteStore {
         .bind(key.activates_at)
         .bind(key.retired_at)
         .bind(key.publish_until)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_err)
         .map(|_| ())
@@ -592,7 +660,7 @@ impl Store for SqliteStore {
             .bind(retired_at)
             .bind(publish_until)
             .bind(kid)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)
             .map(|_| ())
@@ -604,7 +672,7 @@ impl Store for SqliteStore {
             let until: Option<i64> =
                 sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE key = ?")
                     .bind(key)
-                    .fetch_optional(&self.pool)
+                    .fetch_optional(self.reader())
                     .await
                     .map_err(map_err)?;
             if let Some(until) = until {
@@ -633,7 +701,7 @@ impl Store for SqliteStore {
         .bind(now)
         .bind(reset_before)
         .bind(reset_before)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(map_err)?;
         Ok(u32::try_from(failures).unwrap_or(u32::MAX))
@@ -643,7 +711,7 @@ impl Store for SqliteStore {
         sqlx::query("UPDATE login_throttle SET locked_until = MAX(locked_until, ?) WHERE key = ?")
             .bind(until)
             .bind(key)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)
             .map(|_| ())
@@ -652,7 +720,7 @@ impl Store for SqliteStore {
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM login_throttle WHERE key = ?")
             .bind(key)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)
             .map(|_| ())
@@ -672,7 +740,7 @@ impl Store for SqliteStore {
         .bind(&event.ip)
         .bind(&event.reason)
         .bind(event.details.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_err)
         .map(|_| ())
@@ -703,7 +771,7 @@ impl Store for SqliteStore {
         .bind(before_at)
         .bind(before_id)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await
         .map_err(map_err)?;
         rows.iter()
@@ -727,7 +795,7 @@ impl Store for SqliteStore {
     async fn purge_audit(&self, before: i64) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM audit_events WHERE at < ?")
             .bind(before)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         Ok(done.rows_affected())
@@ -739,7 +807,7 @@ impl Store for SqliteStore {
         )
         .bind(jti)
         .bind(expires_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_err)
         .map(|_| ())
@@ -748,11 +816,11 @@ impl Store for SqliteStore {
     async fn revoked_jtis(&self, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
         sqlx::query("DELETE FROM revoked_jti WHERE expires_at <= ?")
             .bind(now)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         let rows = sqlx::query("SELECT jti, expires_at FROM revoked_jti")
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await
             .map_err(map_err)?;
         rows.iter()
@@ -958,4 +1026,67 @@ where
     .await
     .map_err(map_err)
     .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(name: &str) -> User {
+        User {
+            id: Uuid::new_v4(),
+            username: name.to_owned(),
+            password_hash: "h".to_owned(),
+            disabled: false,
+            created_at: 1,
+            updated_at: 1,
+            password_changed_at: 1,
+            roles: vec!["user".to_owned()],
+        }
+    }
+
+    #[test]
+    fn in_memory_urls_are_recognised() {
+        let cases = [
+            ("sqlite::memory:", true),
+            ("sqlite://:memory:", true),
+            ("sqlite://x.db?mode=memory&cache=shared", true),
+            ("sqlite:///var/lib/rampart/rampart.db", false),
+            ("sqlite://memory.db", false),
+            ("sqlite://x.db?mode=rwc", false),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(in_memory(url), expected, "{url}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_file_database_has_one_writer_and_readers_that_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let store = SqliteStore::connect(&url, 3).await.unwrap();
+        store.migrate().await.unwrap();
+
+        assert_eq!(store.writer.options().get_max_connections(), 1);
+        let readers = store.readers.as_ref().unwrap();
+        assert_eq!(readers.options().get_max_connections(), 3);
+        let refused = sqlx::query("DELETE FROM users").execute(readers).await;
+        assert!(refused.is_err(), "a reader wrote");
+        // A write is visible to the readers as soon as it returns.
+        store.create_user(&user("alice")).await.unwrap();
+        assert!(store.user_by_username("alice").await.unwrap().is_some());
+        let (size, _) = store.pool_stats().unwrap();
+        assert!((2..=4).contains(&size), "{size} connections");
+    }
+
+    #[tokio::test]
+    async fn an_in_memory_database_reads_and_writes_on_its_one_connection() {
+        let store = SqliteStore::connect("sqlite::memory:", 4).await.unwrap();
+        store.migrate().await.unwrap();
+
+        assert!(store.readers.is_none());
+        store.create_user(&user("bob")).await.unwrap();
+        assert!(store.user_by_username("bob").await.unwrap().is_some());
+        assert_eq!(store.pool_stats().map(|(size, _)| size), Some(1));
+    }
 }
