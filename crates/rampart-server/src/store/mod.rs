@@ -274,7 +274,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 
     // Brute-force throttling
-    /// The lock deadline (0 if none) of each key that has one.
+    /// The lock deadline (0 if none) of each key that has failures on record, in the
+    /// order of `keys` (one query).
     async fn throttle_locks(&self, keys: &[String]) -> Result<Vec<(String, i64)>, StoreError>;
     /// Counts one failure for `key` (restarting the count if the last failure is older than
     /// `reset_before`) and returns the new count.

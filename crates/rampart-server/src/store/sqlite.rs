@@ -667,19 +667,30 @@ impl Store for SqliteStore {
     }
 
     async fn throttle_locks(&self, keys: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
-        let mut out = Vec::with_capacity(keys.len());
-        for key in keys {
-            let until: Option<i64> =
-                sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE key = ?")
-                    .bind(key)
-                    .fetch_optional(self.reader())
-                    .await
-                    .map_err(map_err)?;
-            if let Some(until) = until {
-                out.push((key.clone(), until));
-            }
+        if keys.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        // One lookup for all keys (a request checks two: its client or account, its IP).
+        let sql = format!(
+            "SELECT key, locked_until FROM login_throttle WHERE key IN ({})",
+            vec!["?"; keys.len()].join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for key in keys {
+            query = query.bind(key);
+        }
+        let rows = query.fetch_all(self.reader()).await.map_err(map_err)?;
+        let mut locks = std::collections::HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let key: String = row.try_get("key").map_err(map_err)?;
+            let until: i64 = row.try_get("locked_until").map_err(map_err)?;
+            locks.insert(key, until);
+        }
+        // In the order asked, as before.
+        Ok(keys
+            .iter()
+            .filter_map(|key| locks.get(key).map(|until| (key.clone(), *until)))
+            .collect())
     }
 
     async fn record_failure(
