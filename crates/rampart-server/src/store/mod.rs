@@ -292,6 +292,9 @@ pub trait Store: Send + Sync + 'static {
 
     // Audit trail
     async fn append_audit(&self, event: &AuditRecord) -> Result<(), StoreError>;
+    /// Stores all of `events` or none of them (one transaction); one INSERT for up to
+    /// [`AUDIT_BATCH_ROWS`] events.
+    async fn append_audit_batch(&self, events: &[AuditRecord]) -> Result<(), StoreError>;
     /// Newest first, strictly older than `before` (`(at, id)` of the last item seen).
     async fn list_audit(
         &self,
@@ -325,6 +328,10 @@ where
         .await
         .map_err(|e| StoreError::Internal(format!("a database task did not finish: {e}")))?
 }
+
+/// Audit events stored by one INSERT (SQLite binds 9 parameters per row and allows
+/// 32,766).
+pub const AUDIT_BATCH_ROWS: usize = 500;
 
 /// Escapes `%`, `_` and the escape character itself so user input matches literally in
 /// `LIKE ? ESCAPE '\'`, then appends `%` for a prefix match.

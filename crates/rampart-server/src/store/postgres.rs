@@ -142,6 +142,35 @@ fn loggable(s: Option<&str>) -> Option<Cow<'_, str>> {
     })
 }
 
+/// Audit events as column arrays, for one `INSERT … SELECT FROM unnest(…)`.
+#[derive(Default)]
+struct AuditColumns {
+    id: Vec<String>,
+    at: Vec<i64>,
+    kind: Vec<String>,
+    actor: Vec<Option<String>>,
+    subject: Vec<Option<String>>,
+    client_id: Vec<Option<String>>,
+    ip: Vec<Option<String>>,
+    reason: Vec<Option<String>>,
+    details: Vec<String>,
+}
+
+impl AuditColumns {
+    fn push(&mut self, event: &AuditRecord) {
+        let text = |s: Option<&str>| loggable(s).map(Cow::into_owned);
+        self.id.push(event.id.to_string());
+        self.at.push(event.at);
+        self.kind.push(text(Some(&event.kind)).unwrap_or_default());
+        self.actor.push(text(event.actor.as_deref()));
+        self.subject.push(text(event.subject.as_deref()));
+        self.client_id.push(text(event.client_id.as_deref()));
+        self.ip.push(text(event.ip.as_deref()));
+        self.reason.push(text(event.reason.as_deref()));
+        self.details.push(event.details.to_string());
+    }
+}
+
 /// `Err(NotFound)` when an UPDATE or DELETE matched no row.
 fn found(rows_affected: u64) -> Result<(), StoreError> {
     if rows_affected == 0 {
@@ -689,28 +718,34 @@ impl Store for PostgresStore {
     }
 
     async fn append_audit(&self, event: &AuditRecord) -> Result<(), StoreError> {
-        let id = event.id.to_string();
-        let details = event.details.to_string();
-        let kind = loggable(Some(&event.kind));
-        let actor = loggable(event.actor.as_deref());
-        let subject = loggable(event.subject.as_deref());
-        let client_id = loggable(event.client_id.as_deref());
-        let ip = loggable(event.ip.as_deref());
-        let reason = loggable(event.reason.as_deref());
+        self.append_audit_batch(std::slice::from_ref(event)).await
+    }
+
+    async fn append_audit_batch(&self, events: &[AuditRecord]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        // One statement over column arrays: the same text for any number of events.
+        let mut columns = AuditColumns::default();
+        for event in events {
+            columns.push(event);
+        }
+        let columns = &columns;
         run(Retry::RolledBack, || {
             sqlx::query(
                 "INSERT INTO audit_events (id, at, kind, actor, subject, client_id, ip, reason, details) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], \
+                 $6::text[], $7::text[], $8::text[], $9::text[])",
             )
-            .bind(&id)
-            .bind(event.at)
-            .bind(kind.as_deref())
-            .bind(actor.as_deref())
-            .bind(subject.as_deref())
-            .bind(client_id.as_deref())
-            .bind(ip.as_deref())
-            .bind(reason.as_deref())
-            .bind(&details)
+            .bind(&columns.id)
+            .bind(&columns.at)
+            .bind(&columns.kind)
+            .bind(&columns.actor)
+            .bind(&columns.subject)
+            .bind(&columns.client_id)
+            .bind(&columns.ip)
+            .bind(&columns.reason)
+            .bind(&columns.details)
             .execute(&self.pool)
         })
         .await

@@ -19,8 +19,8 @@ use sqlx::{Connection as _, Row, SqliteConnection, SqlitePool, TransactionManage
 use uuid::Uuid;
 
 use super::{
-    AuditFilter, AuditRecord, Client, RefreshToken, Role, Rotation, ScopeDef, Session, Store,
-    StoreError, StoredKey, User, detached, join, like_prefix, split,
+    AUDIT_BATCH_ROWS, AuditFilter, AuditRecord, Client, RefreshToken, Role, Rotation, ScopeDef,
+    Session, Store, StoreError, StoredKey, User, detached, join, like_prefix, split,
 };
 
 /// How long a query waits for a connection (the writer queue included).
@@ -738,23 +738,23 @@ impl Store for SqliteStore {
     }
 
     async fn append_audit(&self, event: &AuditRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit_events (id, at, kind, actor, subject, client_id, ip, reason, details) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(event.id.to_string())
-        .bind(event.at)
-        .bind(&event.kind)
-        .bind(&event.actor)
-        .bind(&event.subject)
-        .bind(&event.client_id)
-        .bind(&event.ip)
-        .bind(&event.reason)
-        .bind(event.details.to_string())
-        .execute(&self.writer)
+        insert_audit(&self.writer, std::slice::from_ref(event)).await
+    }
+
+    async fn append_audit_batch(&self, events: &[AuditRecord]) -> Result<(), StoreError> {
+        if events.len() <= AUDIT_BATCH_ROWS {
+            // One statement: atomic by itself.
+            return insert_audit(&self.writer, events).await;
+        }
+        let (pool, events) = (self.writer.clone(), events.to_vec());
+        detached(async move {
+            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+            for chunk in events.chunks(AUDIT_BATCH_ROWS) {
+                insert_audit(&mut *tx, chunk).await?;
+            }
+            tx.commit().await.map_err(map_err)
+        })
         .await
-        .map_err(map_err)
-        .map(|_| ())
     }
 
     async fn list_audit(
@@ -1012,6 +1012,39 @@ async fn rotate(
     Ok(Rotation::Invalid)
 }
 
+/// Inserts `events` (at most [`AUDIT_BATCH_ROWS`]) in one statement.
+async fn insert_audit<'e, E>(executor: E, events: &[AuditRecord]) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "INSERT INTO audit_events (id, at, kind, actor, subject, client_id, ip, reason, details) ",
+    );
+    insert.push_values(events, |mut row, event| {
+        row.push_bind(event.id.to_string())
+            .push_bind(event.at)
+            .push_bind(event.kind.clone())
+            .push_bind(event.actor.clone())
+            .push_bind(event.subject.clone())
+            .push_bind(event.client_id.clone())
+            .push_bind(event.ip.clone())
+            .push_bind(event.reason.clone())
+            .push_bind(event.details.to_string());
+    });
+    insert
+        .build()
+        // One text per batch size: kept out of the statement cache, where it would
+        // evict the statements every request runs.
+        .persistent(events.len() == 1)
+        .execute(executor)
+        .await
+        .map_err(map_err)
+        .map(|_| ())
+}
+
 async fn insert_refresh<'e, E>(
     executor: E,
     token: &RefreshToken,
@@ -1088,6 +1121,55 @@ mod tests {
         assert!(store.user_by_username("alice").await.unwrap().is_some());
         let (size, _) = store.pool_stats().unwrap();
         assert!((2..=4).contains(&size), "{size} connections");
+    }
+
+    #[tokio::test]
+    async fn an_audit_batch_of_several_inserts_is_stored_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let store = SqliteStore::connect(&url, 1).await.unwrap();
+        store.migrate().await.unwrap();
+        let events: Vec<AuditRecord> = (0..(2 * AUDIT_BATCH_ROWS + 1))
+            .map(|n| AuditRecord {
+                id: Uuid::new_v4(),
+                at: 1,
+                kind: "refresh".to_owned(),
+                actor: Some(format!("user-{n}")),
+                subject: None,
+                client_id: Some("first-party".to_owned()),
+                ip: Some("127.0.0.1".to_owned()),
+                reason: None,
+                details: serde_json::json!({"n": n}),
+            })
+            .collect();
+
+        store.append_audit_batch(&events).await.unwrap();
+
+        let mut stored = store
+            .list_audit(&AuditFilter::default(), None, 10_000)
+            .await
+            .unwrap();
+        stored.sort_by_key(|e| e.details["n"].as_u64());
+        assert_eq!(stored, events);
+        // All or nothing: a batch whose last event repeats a stored id stores none.
+        let mut again: Vec<AuditRecord> = events
+            .iter()
+            .map(|e| AuditRecord {
+                id: Uuid::new_v4(),
+                ..e.clone()
+            })
+            .collect();
+        if let Some(last) = again.last_mut() {
+            last.id = events[0].id;
+        }
+        let refused = store.append_audit_batch(&again).await;
+        assert!(matches!(refused, Err(StoreError::Conflict)), "{refused:?}");
+        let count = store
+            .list_audit(&AuditFilter::default(), None, 10_000)
+            .await
+            .unwrap()
+            .len();
+        assert_eq!(count, events.len());
     }
 
     #[tokio::test]
