@@ -4,8 +4,8 @@
 //! wait for each other inside SQLite's busy handler, which sleeps and retries: under load
 //! most of the time went to futexes and the scheduler, not to SQL. So every write and
 //! every transaction goes through a pool of exactly one connection, and writers queue
-//! for it in-process (a pool acquire); reads go to a separate pool of read-only
-//! connections, which WAL lets read alongside the writer.
+//! for it in-process (a pool acquire); reads go to a separate pool of connections that
+//! refuse writes (`query_only`), which WAL lets read alongside the writer.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -78,8 +78,8 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await
             .map_err(map_err)?;
-        // `query_only` rather than a read-only open: a read-only connection cannot create
-        // the WAL index when it is the first to open the file after a clean shutdown.
+        // `query_only` refuses writes as a read-only open would, while the readers open
+        // the file exactly as the writer does (flags, pragmas, WAL index).
         let readers = SqlitePoolOptions::new()
             .max_connections(readers.max(1))
             .acquire_timeout(ACQUIRE_TIMEOUT)
