@@ -206,7 +206,7 @@ impl Application {
                 ThrottlePolicy::default(),
             ),
             login_rate: LoginRate::new(config.login_rate_per_ip),
-            audit: Audit::new(Arc::clone(&accounts_store), config.clock.clone()),
+            audit: Audit::batched(Arc::clone(&accounts_store), config.clock.clone()),
             metrics: Arc::clone(&metrics),
         };
         let origin =
@@ -397,6 +397,8 @@ impl Application {
             let _ = redirect.await;
         }
         let _ = metrics.await;
+        // The drained requests' audit events are stored before the process exits.
+        self.state.audit.flush().await;
         self.maintenance.abort();
         watcher.abort();
         tracing::info!("stopped");

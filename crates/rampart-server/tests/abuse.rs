@@ -333,6 +333,81 @@ async fn unknown_users_are_throttled_like_real_ones() {
 }
 
 #[tokio::test]
+async fn a_successful_login_forgets_the_accounts_failures() {
+    let app = spawn(|c| {
+        c.tls_mode = TlsMode::Proxy;
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+    })
+    .await;
+    app.create_alice().await;
+    // Ten failures, each from an IP of its own: the account's free allowance, spent.
+    for i in 0..10 {
+        let ip = format!("203.0.113.{i}");
+        let res = app.login_from("alice", "wrong password!", Some(&ip)).await;
+        assert_eq!(res.status(), 400, "failure {i}");
+    }
+    assert_eq!(
+        app.login_from("alice", ALICE_PW, Some("198.51.100.20"))
+            .await
+            .status(),
+        200
+    );
+    // The success reset the account's count: ten more failures lock nothing.
+    for i in 10..20 {
+        let ip = format!("203.0.113.{i}");
+        let res = app.login_from("alice", "wrong password!", Some(&ip)).await;
+        assert_eq!(res.status(), 400, "failure {i} after the success");
+    }
+    assert_eq!(
+        app.login_from("alice", ALICE_PW, Some("198.51.100.20"))
+            .await
+            .status(),
+        200
+    );
+}
+
+#[tokio::test]
+async fn a_successful_client_authentication_forgets_the_clients_failures() {
+    let app = spawn(|c| {
+        c.tls_mode = TlsMode::Proxy;
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+    })
+    .await;
+    let token = app.admin_token().await;
+    let created: Value = app
+        .client
+        .post(app.url("/admin/clients"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "svc", "confidential": true, "grants": ["client_credentials"], "scopes": ["profile"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    let attempt = |secret: String, i: usize| {
+        app.client
+            .post(app.url("/oauth/token"))
+            .basic_auth(&id, Some(secret))
+            .header("X-Forwarded-For", format!("203.0.113.{i}"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+    };
+    // Five failures (the client's free allowance), each from an IP of its own.
+    for i in 0..5 {
+        assert_eq!(attempt("guess".into(), i).await.unwrap().status(), 401);
+    }
+    assert_eq!(attempt(secret.clone(), 5).await.unwrap().status(), 200);
+    // The success reset the client's count: five more failures lock nothing.
+    for i in 6..11 {
+        assert_eq!(attempt("guess".into(), i).await.unwrap().status(), 401);
+    }
+    assert_eq!(attempt(secret, 11).await.unwrap().status(), 200);
+}
+
+#[tokio::test]
 async fn client_secret_guessing_is_throttled() {
     let app = spawn(|_| {}).await;
     let token = app.admin_token().await;

@@ -22,6 +22,8 @@ mod admin_roles_scopes;
 mod admin_sessions;
 #[path = "api/admin_users.rs"]
 mod admin_users;
+#[path = "api/cancellation.rs"]
+mod cancellation;
 #[path = "api/client_authentication.rs"]
 mod client_authentication;
 #[path = "api/database.rs"]

@@ -157,6 +157,87 @@ async fn shutdown_drains_in_flight_requests_then_stops_accepting() {
 }
 
 #[tokio::test]
+async fn audit_events_still_queued_at_shutdown_are_stored_before_the_server_stops() {
+    use sqlx::{Connection as _, SqliteConnection};
+
+    let dir = tempfile::tempdir().unwrap();
+    let app = Application::build(config(dir.path())).await.unwrap();
+    let addr = app.address();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        let _ = stop_rx.await;
+    }));
+    let http = reqwest::Client::new();
+    let login: Value = http
+        .post(format!("http://{addr}/oauth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "admin"),
+            ("password", ADMIN_PW),
+            ("scope", "admin"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let created: Value = http
+        .post(format!("http://{addr}/admin/clients"))
+        .bearer_auth(login["access_token"].as_str().unwrap())
+        .json(&serde_json::json!({"name": "svc", "confidential": true, "grants": ["client_credentials"], "scopes": ["profile"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (id, secret) = (
+        created["client_id"].as_str().unwrap(),
+        created["client_secret"].as_str().unwrap(),
+    );
+    // Another connection holds the write lock: the audit writer has to wait for it.
+    let url = format!("sqlite://{}/rampart.db", dir.path().display());
+    let mut locker = SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut locker)
+        .await
+        .unwrap();
+
+    // A grant that only reads: it is answered while its audit event waits in the queue.
+    let grant = http
+        .post(format!("http://{addr}/oauth/token"))
+        .basic_auth(id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(grant.status(), 200);
+    let released = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        sqlx::query("ROLLBACK").execute(&mut locker).await.unwrap();
+    });
+    stop_tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(25), server)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+
+    let mut reader = SqliteConnection::connect(&url).await.unwrap();
+    let stored: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE kind = 'client_credentials'")
+            .fetch_one(&mut reader)
+            .await
+            .unwrap();
+    assert_eq!(
+        stored, 1,
+        "the grant's audit event was stored before the server stopped"
+    );
+    released.await.unwrap();
+}
+
+#[tokio::test]
 async fn users_imported_from_a_fastapi_app_log_in_with_their_old_passwords_and_are_rehashed() {
     let dir = tempfile::tempdir().unwrap();
     let bcrypt_hash = bcrypt::hash("wonderland-password", 4).unwrap();

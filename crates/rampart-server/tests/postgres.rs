@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use rampart_server::Config;
 use rampart_server::clock::Clock;
 use rampart_server::keys::RELOAD_EVERY;
+use rampart_server::store::AuditRecord;
 use reqwest::StatusCode;
 use secrecy::SecretString;
 use serde_json::Value;
@@ -201,6 +202,46 @@ async fn failures_on_either_instance_add_up_and_a_lockout_on_one_is_enforced_by_
         .password_grant("alice", USER_PW, None, ClientAuth::FirstParty)
         .await;
     assert_eq!(after.status(), StatusCode::OK, "the lock ends on time");
+}
+
+#[tokio::test]
+async fn an_audit_batch_is_stored_whole_or_not_at_all() {
+    let Some(db) = database().await else { return };
+    let app = instance(&db, |_| {}).await;
+    let store = &app.state.accounts.store;
+    let mut conn = db.connect().await;
+    let before = count(&mut conn, "SELECT count(*) FROM audit_events").await;
+    let events: Vec<AuditRecord> = (0..1201)
+        .map(|n| AuditRecord {
+            id: uuid::Uuid::new_v4(),
+            at: 1,
+            kind: "refresh".to_owned(),
+            actor: Some(format!("user-{n}")),
+            subject: (n % 2 == 0).then(|| "with \0 NUL".to_owned()),
+            client_id: None,
+            ip: Some("127.0.0.1".to_owned()),
+            reason: None,
+            details: serde_json::json!({"n": n}),
+        })
+        .collect();
+
+    store.append_audit_batch(&events).await.unwrap();
+
+    let stored = count(&mut conn, "SELECT count(*) FROM audit_events").await;
+    assert_eq!(stored - before, 1201);
+    let nul = count(
+        &mut conn,
+        "SELECT count(*) FROM audit_events WHERE subject = 'with \u{fffd} NUL'",
+    )
+    .await;
+    assert_eq!(nul, 601, "U+0000 is replaced, as for a single event");
+    let mut again = events.clone();
+    for event in &mut again[1..] {
+        event.id = uuid::Uuid::new_v4();
+    }
+    assert!(store.append_audit_batch(&again).await.is_err());
+    let after = count(&mut conn, "SELECT count(*) FROM audit_events").await;
+    assert_eq!(after, stored, "a batch with a repeated id stores nothing");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -114,21 +114,15 @@ impl Throttle {
 
     /// `Err(seconds)` when any subject is locked now: how long until the last lock ends.
     pub async fn check(&self, subjects: &[Subject]) -> Result<Result<(), u64>, StoreError> {
+        Ok(self.standing(subjects).await?.locked())
+    }
+
+    /// What the store holds for `subjects` (one lookup): whether any is locked now, and
+    /// which have failures on record.
+    pub async fn standing(&self, subjects: &[Subject]) -> Result<Standing, StoreError> {
         let keys: Vec<String> = subjects.iter().map(Subject::key).collect();
-        let now = self.clock.now();
-        let wait = self
-            .store
-            .throttle_locks(&keys)
-            .await?
-            .into_iter()
-            .map(|(_, until)| until - now)
-            .max()
-            .unwrap_or(0);
-        Ok(if wait > 0 {
-            Err(u64::try_from(wait).unwrap_or(1))
-        } else {
-            Ok(())
-        })
+        let rows = self.store.throttle_locks(&keys).await?;
+        Ok(Standing::new(self.clock.now(), rows))
     }
 
     /// Records a failure for each subject; returns the subjects that became locked.
@@ -162,6 +156,61 @@ impl Throttle {
     pub async fn succeeded(&self, subject: &Subject) -> Result<(), StoreError> {
         self.store.clear_failures(&subject.key()).await
     }
+
+    /// [`Self::succeeded`], skipped when `standing` (looked up earlier in this request;
+    /// `None`: not looked up) found no failures on record for `subject`: most successes
+    /// have nothing to clear, and a DELETE is a write. A failure recorded by a concurrent
+    /// request after that lookup then stays counted, as if it had come after this success.
+    pub async fn succeeded_after(
+        &self,
+        standing: Option<&Standing>,
+        subject: &Subject,
+    ) -> Result<(), StoreError> {
+        if standing.is_none_or(|s| s.has_failures(subject)) {
+            self.succeeded(subject).await
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The throttle rows of some subjects, as one lookup found them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    /// Seconds until the last lock ends (0: none is locked).
+    wait: i64,
+    /// Keys with failures on record.
+    recorded: Vec<String>,
+}
+
+impl Standing {
+    /// From `(key, locked_until)` rows read at `now`. Pure.
+    fn new(now: i64, rows: Vec<(String, i64)>) -> Self {
+        let wait = rows
+            .iter()
+            .map(|(_, until)| until.saturating_sub(now))
+            .max()
+            .unwrap_or(0);
+        Self {
+            wait,
+            recorded: rows.into_iter().map(|(key, _)| key).collect(),
+        }
+    }
+
+    /// `Err(seconds)` when any subject is locked: how long until the last lock ends.
+    pub fn locked(&self) -> Result<(), u64> {
+        if self.wait > 0 {
+            Err(u64::try_from(self.wait).unwrap_or(1))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether `subject` has failures on record (a row, locked or not).
+    pub fn has_failures(&self, subject: &Subject) -> bool {
+        let key = subject.key();
+        self.recorded.contains(&key)
+    }
 }
 
 #[cfg(test)]
@@ -183,6 +232,45 @@ mod tests {
             ]
         );
         assert_eq!(b.lock_for(u32::MAX).as_secs(), 900, "no overflow");
+    }
+
+    #[test]
+    fn the_standing_table() {
+        let ip = Subject::Ip(std::net::IpAddr::from([10, 0, 0, 1]));
+        let account = Subject::Account("alice".into());
+        let cases = [
+            ("nothing on record", vec![], Ok(()), false, false),
+            (
+                "failures, no lock",
+                vec![("user:alice".to_owned(), 0)],
+                Ok(()),
+                false,
+                true,
+            ),
+            (
+                "a lock that has ended",
+                vec![("ip:10.0.0.1".to_owned(), 99)],
+                Ok(()),
+                true,
+                false,
+            ),
+            (
+                "the longest lock counts",
+                vec![
+                    ("ip:10.0.0.1".to_owned(), 105),
+                    ("user:alice".to_owned(), 130),
+                ],
+                Err(30),
+                true,
+                true,
+            ),
+        ];
+        for (name, rows, locked, ip_recorded, account_recorded) in cases {
+            let standing = Standing::new(100, rows);
+            assert_eq!(standing.locked(), locked, "{name}");
+            assert_eq!(standing.has_failures(&ip), ip_recorded, "{name}");
+            assert_eq!(standing.has_failures(&account), account_recorded, "{name}");
+        }
     }
 }
 

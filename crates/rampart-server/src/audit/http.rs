@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use crate::accounts::Accounts;
+use super::Audit;
 use crate::admin::AdminScope;
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::state::AppState;
@@ -87,7 +87,7 @@ fn decode_cursor(cursor: &str) -> Option<(i64, Uuid)> {
         (status = 503, response = crate::docs::schemas::Unavailable),
     ))]
 async fn list(
-    State(accounts): State<Accounts>,
+    State(audit): State<Audit>,
     _: Scoped<AdminScope>,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<ApiJson<AuditPage>, ApiError> {
@@ -110,10 +110,8 @@ async fn list(
         since: q.since,
         until: q.until,
     };
-    let mut items = accounts
-        .store
-        .list_audit(&filter, before, limit + 1)
-        .await?;
+    // Includes the events of every request answered before this one.
+    let mut items = audit.list(&filter, before, limit + 1).await?;
     let next_cursor = if items.len() > limit as usize {
         items.truncate(limit as usize);
         items

@@ -125,9 +125,15 @@ pub async fn authenticate(
     let (id, secret) = creds.unwrap_or_else(|| (FIRST_PARTY_CLIENT.to_owned(), String::new()));
     let presents_secret = !secret.is_empty();
     let subjects = [Subject::Client(id.clone()), Subject::Ip(ip)];
-    if presents_secret && let Err(wait) = state.throttle.check(&subjects).await? {
-        return Err(OAuthError::too_many(wait));
-    }
+    let standing = if presents_secret {
+        let standing = state.throttle.standing(&subjects).await?;
+        if let Err(wait) = standing.locked() {
+            return Err(OAuthError::too_many(wait));
+        }
+        Some(standing)
+    } else {
+        None
+    };
     let client = state.accounts.store.client(&id).await?;
     let Some(client) = client.filter(|c| !c.disabled) else {
         if presents_secret {
@@ -172,7 +178,10 @@ pub async fn authenticate(
                 super::token::record_lockouts(state, &subjects, ip).await?;
                 return Err(OAuthError::invalid_client(basic));
             }
-            state.throttle.succeeded(&subjects[0]).await?;
+            state
+                .throttle
+                .succeeded_after(standing.as_ref(), &subjects[0])
+                .await?;
         }
         // A confidential client must authenticate (RFC 6749 §3.2.1).
         Method::None | Method::Implicit if client.confidential => {

@@ -191,7 +191,8 @@ async fn password(
             .map_or_else(|| username.to_owned(), |n| n.as_str().to_owned()),
     );
     let subjects = [Throttled::Ip(ip), account];
-    if let Err(wait) = state.throttle.check(&subjects).await? {
+    let standing = state.throttle.standing(&subjects).await?;
+    if let Err(wait) = standing.locked() {
         state.metrics.login("locked");
         return Err(OAuthError::too_many(wait));
     }
@@ -242,7 +243,10 @@ async fn password(
         }
     };
     // RFC-free but OWASP: a successful login resets the account's counter.
-    state.throttle.succeeded(&subjects[1]).await?;
+    state
+        .throttle
+        .succeeded_after(Some(&standing), &subjects[1])
+        .await?;
     if verification.needs_rehash {
         match state.accounts.passwords.hash(&password).await {
             Ok(hash) => {
@@ -430,7 +434,12 @@ async fn client_credentials(
             "client_credentials is only for confidential clients",
         ));
     }
-    let (known, defaults) = scope_sets(state).await?;
+    // Without a requested scope, `grant` gives a client its allowed scopes and consults
+    // neither the known nor the default scopes: no need to read them.
+    let (known, defaults) = match requested {
+        Some(requested) if !requested.is_empty() => scope_sets(state).await?,
+        _ => (BTreeSet::new(), BTreeSet::new()),
+    };
     let allowed: BTreeSet<String> = client.client.scopes.iter().cloned().collect();
     let granted = scopes::grant(
         requested,

@@ -5,6 +5,8 @@
 mod postgres;
 mod sqlite;
 
+use std::future::Future;
+
 use async_trait::async_trait;
 use uuid::Uuid;
 
@@ -272,7 +274,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
 
     // Brute-force throttling
-    /// The lock deadline (0 if none) of each key that has one.
+    /// The lock deadline (0 if none) of each key that has failures on record, in the
+    /// order of `keys` (one query).
     async fn throttle_locks(&self, keys: &[String]) -> Result<Vec<(String, i64)>, StoreError>;
     /// Counts one failure for `key` (restarting the count if the last failure is older than
     /// `reset_before`) and returns the new count.
@@ -289,6 +292,9 @@ pub trait Store: Send + Sync + 'static {
 
     // Audit trail
     async fn append_audit(&self, event: &AuditRecord) -> Result<(), StoreError>;
+    /// Stores all of `events` or none of them (one transaction); one INSERT for up to
+    /// [`AUDIT_BATCH_ROWS`] events.
+    async fn append_audit_batch(&self, events: &[AuditRecord]) -> Result<(), StoreError>;
     /// Newest first, strictly older than `before` (`(at, id)` of the last item seen).
     async fn list_audit(
         &self,
@@ -303,6 +309,29 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> Result<(), StoreError>;
     async fn revoked_jtis(&self, now: i64) -> Result<Vec<(String, i64)>, StoreError>;
 }
+
+/// Runs a transactional store operation on a task of its own and waits for it.
+///
+/// A request future can be dropped at any `.await` (client gone, request timeout). Dropped
+/// between `BEGIN` and `COMMIT`, sqlx can hand the pooled connection back still inside the
+/// transaction (sqlx #3932): on SQLite the next `BEGIN IMMEDIATE` on it fails and the
+/// open transaction keeps the write lock; on Postgres the session stays "idle in
+/// transaction" and what runs on it next commits or rolls back by chance. A spawned task
+/// is not cancelled when its `JoinHandle` is dropped, so the transaction always reaches
+/// its commit or rollback.
+pub(crate) async fn detached<T, F>(work: F) -> Result<T, StoreError>
+where
+    F: Future<Output = Result<T, StoreError>> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::spawn(work)
+        .await
+        .map_err(|e| StoreError::Internal(format!("a database task did not finish: {e}")))?
+}
+
+/// Audit events stored by one INSERT (SQLite binds 9 parameters per row and allows
+/// 32,766).
+pub const AUDIT_BATCH_ROWS: usize = 500;
 
 /// Escapes `%`, `_` and the escape character itself so user input matches literally in
 /// `LIKE ? ESCAPE '\'`, then appends `%` for a prefix match.

@@ -29,8 +29,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
-use sqlx::{Connection as _, Row};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgTransactionManager};
+use sqlx::{Connection as _, Row, TransactionManager as _};
 use uuid::Uuid;
 
 use self::retry::{Fail, Retry, map_err, run};
@@ -40,7 +40,7 @@ use self::rows::{
 };
 use super::{
     AuditFilter, AuditRecord, Client, RefreshToken, Role, Rotation, ScopeDef, Session, StartupLock,
-    Store, StoreError, StoredKey, User, join, like_prefix,
+    Store, StoreError, StoredKey, User, detached, join, like_prefix,
 };
 
 /// Pool and timeout settings, from the configuration.
@@ -85,6 +85,7 @@ impl PostgresStore {
             .acquire_timeout(settings.acquire_timeout)
             // A connection that died while idle (database restart) is replaced, not used.
             .test_before_acquire(true)
+            .after_release(|conn, _| Box::pin(release_outside_transaction(conn)))
             .connect_with(pooled)
             .await
             .map_err(map_err)?;
@@ -102,6 +103,17 @@ impl PostgresStore {
         ]);
         PgConnection::connect_with(&options).await.map_err(map_err)
     }
+}
+
+/// Rolls back a connection that comes back to the pool inside a transaction sqlx knows
+/// of. The safety net behind [`detached`], which is what covers a transaction abandoned
+/// while its `BEGIN` was in flight (sqlx does not count that one).
+async fn release_outside_transaction(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    if conn.is_in_transaction() {
+        tracing::warn!("a pooled Postgres connection came back inside a transaction: rolling back");
+        PgTransactionManager::rollback(conn).await?;
+    }
+    Ok(true)
 }
 
 /// Whether `s` can be stored in a Postgres `TEXT` column at all.
@@ -128,6 +140,35 @@ fn loggable(s: Option<&str>) -> Option<Cow<'_, str>> {
             Cow::Owned(s.replace('\0', "\u{fffd}"))
         }
     })
+}
+
+/// Audit events as column arrays, for one `INSERT … SELECT FROM unnest(…)`.
+#[derive(Default)]
+struct AuditColumns {
+    id: Vec<String>,
+    at: Vec<i64>,
+    kind: Vec<String>,
+    actor: Vec<Option<String>>,
+    subject: Vec<Option<String>>,
+    client_id: Vec<Option<String>>,
+    ip: Vec<Option<String>>,
+    reason: Vec<Option<String>>,
+    details: Vec<String>,
+}
+
+impl AuditColumns {
+    fn push(&mut self, event: &AuditRecord) {
+        let text = |s: Option<&str>| loggable(s).map(Cow::into_owned);
+        self.id.push(event.id.to_string());
+        self.at.push(event.at);
+        self.kind.push(text(Some(&event.kind)).unwrap_or_default());
+        self.actor.push(text(event.actor.as_deref()));
+        self.subject.push(text(event.subject.as_deref()));
+        self.client_id.push(text(event.client_id.as_deref()));
+        self.ip.push(text(event.ip.as_deref()));
+        self.reason.push(text(event.reason.as_deref()));
+        self.details.push(event.details.to_string());
+    }
 }
 
 /// `Err(NotFound)` when an UPDATE or DELETE matched no row.
@@ -171,25 +212,13 @@ impl Store for PostgresStore {
     }
 
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
-        let pool = &self.pool;
-        run(Retry::RolledBack, move || async move {
-            let mut tx = pool.begin().await?;
-            insert_user(&mut tx, user).await?;
-            tx.commit().await
-        })
-        .await
+        let (pool, users) = (self.pool.clone(), vec![user.clone()]);
+        detached(async move { insert_users(&pool, &users).await }).await
     }
 
     async fn create_users(&self, users: &[User]) -> Result<(), StoreError> {
-        let pool = &self.pool;
-        run(Retry::RolledBack, move || async move {
-            let mut tx = pool.begin().await?;
-            for user in users {
-                insert_user(&mut tx, user).await?;
-            }
-            tx.commit().await
-        })
-        .await
+        let (pool, users) = (self.pool.clone(), users.to_vec());
+        detached(async move { insert_users(&pool, &users).await }).await
     }
 
     async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError> {
@@ -243,25 +272,8 @@ impl Store for PostgresStore {
     }
 
     async fn set_user_roles(&self, id: Uuid, roles: &[String], now: i64) -> Result<(), StoreError> {
-        let id = id.to_string();
-        let (id, pool) = (&id, &self.pool);
-        run(Retry::RolledBack, move || async move {
-            let mut tx = pool.begin().await?;
-            // The row lock also serialises concurrent role changes of this user.
-            let updated = sqlx::query("UPDATE users SET updated_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            found(updated.rows_affected())?;
-            sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            insert_roles(&mut tx, id, roles).await?;
-            Ok::<_, Fail>(tx.commit().await?)
-        })
-        .await
+        let (pool, id, roles) = (self.pool.clone(), id.to_string(), roles.to_vec());
+        detached(async move { replace_user_roles(&pool, &id, &roles, now).await }).await
     }
 
     async fn set_user_disabled(
@@ -386,44 +398,16 @@ impl Store for PostgresStore {
     }
 
     async fn create_role(&self, role: &Role) -> Result<(), StoreError> {
-        let pool = &self.pool;
-        run(Retry::RolledBack, move || async move {
-            let mut tx = pool.begin().await?;
-            sqlx::query("INSERT INTO roles (name, description) VALUES ($1, $2)")
-                .bind(&role.name)
-                .bind(&role.description)
-                .execute(&mut *tx)
-                .await?;
-            insert_role_scopes(&mut tx, &role.name, &role.scopes).await?;
-            tx.commit().await
-        })
-        .await
+        let (pool, role) = (self.pool.clone(), role.clone());
+        detached(async move { insert_role(&pool, &role).await }).await
     }
 
     async fn set_role_scopes(&self, name: &str, scopes: &[String]) -> Result<(), StoreError> {
         if !storable(name) {
             return Err(StoreError::NotFound);
         }
-        let pool = &self.pool;
-        run(Retry::RolledBack, move || async move {
-            let mut tx = pool.begin().await?;
-            // FOR UPDATE: a concurrent change of the same role waits, then sees ours.
-            let exists: Option<String> =
-                sqlx::query_scalar("SELECT name FROM roles WHERE name = $1 FOR UPDATE")
-                    .bind(name)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if exists.is_none() {
-                return Err(Fail::Store(StoreError::NotFound));
-            }
-            sqlx::query("DELETE FROM role_scopes WHERE role = $1")
-                .bind(name)
-                .execute(&mut *tx)
-                .await?;
-            insert_role_scopes(&mut tx, name, scopes).await?;
-            Ok(tx.commit().await?)
-        })
-        .await
+        let (pool, name, scopes) = (self.pool.clone(), name.to_owned(), scopes.to_vec());
+        detached(async move { replace_role_scopes(&pool, &name, &scopes).await }).await
     }
 
     async fn delete_role(&self, name: &str) -> Result<(), StoreError> {
@@ -551,63 +535,11 @@ impl Store for PostgresStore {
         if !storable(client_id) {
             return Ok(Rotation::Invalid);
         }
-        let rotate = format!(
-            "UPDATE refresh_tokens SET used_at = $1 \
-             WHERE token_hash = $2 AND client_id = $3 AND used_at IS NULL AND revoked_at IS NULL \
-             AND expires_at > $1 AND idle_expires_at > $1 RETURNING {REFRESH_COLUMNS}"
-        );
-        let lookup = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1");
-        let (rotate, lookup, pool) = (&rotate, &lookup, &self.pool);
-        // Retried only after a rollback: a lost connection after a committed rotation
-        // must not turn into a second presentation (which would revoke the family).
-        run(Retry::RolledBack, move || async move {
-            let mut tx = pool.begin().await?;
-            // The decision: one conditional UPDATE. A concurrent presentation blocks on
-            // the row lock, then re-checks `used_at IS NULL` against our committed row.
-            let won = sqlx::query(rotate)
-                .bind(now)
-                .bind(hash)
-                .bind(client_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(row) = won {
-                let old = refresh_from(&row)?;
-                let next = RefreshToken {
-                    family_id: old.family_id,
-                    expires_at: old.expires_at,
-                    ..next.clone()
-                };
-                insert_refresh(&mut *tx, &next, next_hash).await?;
-                tx.commit().await?;
-                return Ok(Rotation::Rotated(old));
-            }
-            let found = sqlx::query(lookup)
-                .bind(hash)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some(row) = found else {
-                return Ok(Rotation::Invalid);
-            };
-            let old = refresh_from(&row)?;
-            // RFC 9700 §4.14.2: a rotated token presented again means it leaked; revoke
-            // the family (including the token that replaced it).
-            if old.used_at.is_some() && old.client_id == client_id {
-                sqlx::query(
-                    "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
-                )
-                .bind(now)
-                .bind(old.family_id.to_string())
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await?;
-                return Ok(Rotation::Reused {
-                    family_id: old.family_id,
-                    user_id: old.user_id,
-                });
-            }
-            Ok::<_, Fail>(Rotation::Invalid)
-        })
-        .await
+        let pool = self.pool.clone();
+        let (hash, client_id) = (hash.to_vec(), client_id.to_owned());
+        let (next, next_hash) = (next.clone(), next_hash.to_vec());
+        detached(async move { rotate(&pool, &hash, &client_id, &next, &next_hash, now).await })
+            .await
     }
 
     async fn revoke_family(&self, family_id: Uuid, now: i64) -> Result<u64, StoreError> {
@@ -786,28 +718,34 @@ impl Store for PostgresStore {
     }
 
     async fn append_audit(&self, event: &AuditRecord) -> Result<(), StoreError> {
-        let id = event.id.to_string();
-        let details = event.details.to_string();
-        let kind = loggable(Some(&event.kind));
-        let actor = loggable(event.actor.as_deref());
-        let subject = loggable(event.subject.as_deref());
-        let client_id = loggable(event.client_id.as_deref());
-        let ip = loggable(event.ip.as_deref());
-        let reason = loggable(event.reason.as_deref());
+        self.append_audit_batch(std::slice::from_ref(event)).await
+    }
+
+    async fn append_audit_batch(&self, events: &[AuditRecord]) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        // One statement over column arrays: the same text for any number of events.
+        let mut columns = AuditColumns::default();
+        for event in events {
+            columns.push(event);
+        }
+        let columns = &columns;
         run(Retry::RolledBack, || {
             sqlx::query(
                 "INSERT INTO audit_events (id, at, kind, actor, subject, client_id, ip, reason, details) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], \
+                 $6::text[], $7::text[], $8::text[], $9::text[])",
             )
-            .bind(&id)
-            .bind(event.at)
-            .bind(kind.as_deref())
-            .bind(actor.as_deref())
-            .bind(subject.as_deref())
-            .bind(client_id.as_deref())
-            .bind(ip.as_deref())
-            .bind(reason.as_deref())
-            .bind(&details)
+            .bind(&columns.id)
+            .bind(&columns.at)
+            .bind(&columns.kind)
+            .bind(&columns.actor)
+            .bind(&columns.subject)
+            .bind(&columns.client_id)
+            .bind(&columns.ip)
+            .bind(&columns.reason)
+            .bind(&columns.details)
             .execute(&self.pool)
         })
         .await
@@ -922,6 +860,151 @@ async fn run_migrations(conn: &mut PgConnection) -> Result<(), StoreError> {
         .run_direct(conn)
         .await
         .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
+}
+
+/// Inserts `users` with their roles, all or none (one transaction).
+async fn insert_users(pool: &PgPool, users: &[User]) -> Result<(), StoreError> {
+    run(Retry::RolledBack, move || async move {
+        let mut tx = pool.begin().await?;
+        for user in users {
+            insert_user(&mut tx, user).await?;
+        }
+        tx.commit().await
+    })
+    .await
+}
+
+async fn replace_user_roles(
+    pool: &PgPool,
+    id: &str,
+    roles: &[String],
+    now: i64,
+) -> Result<(), StoreError> {
+    run(Retry::RolledBack, move || async move {
+        let mut tx = pool.begin().await?;
+        // The row lock also serialises concurrent role changes of this user.
+        let updated = sqlx::query("UPDATE users SET updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        found(updated.rows_affected())?;
+        sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        insert_roles(&mut tx, id, roles).await?;
+        Ok::<_, Fail>(tx.commit().await?)
+    })
+    .await
+}
+
+async fn insert_role(pool: &PgPool, role: &Role) -> Result<(), StoreError> {
+    run(Retry::RolledBack, move || async move {
+        let mut tx = pool.begin().await?;
+        sqlx::query("INSERT INTO roles (name, description) VALUES ($1, $2)")
+            .bind(&role.name)
+            .bind(&role.description)
+            .execute(&mut *tx)
+            .await?;
+        insert_role_scopes(&mut tx, &role.name, &role.scopes).await?;
+        tx.commit().await
+    })
+    .await
+}
+
+async fn replace_role_scopes(
+    pool: &PgPool,
+    name: &str,
+    scopes: &[String],
+) -> Result<(), StoreError> {
+    run(Retry::RolledBack, move || async move {
+        let mut tx = pool.begin().await?;
+        // FOR UPDATE: a concurrent change of the same role waits, then sees ours.
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT name FROM roles WHERE name = $1 FOR UPDATE")
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if exists.is_none() {
+            return Err(Fail::Store(StoreError::NotFound));
+        }
+        sqlx::query("DELETE FROM role_scopes WHERE role = $1")
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        insert_role_scopes(&mut tx, name, scopes).await?;
+        Ok(tx.commit().await?)
+    })
+    .await
+}
+
+/// [`Store::rotate_refresh`] in one transaction.
+async fn rotate(
+    pool: &PgPool,
+    hash: &[u8],
+    client_id: &str,
+    next: &RefreshToken,
+    next_hash: &[u8],
+    now: i64,
+) -> Result<Rotation, StoreError> {
+    let rotate = format!(
+        "UPDATE refresh_tokens SET used_at = $1 \
+         WHERE token_hash = $2 AND client_id = $3 AND used_at IS NULL AND revoked_at IS NULL \
+         AND expires_at > $1 AND idle_expires_at > $1 RETURNING {REFRESH_COLUMNS}"
+    );
+    let lookup = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = $1");
+    let (rotate, lookup) = (&rotate, &lookup);
+    // Retried only after a rollback: a lost connection after a committed rotation
+    // must not turn into a second presentation (which would revoke the family).
+    run(Retry::RolledBack, move || async move {
+        let mut tx = pool.begin().await?;
+        // The decision: one conditional UPDATE. A concurrent presentation blocks on
+        // the row lock, then re-checks `used_at IS NULL` against our committed row.
+        let won = sqlx::query(rotate)
+            .bind(now)
+            .bind(hash)
+            .bind(client_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if let Some(row) = won {
+            let old = refresh_from(&row)?;
+            let next = RefreshToken {
+                family_id: old.family_id,
+                expires_at: old.expires_at,
+                ..next.clone()
+            };
+            insert_refresh(&mut *tx, &next, next_hash).await?;
+            tx.commit().await?;
+            return Ok(Rotation::Rotated(old));
+        }
+        let found = sqlx::query(lookup)
+            .bind(hash)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = found else {
+            return Ok(Rotation::Invalid);
+        };
+        let old = refresh_from(&row)?;
+        // RFC 9700 §4.14.2: a rotated token presented again means it leaked; revoke
+        // the family (including the token that replaced it).
+        if old.used_at.is_some() && old.client_id == client_id {
+            sqlx::query(
+                "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(old.family_id.to_string())
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(Rotation::Reused {
+                family_id: old.family_id,
+                user_id: old.user_id,
+            });
+        }
+        Ok::<_, Fail>(Rotation::Invalid)
+    })
+    .await
 }
 
 /// Inserts `user` with their roles (inside the caller's transaction).

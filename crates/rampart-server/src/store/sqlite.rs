@@ -1,4 +1,11 @@
 //! The SQLite store: one file, WAL, foreign keys on, busy timeout.
+//!
+//! SQLite lets one connection write at a time. Writers sharing a pool of connections
+//! wait for each other inside SQLite's busy handler, which sleeps and retries: under load
+//! most of the time went to futexes and the scheduler, not to SQL. So every write and
+//! every transaction goes through a pool of exactly one connection, and writers queue
+//! for it in-process (a pool acquire); reads go to a separate pool of connections that
+//! refuse writes (`query_only`), which WAL lets read alongside the writer.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -6,28 +13,38 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+    SqliteTransactionManager,
 };
-use sqlx::{Row, SqlitePool};
+use sqlx::{Connection as _, Row, SqliteConnection, SqlitePool, TransactionManager as _};
 use uuid::Uuid;
 
 use super::{
-    AuditFilter, AuditRecord, Client, RefreshToken, Role, Rotation, ScopeDef, Session, Store,
-    StoreError, StoredKey, User, join, like_prefix, split,
+    AUDIT_BATCH_ROWS, AuditFilter, AuditRecord, Client, RefreshToken, Role, Rotation, ScopeDef,
+    Session, Store, StoreError, StoredKey, User, detached, join, like_prefix, split,
 };
+
+/// How long a query waits for a connection (the writer queue included).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// SQLite implementation of [`Store`].
 ///
 /// Every write transaction starts with `BEGIN IMMEDIATE`: a deferred transaction that
 /// reads first and writes later fails at once with `SQLITE_BUSY` (the busy timeout does
-/// not apply to that upgrade) when another connection wrote in between.
+/// not apply to that upgrade) when another connection wrote in between (the CLI, or a
+/// second process on the same file).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    /// The one connection that writes.
+    writer: SqlitePool,
+    /// Connections that only read (`query_only`); none for an in-memory database, which
+    /// exists only on its one connection: the writer then reads too.
+    readers: Option<SqlitePool>,
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `url` (`sqlite://path` or `sqlite::memory:`).
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, StoreError> {
+    /// Opens (creating if needed) the database at `url` (`sqlite://path` or
+    /// `sqlite::memory:`) with one writer and `readers` read-only connections.
+    pub async fn connect(url: &str, readers: u32) -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(|e| StoreError::Internal(format!("invalid SQLite URL: {e}")))?
             .create_if_missing(true)
@@ -35,14 +52,76 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_with(options)
+        let single = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            // A local file: a ping before each use tests nothing (sqlx pings on release
+            // anyway) and would cost a worker round trip per query.
+            .test_before_acquire(false)
+            .after_release(|conn, _| Box::pin(release_outside_transaction(conn)));
+        if in_memory(url) {
+            // The database lives as long as its connection: keep that one open for good.
+            let only = single
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+                .connect_with(options)
+                .await
+                .map_err(map_err)?;
+            return Ok(Self {
+                writer: only,
+                readers: None,
+            });
+        }
+        // The writer first: it creates the file and switches it to WAL.
+        let writer = single
+            .connect_with(options.clone())
             .await
             .map_err(map_err)?;
-        Ok(Self { pool })
+        // `query_only` refuses writes as a read-only open would, while the readers open
+        // the file exactly as the writer does (flags, pragmas, WAL index).
+        let readers = SqlitePoolOptions::new()
+            .max_connections(readers.max(1))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(false)
+            .after_release(|conn, _| Box::pin(release_outside_transaction(conn)))
+            .connect_with(options.pragma("query_only", "ON"))
+            .await
+            .map_err(map_err)?;
+        Ok(Self {
+            writer,
+            readers: Some(readers),
+        })
     }
+
+    /// The pool for reads outside a transaction.
+    fn reader(&self) -> &SqlitePool {
+        self.readers.as_ref().unwrap_or(&self.writer)
+    }
+}
+
+/// Whether `url` names an in-memory database (`sqlite::memory:`, `mode=memory`). Pure.
+fn in_memory(url: &str) -> bool {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    path.ends_with(":memory:")
+        || query
+            .split('&')
+            .any(|param| param.eq_ignore_ascii_case("mode=memory"))
+}
+
+/// Rolls back a connection that comes back to the pool still inside a transaction, so
+/// that the next user neither fails to begin one nor finds the write lock taken.
+///
+/// [`detached`] keeps transactions from being abandoned; this is the safety net. It also
+/// runs after an ordinary early return from a transaction (`NotFound`, an invalid
+/// refresh token): sqlx's rollback-on-drop is then still queued on the connection's
+/// worker, ahead of this one, which finds nothing left to undo.
+async fn release_outside_transaction(conn: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
+    if conn.is_in_transaction() {
+        tracing::debug!("a pooled SQLite connection came back inside a transaction: rolling back");
+        SqliteTransactionManager::rollback(conn).await?;
+    }
+    Ok(true)
 }
 
 fn map_err(e: sqlx::Error) -> StoreError {
@@ -132,80 +211,44 @@ async fn insert_roles(
 impl Store for SqliteStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         sqlx::migrate!("./migrations/sqlite")
-            .run(&self.pool)
+            .run(&self.writer)
             .await
             .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
     }
 
+    /// Both pools together (one pool when the database is in memory).
     fn pool_stats(&self) -> Option<(u32, usize)> {
-        Some((self.pool.size(), self.pool.num_idle()))
+        let (mut size, mut idle) = (self.writer.size(), self.writer.num_idle());
+        if let Some(readers) = &self.readers {
+            size += readers.size();
+            idle += readers.num_idle();
+        }
+        Some((size, idle))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")
-            .execute(&self.pool)
+            .execute(self.reader())
             .await
             .map_err(map_err)
             .map(|_| ())
     }
 
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
-        let id = user.id.to_string();
-        sqlx::query(
-            "INSERT INTO users (id, username, password_hash, disabled, created_at, updated_at, password_changed_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&id)
-        .bind(&user.username)
-        .bind(&user.password_hash)
-        .bind(user.disabled)
-        .bind(user.created_at)
-        .bind(user.updated_at)
-        .bind(user.password_changed_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        insert_roles(&mut tx, &id, &user.roles).await?;
-        tx.commit().await.map_err(map_err)
+        let (pool, users) = (self.writer.clone(), vec![user.clone()]);
+        detached(async move { insert_users(&pool, &users).await }).await
     }
 
     async fn create_users(&self, users: &[User]) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
-        for user in users {
-            let id = user.id.to_string();
-            sqlx::query(
-                "INSERT INTO users (id, username, password_hash, disabled, created_at, updated_at, password_changed_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&id)
-            .bind(&user.username)
-            .bind(&user.password_hash)
-            .bind(user.disabled)
-            .bind(user.created_at)
-            .bind(user.updated_at)
-            .bind(user.password_changed_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-            insert_roles(&mut tx, &id, &user.roles).await?;
-        }
-        tx.commit().await.map_err(map_err)
+        let (pool, users) = (self.writer.clone(), users.to_vec());
+        detached(async move { insert_users(&pool, &users).await }).await
     }
 
     async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?");
         let row = sqlx::query(&sql)
             .bind(id.to_string())
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await
             .map_err(map_err)?;
         row.as_ref().map(user_from).transpose()
@@ -215,7 +258,7 @@ impl Store for SqliteStore {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.username = ?");
         let row = sqlx::query(&sql)
             .bind(username)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await
             .map_err(map_err)?;
         row.as_ref().map(user_from).transpose()
@@ -235,35 +278,15 @@ impl Store for SqliteStore {
             .bind(like_prefix(prefix.unwrap_or("")))
             .bind(after.unwrap_or(""))
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await
             .map_err(map_err)?;
         rows.iter().map(user_from).collect()
     }
 
     async fn set_user_roles(&self, id: Uuid, roles: &[String], now: i64) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
-        let id = id.to_string();
-        let updated = sqlx::query("UPDATE users SET updated_at = ? WHERE id = ?")
-            .bind(now)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        if updated.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        sqlx::query("DELETE FROM user_roles WHERE user_id = ?")
-            .bind(&id)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        insert_roles(&mut tx, &id, roles).await?;
-        tx.commit().await.map_err(map_err)
+        let (pool, roles) = (self.writer.clone(), roles.to_vec());
+        detached(async move { replace_user_roles(&pool, id, &roles, now).await }).await
     }
 
     async fn set_user_disabled(
@@ -276,7 +299,7 @@ impl Store for SqliteStore {
             .bind(disabled)
             .bind(now)
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         if done.rows_affected() == 0 {
@@ -301,7 +324,7 @@ impl Store for SqliteStore {
         .bind(now)
         .bind(changed_at)
         .bind(id.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_err)?;
         if done.rows_affected() == 0 {
@@ -314,7 +337,7 @@ impl Store for SqliteStore {
     async fn delete_user(&self, id: Uuid) -> Result<(), StoreError> {
         let done = sqlx::query("DELETE FROM users WHERE id = ?")
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         if done.rows_affected() == 0 {
@@ -329,7 +352,7 @@ impl Store for SqliteStore {
             "SELECT COUNT(*) FROM user_roles r JOIN users u ON u.id = r.user_id WHERE r.role = ? AND u.disabled = 0",
         )
         .bind(role)
-        .fetch_one(&self.pool)
+        .fetch_one(self.reader())
         .await
         .map_err(map_err)?;
         Ok(u64::try_from(n).unwrap_or(0))
@@ -337,7 +360,7 @@ impl Store for SqliteStore {
 
     async fn list_scopes(&self) -> Result<Vec<ScopeDef>, StoreError> {
         let rows = sqlx::query("SELECT name, description, is_default FROM scopes ORDER BY name")
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await
             .map_err(map_err)?;
         rows.iter()
@@ -359,7 +382,7 @@ impl Store for SqliteStore {
         .bind(&scope.name)
         .bind(&scope.description)
         .bind(scope.is_default)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_err)
         .map(|_| ())
@@ -371,7 +394,7 @@ impl Store for SqliteStore {
              (SELECT group_concat(scope, ' ') FROM (SELECT scope FROM role_scopes WHERE role = r.name ORDER BY scope)) AS scopes \
              FROM roles r ORDER BY r.name",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await
         .map_err(map_err)?;
         rows.iter()
@@ -398,62 +421,19 @@ impl Store for SqliteStore {
     }
 
     async fn create_role(&self, role: &Role) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
-        sqlx::query("INSERT INTO roles (name, description) VALUES (?, ?)")
-            .bind(&role.name)
-            .bind(&role.description)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        for scope in &role.scopes {
-            sqlx::query("INSERT INTO role_scopes (role, scope) VALUES (?, ?)")
-                .bind(&role.name)
-                .bind(scope)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        }
-        tx.commit().await.map_err(map_err)
+        let (pool, role) = (self.writer.clone(), role.clone());
+        detached(async move { insert_role(&pool, &role).await }).await
     }
 
     async fn set_role_scopes(&self, name: &str, scopes: &[String]) -> Result<(), StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(map_err)?;
-        let exists: Option<String> = sqlx::query_scalar("SELECT name FROM roles WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        if exists.is_none() {
-            return Err(StoreError::NotFound);
-        }
-        sqlx::query("DELETE FROM role_scopes WHERE role = ?")
-            .bind(name)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        for scope in scopes {
-            sqlx::query("INSERT INTO role_scopes (role, scope) VALUES (?, ?)")
-                .bind(name)
-                .bind(scope)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        }
-        tx.commit().await.map_err(map_err)
+        let (pool, name, scopes) = (self.writer.clone(), name.to_owned(), scopes.to_vec());
+        detached(async move { replace_role_scopes(&pool, &name, &scopes).await }).await
     }
 
     async fn delete_role(&self, name: &str) -> Result<(), StoreError> {
         let done = sqlx::query("DELETE FROM roles WHERE name = ?")
             .bind(name)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         if done.rows_affected() == 0 {
@@ -477,7 +457,7 @@ impl Store for SqliteStore {
         .bind(&client.audience)
         .bind(client.disabled)
         .bind(client.created_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_err)
         .map(|_| ())
@@ -486,7 +466,7 @@ impl Store for SqliteStore {
     async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
         let row = sqlx::query("SELECT * FROM clients WHERE id = ?")
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await
             .map_err(map_err)?;
         row.as_ref().map(client_from).transpose()
@@ -494,7 +474,7 @@ impl Store for SqliteStore {
 
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
         let rows = sqlx::query("SELECT * FROM clients ORDER BY id")
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await
             .map_err(map_err)?;
         rows.iter().map(client_from).collect()
@@ -504,7 +484,7 @@ impl Store for SqliteStore {
         let done = sqlx::query("UPDATE clients SET disabled = ? WHERE id = ?")
             .bind(disabled)
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         if done.rows_affected() == 0 {
@@ -518,7 +498,7 @@ impl Store for SqliteStore {
         let done = sqlx::query("UPDATE clients SET scopes = ? WHERE id = ?")
             .bind(join(scopes))
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         if done.rows_affected() == 0 {
@@ -531,7 +511,7 @@ impl Store for SqliteStore {
     async fn delete_client(&self, id: &str) -> Result<(), StoreError> {
         let done = sqlx::query("DELETE FROM clients WHERE id = ?")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         if done.rows_affected() == 0 {
@@ -542,14 +522,14 @@ impl Store for SqliteStore {
     }
 
     async fn insert_refresh(&self, token: &RefreshToken, hash: &[u8]) -> Result<(), StoreError> {
-        insert_refresh(&self.pool, token, hash).await
+        insert_refresh(&self.writer, token, hash).await
     }
 
     async fn refresh_by_hash(&self, hash: &[u8]) -> Result<Option<RefreshToken>, StoreError> {
         let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = ?");
         let row = sqlx::query(&sql)
             .bind(hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await
             .map_err(map_err)?;
         row.as_ref().map(refresh_from).transpose()
@@ -563,63 +543,11 @@ impl Store for SqliteStore {
         next_hash: &[u8],
         now: i64,
     ) -> Result<Rotation, StoreError> {
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
+        let pool = self.writer.clone();
+        let (hash, client_id) = (hash.to_vec(), client_id.to_owned());
+        let (next, next_hash) = (next.clone(), next_hash.to_vec());
+        detached(async move { rotate(&pool, &hash, &client_id, &next, &next_hash, now).await })
             .await
-            .map_err(map_err)?;
-        // The conditional UPDATE is the decision: of concurrent presentations, exactly one
-        // sees `used_at IS NULL` (SQLite serialises writers).
-        let sql = format!(
-            "UPDATE refresh_tokens SET used_at = ? \
-             WHERE token_hash = ? AND client_id = ? AND used_at IS NULL AND revoked_at IS NULL \
-             AND expires_at > ? AND idle_expires_at > ? RETURNING {REFRESH_COLUMNS}"
-        );
-        let won = sqlx::query(&sql)
-            .bind(now)
-            .bind(hash)
-            .bind(client_id)
-            .bind(now)
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        if let Some(row) = won {
-            let old = refresh_from(&row)?;
-            let next = RefreshToken {
-                family_id: old.family_id,
-                expires_at: old.expires_at,
-                ..next.clone()
-            };
-            insert_refresh(&mut *tx, &next, next_hash).await?;
-            tx.commit().await.map_err(map_err)?;
-            return Ok(Rotation::Rotated(old));
-        }
-        let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = ?");
-        let found = sqlx::query(&sql)
-            .bind(hash)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        let Some(row) = found else {
-            return Ok(Rotation::Invalid);
-        };
-        let old = refresh_from(&row)?;
-        // RFC 9700 §4.14.2: a rotated token presented again means it leaked; revoke the family.
-        if old.used_at.is_some() && old.client_id == client_id {
-            sqlx::query("UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL")
-                .bind(now)
-                .bind(old.family_id.to_string())
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-            tx.commit().await.map_err(map_err)?;
-            return Ok(Rotation::Reused {
-                family_id: old.family_id,
-                user_id: old.user_id,
-            });
-        }
-        Ok(Rotation::Invalid)
     }
 
     async fn revoke_family(&self, family_id: Uuid, now: i64) -> Result<u64, StoreError> {
@@ -628,7 +556,7 @@ impl Store for SqliteStore {
         )
         .bind(now)
         .bind(family_id.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_err)?;
         Ok(done.rows_affected())
@@ -640,7 +568,7 @@ impl Store for SqliteStore {
         )
         .bind(now)
         .bind(user_id.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_err)?;
         Ok(done.rows_affected())
@@ -663,7 +591,7 @@ impl Store for SqliteStore {
         .bind(now)
         .bind(user_id.map(|u| u.to_string()))
         .bind(user_id.map(|u| u.to_string()))
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await
         .map_err(map_err)?;
         rows.iter()
@@ -686,7 +614,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(
             "SELECT kid, alg, sealed_key, created_at, activates_at, retired_at, publish_until FROM signing_keys ORDER BY activates_at, kid",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await
         .map_err(map_err)?;
         rows.iter()
@@ -716,7 +644,7 @@ impl Store for SqliteStore {
         .bind(key.activates_at)
         .bind(key.retired_at)
         .bind(key.publish_until)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_err)
         .map(|_| ())
@@ -732,26 +660,37 @@ impl Store for SqliteStore {
             .bind(retired_at)
             .bind(publish_until)
             .bind(kid)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)
             .map(|_| ())
     }
 
     async fn throttle_locks(&self, keys: &[String]) -> Result<Vec<(String, i64)>, StoreError> {
-        let mut out = Vec::with_capacity(keys.len());
-        for key in keys {
-            let until: Option<i64> =
-                sqlx::query_scalar("SELECT locked_until FROM login_throttle WHERE key = ?")
-                    .bind(key)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(map_err)?;
-            if let Some(until) = until {
-                out.push((key.clone(), until));
-            }
+        if keys.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        // One lookup for all keys (a request checks two: its client or account, its IP).
+        let sql = format!(
+            "SELECT key, locked_until FROM login_throttle WHERE key IN ({})",
+            vec!["?"; keys.len()].join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for key in keys {
+            query = query.bind(key);
+        }
+        let rows = query.fetch_all(self.reader()).await.map_err(map_err)?;
+        let mut locks = std::collections::HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let key: String = row.try_get("key").map_err(map_err)?;
+            let until: i64 = row.try_get("locked_until").map_err(map_err)?;
+            locks.insert(key, until);
+        }
+        // In the order asked, as before.
+        Ok(keys
+            .iter()
+            .filter_map(|key| locks.get(key).map(|until| (key.clone(), *until)))
+            .collect())
     }
 
     async fn record_failure(
@@ -773,7 +712,7 @@ impl Store for SqliteStore {
         .bind(now)
         .bind(reset_before)
         .bind(reset_before)
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await
         .map_err(map_err)?;
         Ok(u32::try_from(failures).unwrap_or(u32::MAX))
@@ -783,7 +722,7 @@ impl Store for SqliteStore {
         sqlx::query("UPDATE login_throttle SET locked_until = MAX(locked_until, ?) WHERE key = ?")
             .bind(until)
             .bind(key)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)
             .map(|_| ())
@@ -792,30 +731,30 @@ impl Store for SqliteStore {
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM login_throttle WHERE key = ?")
             .bind(key)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)
             .map(|_| ())
     }
 
     async fn append_audit(&self, event: &AuditRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO audit_events (id, at, kind, actor, subject, client_id, ip, reason, details) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(event.id.to_string())
-        .bind(event.at)
-        .bind(&event.kind)
-        .bind(&event.actor)
-        .bind(&event.subject)
-        .bind(&event.client_id)
-        .bind(&event.ip)
-        .bind(&event.reason)
-        .bind(event.details.to_string())
-        .execute(&self.pool)
+        insert_audit(&self.writer, std::slice::from_ref(event)).await
+    }
+
+    async fn append_audit_batch(&self, events: &[AuditRecord]) -> Result<(), StoreError> {
+        if events.len() <= AUDIT_BATCH_ROWS {
+            // One statement: atomic by itself.
+            return insert_audit(&self.writer, events).await;
+        }
+        let (pool, events) = (self.writer.clone(), events.to_vec());
+        detached(async move {
+            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+            for chunk in events.chunks(AUDIT_BATCH_ROWS) {
+                insert_audit(&mut *tx, chunk).await?;
+            }
+            tx.commit().await.map_err(map_err)
+        })
         .await
-        .map_err(map_err)
-        .map(|_| ())
     }
 
     async fn list_audit(
@@ -843,7 +782,7 @@ impl Store for SqliteStore {
         .bind(before_at)
         .bind(before_id)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await
         .map_err(map_err)?;
         rows.iter()
@@ -867,7 +806,7 @@ impl Store for SqliteStore {
     async fn purge_audit(&self, before: i64) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM audit_events WHERE at < ?")
             .bind(before)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         Ok(done.rows_affected())
@@ -879,7 +818,7 @@ impl Store for SqliteStore {
         )
         .bind(jti)
         .bind(expires_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_err)
         .map(|_| ())
@@ -888,11 +827,11 @@ impl Store for SqliteStore {
     async fn revoked_jtis(&self, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
         sqlx::query("DELETE FROM revoked_jti WHERE expires_at <= ?")
             .bind(now)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(map_err)?;
         let rows = sqlx::query("SELECT jti, expires_at FROM revoked_jti")
-            .fetch_all(&self.pool)
+            .fetch_all(self.reader())
             .await
             .map_err(map_err)?;
         rows.iter()
@@ -904,6 +843,206 @@ impl Store for SqliteStore {
             })
             .collect()
     }
+}
+
+/// Inserts `users` with their roles, all or none (one `BEGIN IMMEDIATE` transaction).
+async fn insert_users(pool: &SqlitePool, users: &[User]) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+    for user in users {
+        let id = user.id.to_string();
+        sqlx::query(
+            "INSERT INTO users (id, username, password_hash, disabled, created_at, updated_at, password_changed_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&user.username)
+        .bind(&user.password_hash)
+        .bind(user.disabled)
+        .bind(user.created_at)
+        .bind(user.updated_at)
+        .bind(user.password_changed_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        insert_roles(&mut tx, &id, &user.roles).await?;
+    }
+    tx.commit().await.map_err(map_err)
+}
+
+async fn replace_user_roles(
+    pool: &SqlitePool,
+    id: Uuid,
+    roles: &[String],
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+    let id = id.to_string();
+    let updated = sqlx::query("UPDATE users SET updated_at = ? WHERE id = ?")
+        .bind(now)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::NotFound);
+    }
+    sqlx::query("DELETE FROM user_roles WHERE user_id = ?")
+        .bind(&id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    insert_roles(&mut tx, &id, roles).await?;
+    tx.commit().await.map_err(map_err)
+}
+
+async fn insert_role(pool: &SqlitePool, role: &Role) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+    sqlx::query("INSERT INTO roles (name, description) VALUES (?, ?)")
+        .bind(&role.name)
+        .bind(&role.description)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    insert_role_scopes(&mut tx, &role.name, &role.scopes).await?;
+    tx.commit().await.map_err(map_err)
+}
+
+async fn replace_role_scopes(
+    pool: &SqlitePool,
+    name: &str,
+    scopes: &[String],
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+    let exists: Option<String> = sqlx::query_scalar("SELECT name FROM roles WHERE name = ?")
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    if exists.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    sqlx::query("DELETE FROM role_scopes WHERE role = ?")
+        .bind(name)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    insert_role_scopes(&mut tx, name, scopes).await?;
+    tx.commit().await.map_err(map_err)
+}
+
+async fn insert_role_scopes(
+    tx: &mut sqlx::SqliteConnection,
+    role: &str,
+    scopes: &[String],
+) -> Result<(), StoreError> {
+    for scope in scopes {
+        sqlx::query("INSERT INTO role_scopes (role, scope) VALUES (?, ?)")
+            .bind(role)
+            .bind(scope)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    }
+    Ok(())
+}
+
+/// [`Store::rotate_refresh`] in one `BEGIN IMMEDIATE` transaction.
+async fn rotate(
+    pool: &SqlitePool,
+    hash: &[u8],
+    client_id: &str,
+    next: &RefreshToken,
+    next_hash: &[u8],
+    now: i64,
+) -> Result<Rotation, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+    // The conditional UPDATE is the decision: of concurrent presentations, exactly one
+    // sees `used_at IS NULL` (SQLite serialises writers).
+    let sql = format!(
+        "UPDATE refresh_tokens SET used_at = ? \
+         WHERE token_hash = ? AND client_id = ? AND used_at IS NULL AND revoked_at IS NULL \
+         AND expires_at > ? AND idle_expires_at > ? RETURNING {REFRESH_COLUMNS}"
+    );
+    let won = sqlx::query(&sql)
+        .bind(now)
+        .bind(hash)
+        .bind(client_id)
+        .bind(now)
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    if let Some(row) = won {
+        let old = refresh_from(&row)?;
+        let next = RefreshToken {
+            family_id: old.family_id,
+            expires_at: old.expires_at,
+            ..next.clone()
+        };
+        insert_refresh(&mut *tx, &next, next_hash).await?;
+        tx.commit().await.map_err(map_err)?;
+        return Ok(Rotation::Rotated(old));
+    }
+    let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = ?");
+    let found = sqlx::query(&sql)
+        .bind(hash)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    let Some(row) = found else {
+        return Ok(Rotation::Invalid);
+    };
+    let old = refresh_from(&row)?;
+    // RFC 9700 §4.14.2: a rotated token presented again means it leaked; revoke the family.
+    if old.used_at.is_some() && old.client_id == client_id {
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
+        )
+        .bind(now)
+        .bind(old.family_id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        return Ok(Rotation::Reused {
+            family_id: old.family_id,
+            user_id: old.user_id,
+        });
+    }
+    Ok(Rotation::Invalid)
+}
+
+/// Inserts `events` (at most [`AUDIT_BATCH_ROWS`]) in one statement.
+async fn insert_audit<'e, E>(executor: E, events: &[AuditRecord]) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
+{
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "INSERT INTO audit_events (id, at, kind, actor, subject, client_id, ip, reason, details) ",
+    );
+    insert.push_values(events, |mut row, event| {
+        row.push_bind(event.id.to_string())
+            .push_bind(event.at)
+            .push_bind(event.kind.clone())
+            .push_bind(event.actor.clone())
+            .push_bind(event.subject.clone())
+            .push_bind(event.client_id.clone())
+            .push_bind(event.ip.clone())
+            .push_bind(event.reason.clone())
+            .push_bind(event.details.to_string());
+    });
+    insert
+        .build()
+        // One text per batch size: kept out of the statement cache, where it would
+        // evict the statements every request runs.
+        .persistent(events.len() == 1)
+        .execute(executor)
+        .await
+        .map_err(map_err)
+        .map(|_| ())
 }
 
 async fn insert_refresh<'e, E>(
@@ -931,4 +1070,116 @@ where
     .await
     .map_err(map_err)
     .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(name: &str) -> User {
+        User {
+            id: Uuid::new_v4(),
+            username: name.to_owned(),
+            password_hash: "h".to_owned(),
+            disabled: false,
+            created_at: 1,
+            updated_at: 1,
+            password_changed_at: 1,
+            roles: vec!["user".to_owned()],
+        }
+    }
+
+    #[test]
+    fn in_memory_urls_are_recognised() {
+        let cases = [
+            ("sqlite::memory:", true),
+            ("sqlite://:memory:", true),
+            ("sqlite://x.db?mode=memory&cache=shared", true),
+            ("sqlite:///var/lib/rampart/rampart.db", false),
+            ("sqlite://memory.db", false),
+            ("sqlite://x.db?mode=rwc", false),
+        ];
+        for (url, expected) in cases {
+            assert_eq!(in_memory(url), expected, "{url}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_file_database_has_one_writer_and_readers_that_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let store = SqliteStore::connect(&url, 3).await.unwrap();
+        store.migrate().await.unwrap();
+
+        assert_eq!(store.writer.options().get_max_connections(), 1);
+        let readers = store.readers.as_ref().unwrap();
+        assert_eq!(readers.options().get_max_connections(), 3);
+        let refused = sqlx::query("DELETE FROM users").execute(readers).await;
+        assert!(refused.is_err(), "a reader wrote");
+        // A write is visible to the readers as soon as it returns.
+        store.create_user(&user("alice")).await.unwrap();
+        assert!(store.user_by_username("alice").await.unwrap().is_some());
+        let (size, _) = store.pool_stats().unwrap();
+        assert!((2..=4).contains(&size), "{size} connections");
+    }
+
+    #[tokio::test]
+    async fn an_audit_batch_of_several_inserts_is_stored_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let store = SqliteStore::connect(&url, 1).await.unwrap();
+        store.migrate().await.unwrap();
+        let events: Vec<AuditRecord> = (0..(2 * AUDIT_BATCH_ROWS + 1))
+            .map(|n| AuditRecord {
+                id: Uuid::new_v4(),
+                at: 1,
+                kind: "refresh".to_owned(),
+                actor: Some(format!("user-{n}")),
+                subject: None,
+                client_id: Some("first-party".to_owned()),
+                ip: Some("127.0.0.1".to_owned()),
+                reason: None,
+                details: serde_json::json!({"n": n}),
+            })
+            .collect();
+
+        store.append_audit_batch(&events).await.unwrap();
+
+        let mut stored = store
+            .list_audit(&AuditFilter::default(), None, 10_000)
+            .await
+            .unwrap();
+        stored.sort_by_key(|e| e.details["n"].as_u64());
+        assert_eq!(stored, events);
+        // All or nothing: a batch whose last event repeats a stored id stores none.
+        let mut again: Vec<AuditRecord> = events
+            .iter()
+            .map(|e| AuditRecord {
+                id: Uuid::new_v4(),
+                ..e.clone()
+            })
+            .collect();
+        if let Some(last) = again.last_mut() {
+            last.id = events[0].id;
+        }
+        let refused = store.append_audit_batch(&again).await;
+        assert!(matches!(refused, Err(StoreError::Conflict)), "{refused:?}");
+        let count = store
+            .list_audit(&AuditFilter::default(), None, 10_000)
+            .await
+            .unwrap()
+            .len();
+        assert_eq!(count, events.len());
+    }
+
+    #[tokio::test]
+    async fn an_in_memory_database_reads_and_writes_on_its_one_connection() {
+        let store = SqliteStore::connect("sqlite::memory:", 4).await.unwrap();
+        store.migrate().await.unwrap();
+
+        assert!(store.readers.is_none());
+        store.create_user(&user("bob")).await.unwrap();
+        assert!(store.user_by_username("bob").await.unwrap().is_some());
+        assert_eq!(store.pool_stats().map(|(size, _)| size), Some(1));
+    }
 }

@@ -18,6 +18,7 @@ mod admin_clients;
 mod admin_roles_scopes;
 mod admin_sessions;
 mod admin_users;
+mod cancellation;
 mod client_authentication;
 mod database;
 mod docs;
