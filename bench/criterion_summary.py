@@ -1,6 +1,7 @@
-"""Reads criterion's estimates for crates/rampart/benches/validation.rs and prints, per
-algorithm, the bare signature check, the full uncached validation and their ratio, and the
-cache hit against both. Writes bench/out/criterion.json."""
+"""Reads criterion's estimates for crates/rampart/benches/validation.rs and request.rs and
+prints, per algorithm, the bare signature check, the full uncached validation and their
+ratio, the cache hit against both, and per request through an axum router the protected
+route against the unprotected one. Writes bench/out/criterion.json."""
 
 from __future__ import annotations
 
@@ -43,8 +44,33 @@ def main() -> int:
     if not rows:
         print(f"no criterion results under {root}; run cargo bench -p rampart --bench validation", file=sys.stderr)
         return 1
+    hit_claims = estimate(root, "cache", "hit_and_claims")
+    if hit and hit_claims:
+        print(f"cache hit plus the standard claims by value (what Auth<Claims> costs): "
+              f"{hit_claims['median_ns'] / 1000:.2f} µs")
+    requests = {}
+    print()
+    print(f"{'request':<7} {'/public':>9} {'+ header':>9} {'/notes hit':>11} {'/notes full':>12} "
+          f"{'hit/public':>11} {'hit-public':>11}")
+    for alg in ["HS256", "ES256"]:
+        group = f"request_{alg}"
+        found = {b: estimate(root, group, b) for b in
+                 ["public", "public_with_header", "notes_cached", "notes_uncached"]}
+        if not all(found.values()):
+            continue
+        ns = {b: e["median_ns"] for b, e in found.items()}
+        requests[alg] = {**found, "hit_over_public": round(ns["notes_cached"] / ns["public_with_header"], 3),
+                         "hit_minus_public_ns": round(ns["notes_cached"] - ns["public_with_header"])}
+        print(f"{alg:<7} {ns['public'] / 1000:>6.2f} µs {ns['public_with_header'] / 1000:>6.2f} µs "
+              f"{ns['notes_cached'] / 1000:>8.2f} µs {ns['notes_uncached'] / 1000:>9.2f} µs "
+              f"{requests[alg]['hit_over_public']:>10.2f}x {requests[alg]['hit_minus_public_ns']:>8} ns")
+    if requests:
+        print("(router.oneshot in one thread: no sockets or HTTP parsing; hit/public compares "
+              "/notes on a cache hit with /public carrying the same Authorization header)")
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "criterion.json").write_text(json.dumps({"algorithms": rows, "cache_hit": hit}, indent=2) + "\n")
+    (OUT / "criterion.json").write_text(json.dumps(
+        {"algorithms": rows, "cache_hit": hit, "cache_hit_and_claims": hit_claims,
+         "requests": requests}, indent=2) + "\n")
     print("(medians; the cache hit is the same for every algorithm: lookup plus the exp/nbf and "
           "revocation re-check)")
     return 0

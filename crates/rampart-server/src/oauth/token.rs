@@ -207,9 +207,11 @@ async fn password(
         .await
         .map_err(|e| match e {
             // Bounded hashing: refuse at once rather than queue without limit.
+            // Refused by the queue (retry in a second) or by the hashing CPU budget
+            // (retry when its debt has drained).
             HashError::Busy => {
                 state.metrics.login("busy");
-                OAuthError::unavailable(1)
+                OAuthError::unavailable(state.accounts.passwords.retry_after().as_secs())
             }
             e => {
                 tracing::error!(error = %e, "password verification failed to run");
