@@ -11,11 +11,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
     SqliteTransactionManager,
 };
-use sqlx::{Connection as _, Row, SqliteConnection, SqlitePool, TransactionManager as _};
+use sqlx::{Connection as _, Row, Sqlite, SqliteConnection, SqlitePool, TransactionManager as _};
 use uuid::Uuid;
 
 use super::{
@@ -946,7 +947,8 @@ async fn insert_role_scopes(
     Ok(())
 }
 
-/// [`Store::rotate_refresh`] in one `BEGIN IMMEDIATE` transaction.
+/// [`Store::rotate_refresh`]: the common case (a current token) in one round trip to the
+/// writer, every other case in [`rotate_or_detect_reuse`].
 async fn rotate(
     pool: &SqlitePool,
     hash: &[u8],
@@ -955,7 +957,86 @@ async fn rotate(
     next_hash: &[u8],
     now: i64,
 ) -> Result<Rotation, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+    let mut conn = pool.acquire().await.map_err(map_err)?;
+    match rotate_current(&mut conn, hash, client_id, next, next_hash, now).await {
+        Ok(Some(old)) => Ok(Rotation::Rotated(old)),
+        Ok(None) => rotate_or_detect_reuse(&mut conn, hash, client_id, next, next_hash, now).await,
+        Err(e) => {
+            end_open_transaction(&mut conn).await;
+            Err(e)
+        }
+    }
+}
+
+/// Rotates `hash` if it is current: one batch of statements, so the single writer is
+/// held for one round trip instead of four (each a hop to the connection's worker
+/// thread). Inside `BEGIN IMMEDIATE` nothing else writes, so the INSERT … SELECT and the
+/// UPDATE see the same row under the same conditions: the successor exists exactly when
+/// the token was marked used. Returns the token as it was, or `None` (nothing changed)
+/// when it was not current. On an error a transaction may be left open: the caller ends
+/// it ([`end_open_transaction`]), as sqlx does not know of this one.
+async fn rotate_current(
+    conn: &mut SqliteConnection,
+    hash: &[u8],
+    client_id: &str,
+    next: &RefreshToken,
+    next_hash: &[u8],
+    now: i64,
+) -> Result<Option<RefreshToken>, StoreError> {
+    let sql = format!(
+        "BEGIN IMMEDIATE; \
+         INSERT INTO refresh_tokens (id, token_hash, family_id, user_id, client_id, scope, created_at, expires_at, idle_expires_at) \
+           SELECT ?1, ?2, family_id, ?3, client_id, ?4, ?5, expires_at, ?6 FROM refresh_tokens \
+           WHERE token_hash = ?7 AND client_id = ?8 AND used_at IS NULL AND revoked_at IS NULL \
+           AND expires_at > ?9 AND idle_expires_at > ?9; \
+         UPDATE refresh_tokens SET used_at = ?9 \
+           WHERE token_hash = ?7 AND client_id = ?8 AND used_at IS NULL AND revoked_at IS NULL \
+           AND expires_at > ?9 AND idle_expires_at > ?9 \
+           RETURNING {REFRESH_COLUMNS}; \
+         COMMIT;"
+    );
+    // `fetch_all`, never `fetch_optional`: every statement must run, COMMIT included.
+    let rows = sqlx::query(&sql)
+        .bind(next.id.to_string())
+        .bind(next_hash)
+        .bind(next.user_id.to_string())
+        .bind(&next.scope)
+        .bind(next.created_at)
+        .bind(next.idle_expires_at)
+        .bind(hash)
+        .bind(client_id)
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    rows.first().map(refresh_from).transpose()
+}
+
+/// Rolls back a transaction a failed statement batch may have left open. A ROLLBACK that
+/// fails for another reason than "no transaction is active" leaves the connection in an
+/// unknown state: it is closed instead of returned (closing rolls back).
+async fn end_open_transaction(conn: &mut PoolConnection<Sqlite>) {
+    if let Err(e) = sqlx::query("ROLLBACK").execute(&mut **conn).await {
+        let nothing_open = matches!(&e, sqlx::Error::Database(db) if db.message().contains("no transaction is active"));
+        if !nothing_open {
+            tracing::warn!(error = %e, "could not end a failed write transaction; closing its connection");
+            conn.close_on_drop();
+        }
+    }
+}
+
+/// [`Store::rotate_refresh`] in one `BEGIN IMMEDIATE` transaction, statement by
+/// statement: rotates a current token, or revokes the family of a rotated one presented
+/// again.
+async fn rotate_or_detect_reuse(
+    conn: &mut SqliteConnection,
+    hash: &[u8],
+    client_id: &str,
+    next: &RefreshToken,
+    next_hash: &[u8],
+    now: i64,
+) -> Result<Rotation, StoreError> {
+    let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
     // The conditional UPDATE is the decision: of concurrent presentations, exactly one
     // sees `used_at IS NULL` (SQLite serialises writers).
     let sql = format!(
@@ -1170,6 +1251,114 @@ mod tests {
             .unwrap()
             .len();
         assert_eq!(count, events.len());
+    }
+
+    fn token(user_id: Uuid, client_id: &str) -> (RefreshToken, Vec<u8>) {
+        let row = RefreshToken {
+            id: Uuid::new_v4(),
+            family_id: Uuid::new_v4(),
+            user_id,
+            client_id: client_id.to_owned(),
+            scope: "profile".to_owned(),
+            created_at: 10,
+            expires_at: 1_000,
+            idle_expires_at: 500,
+            used_at: None,
+            revoked_at: None,
+        };
+        (row, Uuid::new_v4().as_bytes().to_vec())
+    }
+
+    #[tokio::test]
+    async fn rotation_in_one_batch_rotates_detects_reuse_and_undoes_a_failed_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let store = SqliteStore::connect(&url, 2).await.unwrap();
+        store.migrate().await.unwrap();
+        let owner = user("carol");
+        store.create_user(&owner).await.unwrap();
+        store
+            .create_client(&Client {
+                id: "app".to_owned(),
+                name: "app".to_owned(),
+                confidential: false,
+                secret_hash: None,
+                grants: vec!["refresh_token".to_owned()],
+                scopes: vec!["profile".to_owned()],
+                audience: None,
+                disabled: false,
+                created_at: 1,
+            })
+            .await
+            .unwrap();
+        let (current, hash) = token(owner.id, "app");
+        let (other, other_hash) = token(owner.id, "app");
+        store.insert_refresh(&current, &hash).await.unwrap();
+        store.insert_refresh(&other, &other_hash).await.unwrap();
+
+        // A successor whose hash is taken: the batch fails midway and changes nothing.
+        let (clash, _) = token(owner.id, "app");
+        let failed = store
+            .rotate_refresh(&hash, "app", &clash, &other_hash, 20)
+            .await;
+        assert!(matches!(failed, Err(StoreError::Conflict)), "{failed:?}");
+        let unchanged = store.refresh_by_hash(&hash).await.unwrap().unwrap();
+        assert_eq!(unchanged.used_at, None);
+
+        // The writer is usable again and the token still current.
+        let (next, next_hash) = token(owner.id, "app");
+        let rotated = store
+            .rotate_refresh(&hash, "app", &next, &next_hash, 30)
+            .await
+            .unwrap();
+        assert!(matches!(rotated, Rotation::Rotated(ref old) if old.id == current.id));
+        let successor = store.refresh_by_hash(&next_hash).await.unwrap().unwrap();
+        assert_eq!(
+            (successor.family_id, successor.expires_at, successor.used_at),
+            (current.family_id, current.expires_at, None),
+            "the successor joins the family and keeps its absolute expiry"
+        );
+        assert_eq!(
+            store.refresh_by_hash(&hash).await.unwrap().unwrap().used_at,
+            Some(30)
+        );
+
+        // Presented again: the family is revoked, the successor with it.
+        let (again, again_hash) = token(owner.id, "app");
+        let reused = store
+            .rotate_refresh(&hash, "app", &again, &again_hash, 40)
+            .await
+            .unwrap();
+        assert!(
+            matches!(reused, Rotation::Reused { family_id, .. } if family_id == current.family_id)
+        );
+        let successor = store.refresh_by_hash(&next_hash).await.unwrap().unwrap();
+        assert_eq!(successor.revoked_at, Some(40));
+        assert!(store.refresh_by_hash(&again_hash).await.unwrap().is_none());
+
+        // Another client's token, an unknown one, an expired one: invalid, nothing changes.
+        let (fresh, fresh_hash) = token(owner.id, "app");
+        for (hash, client, now) in [
+            (&other_hash, "elsewhere", 50),
+            (&fresh_hash, "app", 50),
+            (&other_hash, "app", 600),
+        ] {
+            let outcome = store
+                .rotate_refresh(hash, client, &fresh, &fresh_hash, now)
+                .await
+                .unwrap();
+            assert!(matches!(outcome, Rotation::Invalid), "{outcome:?}");
+        }
+        assert!(store.refresh_by_hash(&fresh_hash).await.unwrap().is_none());
+        assert_eq!(
+            store
+                .refresh_by_hash(&other_hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .used_at,
+            None
+        );
     }
 
     #[tokio::test]
