@@ -335,9 +335,15 @@ class TokenServer:
         return base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
 
     def password_login(self, username: str, password: str = SEED_PASSWORD) -> dict:
-        status, body = http("POST", self.url + "/oauth/token",
-                            form({"grant_type": "password", "username": username, "password": password}),
-                            {"Content-Type": "application/x-www-form-urlencoded"})
+        # 503 is the hashing pool (queue full or CPU budget spent) asking to come back
+        # later; a well-behaved client waits and retries, as here (for up to a minute).
+        for _ in range(60):
+            status, body = http("POST", self.url + "/oauth/token",
+                                form({"grant_type": "password", "username": username, "password": password}),
+                                {"Content-Type": "application/x-www-form-urlencoded"})
+            if status != 503:
+                break
+            time.sleep(1)
         if status != 200:
             raise RuntimeError(f"password grant for {username} failed: {status} {body[:300]!r}")
         return json.loads(body)

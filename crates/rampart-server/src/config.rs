@@ -78,7 +78,8 @@ pub struct Settings {
     /// Enable the built-in public client `first-party` (password + refresh grants) [default: true]
     #[arg(long, env = "RAMPART_FIRST_PARTY_CLIENT", global = true)]
     pub first_party_client: Option<bool>,
-    /// Database connection pool size [default: 8]
+    /// Database connection pool size: Postgres connections, or SQLite reader connections
+    /// (SQLite writes always go through one extra writer connection) [default: 8]
     #[arg(long, env = "RAMPART_DB_MAX_CONNECTIONS", global = true)]
     pub db_max_connections: Option<u32>,
     /// Seconds a query waits for a free pooled database connection before the request fails with 503 (Postgres) [default: 5]
