@@ -2,7 +2,8 @@
 //! headless Debian `chromium` driven by Node's playwright-core (`tests/browser/docs.mjs`):
 //! open `/docs`, Authorize with the oauth2 password flow (client `first-party`), "Try it
 //! out" on `GET /users/me`, and find the 200 body in the page. Screenshots go to
-//! `target/docs-browser/`.
+//! `target/docs-browser/`. A second test (`tests/browser/csrf.mjs`) sends cross-site
+//! requests from another site in the same browser and expects every one refused.
 //!
 //! Needs `chromium`, `node` and `npm ci --prefix crates/rampart-server/tests/browser`;
 //! `.ci/run` installs them. Without them the test fails and says what to install.
@@ -102,4 +103,85 @@ async fn swagger_ui_authorizes_with_the_password_flow_and_shows_users_me() {
         "no screenshot at {}",
         screenshot.display()
     );
+}
+
+/// The attacker's site for the cross-site test: another origin (plain HTTP on 127.0.0.1,
+/// while the token server is `https://localhost`) whose pages send the token server a
+/// password-grant POST with real credentials, by form and by script.
+async fn attacker_site(target: String, username: String, password: String) -> u16 {
+    use axum::response::Html;
+    use axum::routing::get;
+    let form = format!(
+        r#"<!doctype html><title>win a prize</title>
+<form id="f" method="POST" action="{target}/oauth/token">
+<input name="grant_type" value="password"><input name="username" value="{username}">
+<input name="password" value="{password}"><input name="client_id" value="first-party">
+</form><script>document.getElementById("f").submit()</script>"#
+    );
+    let fetch = format!(
+        r#"<!doctype html><title>win a prize</title><script>
+const mode = new URLSearchParams(location.search).get("mode");
+const body = new URLSearchParams({{grant_type: "password", username: "{username}", password: "{password}", client_id: "first-party"}});
+fetch("{target}/oauth/token", {{method: "POST", mode, credentials: "include", body}}).catch(() => {{}});
+</script>"#
+    );
+    let app = axum::Router::new()
+        .route("/form.html", get(move || async move { Html(form) }))
+        .route("/fetch.html", get(move || async move { Html(fetch) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    port
+}
+
+/// Issue 5's "cross-site requests from a real browser find nothing": chromium on another
+/// site submits a login form and fires script requests at the token endpoint with real
+/// credentials; every one is refused by the CSRF layer (403 `cross_site_request`), while
+/// the same request from the server's own origin logs in (the control).
+#[tokio::test(flavor = "multi_thread")]
+async fn cross_site_requests_from_a_real_browser_are_refused() {
+    let missing = missing_tools();
+    assert!(
+        missing.is_empty(),
+        "the browser test needs tools that are not installed (.ci/run installs them):\n  {}",
+        missing.join("\n  ")
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let password = format!("browser-{}", uuid::Uuid::new_v4());
+    let mut config = Config::for_tests(dir.path());
+    config.tls_mode = TlsMode::Native;
+    config.dev = true;
+    config.bootstrap_admin_password = Some(SecretString::from(password.clone()));
+    let app = Application::build(config).await.unwrap();
+    let target = format!("https://localhost:{}", app.address().port());
+    tokio::spawn(app.run_until(std::future::pending()));
+    let attacker = attacker_site(target.clone(), "admin".to_owned(), password.clone()).await;
+
+    let mut node = std::process::Command::new("node");
+    node.arg(browser_dir().join("csrf.mjs"))
+        .env("RAMPART_URL", &target)
+        .env("ATTACKER_URL", format!("http://127.0.0.1:{attacker}"))
+        .env("RAMPART_USERNAME", "admin")
+        .env("RAMPART_PASSWORD", &password)
+        .env("CHROMIUM", CHROMIUM);
+    let run = tokio::task::spawn_blocking(move || node.output());
+    let output = tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("the browser run finishes within three minutes")
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the browser run failed ({})\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        output.status
+    );
+    for line in [
+        "same-origin fetch POST /oauth/token -> 200",
+        "cross-site form POST /oauth/token -> 403",
+        "cross-site fetch (no-cors) POST /oauth/token -> 403",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
+    }
 }
