@@ -52,8 +52,9 @@ fn missing_tools() -> Vec<String> {
     missing
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn swagger_ui_authorizes_with_the_password_flow_and_shows_users_me() {
+/// Checks the tools, then starts the token server with native TLS and the dev certificate
+/// and a known admin password. Keep the directory alive for the test's duration.
+async fn start_server() -> (tempfile::TempDir, u16, String) {
     let missing = missing_tools();
     assert!(
         missing.is_empty(),
@@ -69,6 +70,22 @@ async fn swagger_ui_authorizes_with_the_password_flow_and_shows_users_me() {
     let app = Application::build(config).await.unwrap();
     let port = app.address().port();
     tokio::spawn(app.run_until(std::future::pending()));
+    (dir, port, password)
+}
+
+/// Runs a browser script. Every step of a script has its own timeout; this bounds the run.
+async fn run_node(mut node: std::process::Command) -> std::process::Output {
+    let run = tokio::task::spawn_blocking(move || node.output());
+    tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("the browser run finishes within three minutes")
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn swagger_ui_authorizes_with_the_password_flow_and_shows_users_me() {
+    let (_dir, port, password) = start_server().await;
     let out = output_dir();
     std::fs::create_dir_all(&out).unwrap();
     let screenshot = out.join("users-me-200.png");
@@ -81,13 +98,7 @@ async fn swagger_ui_authorizes_with_the_password_flow_and_shows_users_me() {
         .env("RAMPART_PASSWORD", &password)
         .env("CHROMIUM", CHROMIUM)
         .env("OUT_DIR", &out);
-    // Every step of the script has its own timeout; this bounds the whole run.
-    let run = tokio::task::spawn_blocking(move || node.output());
-    let output = tokio::time::timeout(Duration::from_secs(180), run)
-        .await
-        .expect("the browser run finishes within three minutes")
-        .unwrap()
-        .unwrap();
+    let output = run_node(node).await;
 
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -140,21 +151,8 @@ fetch("{target}/oauth/token", {{method: "POST", mode, credentials: "include", bo
 /// the same request from the server's own origin logs in (the control).
 #[tokio::test(flavor = "multi_thread")]
 async fn cross_site_requests_from_a_real_browser_are_refused() {
-    let missing = missing_tools();
-    assert!(
-        missing.is_empty(),
-        "the browser test needs tools that are not installed (.ci/run installs them):\n  {}",
-        missing.join("\n  ")
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let password = format!("browser-{}", uuid::Uuid::new_v4());
-    let mut config = Config::for_tests(dir.path());
-    config.tls_mode = TlsMode::Native;
-    config.dev = true;
-    config.bootstrap_admin_password = Some(SecretString::from(password.clone()));
-    let app = Application::build(config).await.unwrap();
-    let target = format!("https://localhost:{}", app.address().port());
-    tokio::spawn(app.run_until(std::future::pending()));
+    let (_dir, port, password) = start_server().await;
+    let target = format!("https://localhost:{port}");
     let attacker = attacker_site(target.clone(), "admin".to_owned(), password.clone()).await;
 
     let mut node = std::process::Command::new("node");
@@ -164,12 +162,7 @@ async fn cross_site_requests_from_a_real_browser_are_refused() {
         .env("RAMPART_USERNAME", "admin")
         .env("RAMPART_PASSWORD", &password)
         .env("CHROMIUM", CHROMIUM);
-    let run = tokio::task::spawn_blocking(move || node.output());
-    let output = tokio::time::timeout(Duration::from_secs(180), run)
-        .await
-        .expect("the browser run finishes within three minutes")
-        .unwrap()
-        .unwrap();
+    let output = run_node(node).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
