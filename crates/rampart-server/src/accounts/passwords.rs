@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::budget::CpuBudget;
 use super::hasher;
-use super::pool::{HashPool, PoolError, Refusals};
+use super::pool::{HashPool, PoolError, Refusals, Slot};
 
 /// Shortest accepted password, in bytes (NIST SP 800-63B §5.1.1.2: at least 8).
 pub const MIN_PASSWORD_BYTES: usize = 8;
@@ -194,13 +194,31 @@ impl Passwords {
         password: &SecretString,
         stored: Option<&str>,
     ) -> Result<Verification, HashError> {
+        let slot = self.reserve()?;
+        self.verify_in(slot, password, stored).await
+    }
+
+    /// Reserves room for one verification on the hashing pool, or refuses at once
+    /// ([`HashError::Busy`]) when its queue is full or its CPU budget spent. Taken before
+    /// the lookups a login needs, so that a refused login costs none of them.
+    pub fn reserve(&self) -> Result<Slot, HashError> {
+        Ok(self.pool.reserve()?)
+    }
+
+    /// [`Self::verify`] in a place reserved earlier.
+    pub async fn verify_in(
+        &self,
+        slot: Slot,
+        password: &SecretString,
+        stored: Option<&str>,
+    ) -> Result<Verification, HashError> {
         let exists = stored.is_some();
         let stored: Arc<str> = stored.map_or_else(|| Arc::clone(&self.dummy_hash), Arc::from);
         let password = password.clone();
         let params = self.params;
         let retain = self.retain;
-        let verification = self
-            .blocking(move || verify_hash(password.expose_secret(), &stored, params, retain))
+        let verification = slot
+            .run(move || verify_hash(password.expose_secret(), &stored, params, retain))
             .await?;
         Ok(Verification {
             ok: verification.ok && exists,

@@ -14,7 +14,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::budget::{BURST_PER_THREAD, CpuBudget, LeakyBucket};
+use super::budget::{BURST_PER_THREAD, Charge, CpuBudget, LeakyBucket};
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -84,7 +84,9 @@ impl HashPool {
         typical_job: Duration,
     ) -> std::io::Result<Self> {
         let workers = workers.max(1);
-        let (sender, receiver) = mpsc::sync_channel::<Job>(queue);
+        // Reservations bound jobs waiting or running to `workers + queue`; the channel
+        // holds as many, so that a reserved job always finds room in it.
+        let (sender, receiver) = mpsc::sync_channel::<Job>(workers + queue);
         let receiver = Arc::new(Mutex::new(receiver));
         for i in 0..workers {
             let receiver: Arc<Mutex<Receiver<Job>>> = Arc::clone(&receiver);
@@ -144,12 +146,14 @@ impl HashPool {
             .map_or(Duration::ZERO, |bucket| lock(bucket).wait(Instant::now()))
     }
 
-    /// Runs `work` on the pool, or refuses at once when the budget is spent or the queue
-    /// is full.
-    pub async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, PoolError> {
+    /// Reserves room for one job: a place in the queue and, with a budget, an advance
+    /// charge against it. Refuses at once when the budget is spent or the queue is full.
+    ///
+    /// Reserving before the work is known lets a caller refuse a request before it does
+    /// anything else for it: under a login flood the token endpoint answers 503 without
+    /// the store lookups that would otherwise precede every refusal. Dropping the slot
+    /// unused gives both back.
+    pub fn reserve(&self) -> Result<Slot, PoolError> {
         let charge = match &self.budget {
             Some(bucket) => match lock(bucket).admit(Instant::now()) {
                 Ok(charge) => Some((Arc::clone(bucket), charge)),
@@ -160,15 +164,71 @@ impl HashPool {
             },
             None => None,
         };
-        let refund = |charge: &Option<(Arc<Mutex<LeakyBucket>>, _)>| {
+        // Running, waiting and reserved jobs together: at most one running per thread
+        // plus `capacity` waiting, the bound the channel alone gave before reservations.
+        let limit = self.workers + self.capacity;
+        let reserved = self
+            .queued
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| {
+                (n < limit).then_some(n + 1)
+            });
+        if reserved.is_err() {
             if let Some((bucket, charge)) = charge {
-                lock(bucket).refund(*charge, Instant::now());
+                lock(&bucket).refund(charge, Instant::now());
             }
-        };
+            self.refusals.queue_full.fetch_add(1, Ordering::Relaxed);
+            return Err(PoolError::Busy);
+        }
+        Ok(Slot {
+            pool: self.clone(),
+            charge,
+            taken: false,
+        })
+    }
+
+    /// Runs `work` on the pool, or refuses at once when the budget is spent or the queue
+    /// is full.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PoolError> {
+        self.reserve()?.run(work).await
+    }
+}
+
+/// Room for one job on the pool, from [`HashPool::reserve`]. Dropped unused, it returns
+/// its place in the queue and its budget charge.
+#[must_use = "a reserved slot holds a place in the hashing queue until it is run or dropped"]
+pub struct Slot {
+    pool: HashPool,
+    charge: Option<(Arc<Mutex<LeakyBucket>>, Charge)>,
+    /// The place was handed to a job: nothing to give back on drop.
+    taken: bool,
+}
+
+impl std::fmt::Debug for Slot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Slot")
+            .field("charged", &self.charge.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Slot {
+    fn refund(&mut self) {
+        if let Some((bucket, charge)) = self.charge.take() {
+            lock(&bucket).refund(charge, Instant::now());
+        }
+    }
+
+    /// Runs `work` in the reserved place.
+    pub async fn run<T: Send + 'static>(
+        mut self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PoolError> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let queued = Arc::clone(&self.queued);
-        queued.fetch_add(1, Ordering::Relaxed);
-        let settle = charge.clone();
+        let queued = Arc::clone(&self.pool.queued);
+        let settle = self.charge.clone();
         let job: Job = Box::new(move || {
             // Timed on the hashing thread: queueing is not hashing.
             let started = Instant::now();
@@ -180,19 +240,32 @@ impl HashPool {
             queued.fetch_sub(1, Ordering::Relaxed);
             let _ = tx.send(result);
         });
-        match self.sender.try_send(job) {
-            Ok(()) => rx.await.map_err(|_| PoolError::Stopped),
+        match self.pool.sender.try_send(job) {
+            Ok(()) => {
+                // The job owns the place and settles the charge now.
+                self.taken = true;
+                self.charge = None;
+                rx.await.map_err(|_| PoolError::Stopped)
+            }
+            // Not expected: the channel has room for every reservation. Refused like a
+            // full queue; drop gives the place and the charge back.
             Err(TrySendError::Full(_)) => {
-                self.queued.fetch_sub(1, Ordering::Relaxed);
-                refund(&charge);
-                self.refusals.queue_full.fetch_add(1, Ordering::Relaxed);
+                self.pool
+                    .refusals
+                    .queue_full
+                    .fetch_add(1, Ordering::Relaxed);
                 Err(PoolError::Busy)
             }
-            Err(TrySendError::Disconnected(_)) => {
-                self.queued.fetch_sub(1, Ordering::Relaxed);
-                refund(&charge);
-                Err(PoolError::Stopped)
-            }
+            Err(TrySendError::Disconnected(_)) => Err(PoolError::Stopped),
+        }
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.refund();
+        if !self.taken {
+            self.pool.queued.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
@@ -276,5 +349,52 @@ mod tests {
                 cpu_budget: 1
             }
         );
+    }
+
+    #[tokio::test]
+    async fn a_reserved_place_counts_against_the_queue_and_comes_back_when_dropped() {
+        // One thread, no waiting room: one reservation fills the pool.
+        let budget = CpuBudget::new(0.5, 1).unwrap();
+        let pool = HashPool::new(1, 0, budget, Duration::from_millis(400)).unwrap();
+        let slot = pool.reserve().unwrap();
+        assert_eq!(pool.queued(), 1);
+        assert_eq!(pool.reserve().unwrap_err(), PoolError::Busy);
+        assert_eq!(pool.run(|| 1).await, Err(PoolError::Busy));
+        drop(slot);
+        assert_eq!(pool.queued(), 0);
+        // Charges came back too: had the dropped slot and the two refused attempts kept
+        // theirs (0.4 s each), the debt would be past the 1 s burst and `a` refused.
+        let a = pool.reserve().unwrap();
+        drop(a);
+        let b = pool.reserve().unwrap();
+        assert_eq!(b.run(|| 5).await, Ok(5));
+        assert_eq!(pool.queued(), 0);
+        let c = pool.reserve().unwrap();
+        assert_eq!(c.run(|| 6).await, Ok(6));
+        assert_eq!(
+            pool.refusals(),
+            Refusals {
+                queue_full: 2,
+                cpu_budget: 0
+            }
+        );
+    }
+
+    #[tokio::test]
+    async fn reservations_over_budget_are_refused_before_any_work() {
+        // Half a core, 1 s burst, jobs expected to cost 0.6 s: the second reservation held
+        // at the same time would exceed the burst.
+        let budget = CpuBudget::new(0.5, 1).unwrap();
+        let pool = HashPool::new(1, 4, budget, Duration::from_millis(600)).unwrap();
+        let first = pool.reserve().unwrap();
+        let second = pool.reserve().unwrap();
+        let Err(PoolError::OverBudget(wait)) = pool.reserve() else {
+            panic!("reserved over budget");
+        };
+        assert!(wait > Duration::ZERO);
+        assert_eq!(pool.queued(), 2, "a refusal holds no place");
+        drop((first, second));
+        assert_eq!(pool.queued(), 0);
+        assert_eq!(pool.budget_wait(), Duration::ZERO);
     }
 }

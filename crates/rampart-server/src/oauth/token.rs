@@ -142,6 +142,22 @@ pub(crate) async fn record_lockouts(
     Ok(())
 }
 
+/// The answer when password hashing could not run: refused at once rather than queued
+/// without limit, by the queue (retry in a second) or by the hashing CPU budget (retry when
+/// its debt has drained): 503 + `Retry-After`.
+fn busy(state: &AppState, e: HashError) -> OAuthError {
+    match e {
+        HashError::Busy => {
+            state.metrics.login("busy");
+            OAuthError::unavailable(state.accounts.passwords.retry_after().as_secs())
+        }
+        e => {
+            tracing::error!(error = %e, "password verification failed to run");
+            OAuthError::server_error()
+        }
+    }
+}
+
 fn scope_error(refusal: ScopeRefusal) -> OAuthError {
     match refusal {
         ScopeRefusal::Unknown(s) => OAuthError::invalid_scope(format!("unknown scope {s}")),
@@ -186,6 +202,14 @@ async fn password(
         state.metrics.login("locked");
         return Err(OAuthError::too_many(wait));
     }
+    // Bounded hashing: a place on the hashing pool is reserved before the store lookups
+    // below, so that when the pool is saturated (queue full or CPU budget spent) a login
+    // is refused at once, at the price of parsing it, and a flood costs the store nothing.
+    let slot = state
+        .accounts
+        .passwords
+        .reserve()
+        .map_err(|e| busy(state, e))?;
     let account = Throttled::Account(
         name.as_ref()
             .map_or_else(|| username.to_owned(), |n| n.as_str().to_owned()),
@@ -203,21 +227,13 @@ async fn password(
     let verification = state
         .accounts
         .passwords
-        .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
+        .verify_in(
+            slot,
+            &password,
+            user.as_ref().map(|u| u.password_hash.as_str()),
+        )
         .await
-        .map_err(|e| match e {
-            // Bounded hashing: refuse at once rather than queue without limit.
-            // Refused by the queue (retry in a second) or by the hashing CPU budget
-            // (retry when its debt has drained).
-            HashError::Busy => {
-                state.metrics.login("busy");
-                OAuthError::unavailable(state.accounts.passwords.retry_after().as_secs())
-            }
-            e => {
-                tracing::error!(error = %e, "password verification failed to run");
-                OAuthError::server_error()
-            }
-        })?;
+        .map_err(|e| busy(state, e))?;
     let failure = match &user {
         None => Some("unknown_user"),
         Some(_) if !verification.ok => Some("wrong_password"),
