@@ -110,7 +110,6 @@ async fn core_on(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<(Acco
         config.hash_pool_size,
         config.hash_queue_size,
         hash_cpu_budget,
-        config.hash_thread_priority,
     )
     .context("password hashing parameters")?;
     let accounts = Accounts {

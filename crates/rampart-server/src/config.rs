@@ -14,7 +14,7 @@ use rampart::https::ForwardingHeaders;
 use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::{CpuBudget, HashParams, HashPriority};
+use crate::accounts::{CpuBudget, HashParams};
 use crate::clock::Clock;
 
 /// Settings as given by flags, env and file. Each field's doc is its `--help` text.
@@ -72,9 +72,6 @@ pub struct Settings {
     /// CPU cores password hashing may use on average, at most hash_pool_size; beyond it the token endpoint answers 503; 0 = unlimited [default: hash_pool_size / 2, at least 0.5]
     #[arg(long, env = "RAMPART_HASH_CPU_BUDGET", global = true)]
     pub hash_cpu_budget: Option<f64>,
-    /// Scheduling priority of the hashing threads: "idle" (SCHED_IDLE on Linux: any other work on the host preempts a hash, so a login flood cannot slow protected routes) or "normal" [default: idle]
-    #[arg(long, env = "RAMPART_HASH_THREAD_PRIORITY", global = true)]
-    pub hash_thread_priority: Option<String>,
     /// Password-grant attempts per second per client IP (burst: twice that); 0 disables [default: 10]
     #[arg(long, env = "RAMPART_LOGIN_RATE_PER_IP", global = true)]
     pub login_rate_per_ip: Option<u32>,
@@ -170,7 +167,6 @@ impl Settings {
             hash_pool_size,
             hash_queue_size,
             hash_cpu_budget,
-            hash_thread_priority,
             login_rate_per_ip,
             first_party_client,
             db_max_connections,
@@ -219,7 +215,6 @@ pub struct Config {
     /// Checked against `hash_pool_size` by [`Config::resolve`] and again at start-up
     /// ([`CpuBudget::new`]); 0 = unlimited.
     pub hash_cpu_budget: f64,
-    pub hash_thread_priority: HashPriority,
     pub login_rate_per_ip: u32,
     pub first_party_client: bool,
     pub db_max_connections: u32,
@@ -323,10 +318,6 @@ impl Config {
             hash_pool_size,
             hash_queue_size: settings.hash_queue_size.unwrap_or(32),
             hash_cpu_budget,
-            hash_thread_priority: match settings.hash_thread_priority.as_deref() {
-                None => HashPriority::default(),
-                Some(p) => p.parse().map_err(anyhow::Error::msg)?,
-            },
             login_rate_per_ip: settings.login_rate_per_ip.unwrap_or(10),
             first_party_client: settings.first_party_client.unwrap_or(true),
             db_max_connections: settings.db_max_connections.unwrap_or(8),
@@ -368,10 +359,9 @@ impl Config {
     }
 
     /// A configuration for tests: everything on 127.0.0.1 port 0 under `data_dir`, cheap
-    /// password hashing with no CPU budget at normal priority (suites hash a lot, on loaded
-    /// CI machines; the budget and the priority have their own tests), no redirect
-    /// listener, proxy mode (plain HTTP on loopback, no proxy trusted). TLS tests switch to
-    /// `TlsMode::Native` with `dev = true`.
+    /// password hashing with no CPU budget (suites hash a lot, on loaded CI machines; the
+    /// budget has its own tests), no redirect listener, proxy mode (plain HTTP on
+    /// loopback, no proxy trusted). TLS tests switch to `TlsMode::Native` with `dev = true`.
     pub fn for_tests(data_dir: &Path) -> Self {
         let mut config = Self::resolve(Settings::default(), false).expect("the defaults are valid");
         config.data_dir = data_dir.to_path_buf();
@@ -385,9 +375,6 @@ impl Config {
             parallelism: 1,
         };
         config.hash_cpu_budget = 0.0;
-        // Test binaries run many tests at once on busy CI machines: at idle priority their
-        // hashes would wait behind every other thread of the machine.
-        config.hash_thread_priority = HashPriority::Normal;
         config.master_key = None;
         config.bootstrap_admin_password = None;
         config.tls_mode = TlsMode::Proxy;
@@ -400,7 +387,7 @@ impl Config {
         format!(
             "data_dir = {:?}\ndatabase_url = {:?}\npublic_url = {:?}\nhttps_addr = {:?}\nhttp_addr = {:?}\nmetrics_addr = {:?}\n\
              access_token_ttl = {}\nrefresh_token_ttl = {}\nrefresh_idle_ttl = {}\nsigning_alg = {:?}\nkey_rotation_delay = {}\n\
-             argon2_memory_kib = {}\nargon2_iterations = {}\nargon2_parallelism = {}\nhash_pool_size = {}\nhash_queue_size = {}\nhash_cpu_budget = {}\nhash_thread_priority = {:?}\nlogin_rate_per_ip = {}\nfirst_party_client = {}\n\
+             argon2_memory_kib = {}\nargon2_iterations = {}\nargon2_parallelism = {}\nhash_pool_size = {}\nhash_queue_size = {}\nhash_cpu_budget = {}\nlogin_rate_per_ip = {}\nfirst_party_client = {}\n\
              db_max_connections = {}\ndb_acquire_timeout = {}\ndb_statement_timeout = {}\ntls_mode = {:?}\ntls_cert = {:?}\ntls_key = {:?}\ntrusted_proxies = {:?}\ncors_origins = {:?}\ntrusted_origins = {:?}\naudit_retention_days = {}\nhsts_max_age = {}\nhsts_preload = {}\n# RAMPART_MASTER_KEY {}\n# RAMPART_BOOTSTRAP_ADMIN_PASSWORD {}\n",
             self.data_dir.display().to_string(),
             redact_url(&self.database_url),
@@ -420,7 +407,6 @@ impl Config {
             self.hash_pool_size,
             self.hash_queue_size,
             self.hash_cpu_budget,
-            self.hash_thread_priority.to_string(),
             self.login_rate_per_ip,
             self.first_party_client,
             self.db_max_connections,
@@ -510,25 +496,5 @@ mod tests {
         assert_eq!(settings.hash_cpu_budget, Some(1.0));
         let settings: Settings = toml::from_str("hash_cpu_budget = 0.25").unwrap();
         assert_eq!(settings.hash_cpu_budget, Some(0.25));
-    }
-
-    #[test]
-    fn the_hash_thread_priority_defaults_to_idle_and_a_bad_one_is_an_error() {
-        let config = resolve(None, None).unwrap();
-        assert_eq!(config.hash_thread_priority, HashPriority::Idle);
-        assert!(
-            config
-                .describe()
-                .contains("\nhash_thread_priority = \"idle\"\n")
-        );
-        let settings: Settings = toml::from_str("hash_thread_priority = \"normal\"").unwrap();
-        let config = Config::resolve(settings, false).unwrap();
-        assert_eq!(config.hash_thread_priority, HashPriority::Normal);
-        let settings: Settings = toml::from_str("hash_thread_priority = \"lowest\"").unwrap();
-        let err = Config::resolve(settings, false).err().unwrap();
-        assert!(
-            format!("{err:#}").contains("hash_thread_priority \"lowest\""),
-            "{err:#}"
-        );
     }
 }

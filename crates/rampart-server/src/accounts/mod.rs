@@ -18,7 +18,6 @@ use uuid::Uuid;
 
 pub use budget::CpuBudget;
 pub use passwords::{HashParams, Passwords};
-pub use pool::HashPriority;
 pub use username::Username;
 
 use crate::clock::Clock;

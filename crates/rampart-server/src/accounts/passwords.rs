@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::budget::CpuBudget;
 use super::hasher;
-use super::pool::{HashPool, HashPriority, PoolError, Refusals, Slot};
+use super::pool::{HashPool, PoolError, Refusals, Slot};
 
 /// Shortest accepted password, in bytes (NIST SP 800-63B §5.1.1.2: at least 8).
 pub const MIN_PASSWORD_BYTES: usize = 8;
@@ -148,7 +148,6 @@ impl Passwords {
         pool_size: usize,
         queue: usize,
         budget: CpuBudget,
-        priority: HashPriority,
     ) -> Result<Self, HashError> {
         let argon_params = Params::new(
             params.memory_kib,
@@ -166,7 +165,7 @@ impl Passwords {
             params,
             retain: argon_params.block_count(),
             argon_params: Arc::new(argon_params),
-            pool: HashPool::new(pool_size, queue, budget, typical, priority)
+            pool: HashPool::new(pool_size, queue, budget, typical)
                 .map_err(|e| HashError::Failed(e.to_string()))?,
             dummy_hash: Arc::from(dummy),
         })
@@ -315,7 +314,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_only() {
-        let p = Passwords::new(fast(), 2, 8, CpuBudget::UNLIMITED, HashPriority::Normal).unwrap();
+        let p = Passwords::new(fast(), 2, 8, CpuBudget::UNLIMITED).unwrap();
         let hash = p.hash(&SecretString::from("correct horse")).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=1024,t=1,p=1$"));
         let ok = p
@@ -339,7 +338,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_unknown_user_never_verifies() {
-        let p = Passwords::new(fast(), 1, 8, CpuBudget::UNLIMITED, HashPriority::Normal).unwrap();
+        let p = Passwords::new(fast(), 1, 8, CpuBudget::UNLIMITED).unwrap();
         assert!(
             !p.verify(&SecretString::from("anything"), None)
                 .await
@@ -350,7 +349,7 @@ mod tests {
 
     #[tokio::test]
     async fn old_parameters_and_bcrypt_ask_for_a_rehash() {
-        let old = Passwords::new(fast(), 1, 8, CpuBudget::UNLIMITED, HashPriority::Normal).unwrap();
+        let old = Passwords::new(fast(), 1, 8, CpuBudget::UNLIMITED).unwrap();
         let hash = old.hash(&SecretString::from("password1")).await.unwrap();
         let new = Passwords::new(
             HashParams {
@@ -360,7 +359,6 @@ mod tests {
             1,
             8,
             CpuBudget::UNLIMITED,
-            HashPriority::Normal,
         )
         .unwrap();
         assert_eq!(
@@ -405,7 +403,7 @@ mod tests {
                 "{wait_ms} ms"
             );
         }
-        let p = Passwords::new(fast(), 1, 8, CpuBudget::UNLIMITED, HashPriority::Normal).unwrap();
+        let p = Passwords::new(fast(), 1, 8, CpuBudget::UNLIMITED).unwrap();
         assert_eq!(
             p.retry_after(),
             Duration::from_secs(1),
@@ -436,14 +434,7 @@ mod tests {
         let params = HashParams::default();
         let m_cost = u64::from(params.memory_kib);
         let start = peak_rss_kib();
-        let p = Passwords::new(
-            params,
-            POOL,
-            128,
-            CpuBudget::UNLIMITED,
-            HashPriority::Normal,
-        )
-        .unwrap();
+        let p = Passwords::new(params, POOL, 128, CpuBudget::UNLIMITED).unwrap();
         let stored = p.hash(&SecretString::from("correct horse")).await.unwrap();
         let ready = peak_rss_kib();
         let verifications = (0..100).map(|i| {

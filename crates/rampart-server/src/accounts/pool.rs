@@ -76,14 +76,12 @@ fn lock(bucket: &Mutex<LeakyBucket>) -> MutexGuard<'_, LeakyBucket> {
 
 impl HashPool {
     /// Starts `workers` threads (at least 1) with room for `queue` waiting jobs, spending
-    /// at most `budget`, at `priority`; `typical_job` is the expected cost of one job until
-    /// some ran.
+    /// at most `budget`; `typical_job` is the expected cost of one job until some ran.
     pub fn new(
         workers: usize,
         queue: usize,
         budget: CpuBudget,
         typical_job: Duration,
-        priority: HashPriority,
     ) -> std::io::Result<Self> {
         let workers = workers.max(1);
         // Reservations bound jobs waiting or running to `workers + queue`; the channel
@@ -95,12 +93,6 @@ impl HashPool {
             std::thread::Builder::new()
                 .name(format!("rampart-hash-{i}"))
                 .spawn(move || {
-                    if priority == HashPriority::Idle
-                        && let Err(e) = lower_priority()
-                        && i == 0
-                    {
-                        tracing::warn!(error = %e, "could not lower the password hashing threads' priority; they run at normal priority");
-                    }
                     loop {
                         let job = {
                             let guard = receiver
@@ -278,70 +270,6 @@ impl Drop for Slot {
     }
 }
 
-/// The scheduling priority of the hashing threads (`hash_thread_priority`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum HashPriority {
-    /// The lowest there is: `SCHED_IDLE` on Linux (elsewhere the lowest `nice`). Any other
-    /// thread on the host that wakes up preempts a hash at once, in this process or in
-    /// another, so hashing takes only CPU time nothing else wants, plus what the
-    /// scheduler's group shares guarantee the process.
-    #[default]
-    Idle,
-    /// Like every other thread.
-    Normal,
-}
-
-impl std::str::FromStr for HashPriority {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "idle" => Ok(Self::Idle),
-            "normal" => Ok(Self::Normal),
-            other => Err(format!(
-                "hash_thread_priority {other:?} is not \"idle\" or \"normal\""
-            )),
-        }
-    }
-}
-
-impl std::fmt::Display for HashPriority {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::Idle => "idle",
-            Self::Normal => "normal",
-        })
-    }
-}
-
-/// Lowers the calling thread's scheduling priority. Password hashing is batch work: a
-/// login may take a few milliseconds longer, while a request to a protected route (here
-/// or in a co-located service) must not wait behind a 20-ms Argon2 run. The tokio
-/// workers and the CPU budget alone cannot give that: the kernel does not know which
-/// thread's work is urgent.
-fn lower_priority() -> Result<(), thread_priority::Error> {
-    use thread_priority::ThreadPriority;
-    #[cfg(target_os = "linux")]
-    {
-        use thread_priority::unix::{
-            NormalThreadSchedulePolicy, ThreadSchedulePolicy, set_thread_priority_and_policy,
-            thread_native_id,
-        };
-        // SCHED_IDLE: needs no privilege (lowering is always allowed), and unlike a
-        // high `nice` it is honoured across processes and cgroups: the kernel preempts
-        // a SCHED_IDLE thread whenever a normal one wakes on its CPU.
-        set_thread_priority_and_policy(
-            thread_native_id(),
-            ThreadPriority::Min,
-            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle),
-        )
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        thread_priority::set_current_thread_priority(ThreadPriority::Min)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -349,14 +277,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_refuses_at_once_and_recovers() {
-        let pool = HashPool::new(
-            1,
-            1,
-            CpuBudget::UNLIMITED,
-            Duration::ZERO,
-            HashPriority::Normal,
-        )
-        .unwrap();
+        let pool = HashPool::new(1, 1, CpuBudget::UNLIMITED, Duration::ZERO).unwrap();
         let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
         let release_rx = Arc::new(Mutex::new(release_rx));
         // One job runs (blocked), one waits in the queue.
@@ -395,8 +316,7 @@ mod tests {
     async fn over_budget_refuses_at_once_and_a_cheap_job_pays_back_its_estimate() {
         // Half a core, 1 s burst, jobs expected to cost 2 s: one in flight spends it all.
         let budget = CpuBudget::new(0.5, 1).unwrap();
-        let pool =
-            HashPool::new(1, 4, budget, Duration::from_secs(2), HashPriority::Normal).unwrap();
+        let pool = HashPool::new(1, 4, budget, Duration::from_secs(2)).unwrap();
         let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
         let blocker = {
             let pool = pool.clone();
@@ -435,14 +355,7 @@ mod tests {
     async fn a_reserved_place_counts_against_the_queue_and_comes_back_when_dropped() {
         // One thread, no waiting room: one reservation fills the pool.
         let budget = CpuBudget::new(0.5, 1).unwrap();
-        let pool = HashPool::new(
-            1,
-            0,
-            budget,
-            Duration::from_millis(400),
-            HashPriority::Normal,
-        )
-        .unwrap();
+        let pool = HashPool::new(1, 0, budget, Duration::from_millis(400)).unwrap();
         let slot = pool.reserve().unwrap();
         assert_eq!(pool.queued(), 1);
         assert_eq!(pool.reserve().unwrap_err(), PoolError::Busy);
@@ -472,14 +385,7 @@ mod tests {
         // Half a core, 1 s burst, jobs expected to cost 0.6 s: the second reservation held
         // at the same time would exceed the burst.
         let budget = CpuBudget::new(0.5, 1).unwrap();
-        let pool = HashPool::new(
-            1,
-            4,
-            budget,
-            Duration::from_millis(600),
-            HashPriority::Normal,
-        )
-        .unwrap();
+        let pool = HashPool::new(1, 4, budget, Duration::from_millis(600)).unwrap();
         let first = pool.reserve().unwrap();
         let second = pool.reserve().unwrap();
         let Err(PoolError::OverBudget(wait)) = pool.reserve() else {
@@ -490,37 +396,5 @@ mod tests {
         drop((first, second));
         assert_eq!(pool.queued(), 0);
         assert_eq!(pool.budget_wait(), Duration::ZERO);
-    }
-
-    #[cfg(target_os = "linux")]
-    #[tokio::test]
-    async fn idle_priority_puts_the_hashing_threads_on_sched_idle() {
-        use thread_priority::unix::{
-            NormalThreadSchedulePolicy, ThreadSchedulePolicy, thread_schedule_policy,
-        };
-        let policy = |priority| async move {
-            let pool = HashPool::new(1, 1, CpuBudget::UNLIMITED, Duration::ZERO, priority).unwrap();
-            pool.run(thread_schedule_policy).await.unwrap().unwrap()
-        };
-        assert_eq!(
-            policy(HashPriority::Idle).await,
-            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
-        );
-        assert_eq!(
-            policy(HashPriority::Normal).await,
-            ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other)
-        );
-    }
-
-    #[test]
-    fn priorities_parse_and_print() {
-        for p in [HashPriority::Idle, HashPriority::Normal] {
-            assert_eq!(p.to_string().parse::<HashPriority>(), Ok(p));
-        }
-        let err = "low".parse::<HashPriority>().unwrap_err();
-        assert!(
-            err.contains("hash_thread_priority") && err.contains("\"low\""),
-            "{err}"
-        );
     }
 }
