@@ -494,6 +494,95 @@ async fn a_full_hashing_queue_answers_503_at_once_and_the_api_keeps_serving() {
 }
 
 #[tokio::test]
+async fn a_saturated_hashing_pool_refuses_password_attempts_before_reading_the_store() {
+    // One hashing thread, no waiting room, slow hashes: one login in flight fills the pool.
+    let app = spawn(|c| {
+        c.hash_pool_size = 1;
+        c.hash_queue_size = 0;
+        c.trusted_proxies = vec!["127.0.0.1/32".into()];
+        c.password_hash = rampart_server::accounts::HashParams {
+            memory_kib: 64 * 1024,
+            iterations: 4,
+            parallelism: 1,
+        };
+    })
+    .await;
+    app.create_alice().await;
+    let in_flight = app.login_from("alice", ALICE_PW, Some("198.51.100.40"));
+    let probes = async {
+        // Until the first login holds the pool's one place (the gauge counts reservations).
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let metrics = app
+                .client
+                .get(format!("http://{}/metrics", app.metrics))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            if metrics.contains("\nrampart_password_hash_queue_depth 1\n") {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "{metrics}");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // Every later step reads the store (client, failure backoff, user), so the answer
+        // shows where the refusal happens: a client lookup would have answered 401.
+        let unknown_client = app
+            .client
+            .post(app.url("/oauth/token"))
+            .header("X-Forwarded-For", "198.51.100.41")
+            .form(&[
+                ("grant_type", "password"),
+                ("client_id", "no-such-client"),
+                ("username", "alice"),
+                ("password", "wrong password!"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        // Grants that do not hash are not held back by the hashing pool.
+        let no_hashing = app
+            .client
+            .post(app.url("/oauth/token"))
+            .header("X-Forwarded-For", "198.51.100.41")
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "no-such-client"),
+                ("client_secret", "whatever"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        (unknown_client, no_hashing)
+    };
+    let (first, (unknown_client, no_hashing)) = tokio::join!(in_flight, probes);
+    assert_eq!(first.status(), 200, "the login holding the pool succeeds");
+    assert_eq!(unknown_client.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(unknown_client.headers().contains_key("retry-after"));
+    let body: Value = unknown_client.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    assert_eq!(no_hashing.status(), StatusCode::UNAUTHORIZED);
+    // Once the pool is free, the same attempt reaches client authentication.
+    let res = app
+        .client
+        .post(app.url("/oauth/token"))
+        .header("X-Forwarded-For", "198.51.100.41")
+        .form(&[
+            ("grant_type", "password"),
+            ("client_id", "no-such-client"),
+            ("username", "alice"),
+            ("password", "wrong password!"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
 async fn a_login_flood_over_the_hashing_cpu_budget_gets_503_and_logins_resume_once_it_drains() {
     // One hashing thread, costly hashes, a fifth of a core, and a queue longer than the
     // flood: every 503 below is the budget's, not the queue's.

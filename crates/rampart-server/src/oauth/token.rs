@@ -17,6 +17,7 @@ use super::form::Params;
 use super::issue::{self, Subject};
 use crate::accounts::Username;
 use crate::accounts::passwords::HashError;
+use crate::accounts::pool::Slot;
 use crate::accounts::scopes::{self, ScopeContext, ScopeRefusal};
 use crate::accounts::throttle::Subject as Throttled;
 use crate::audit::{Event, Kind};
@@ -84,6 +85,12 @@ pub async fn token(
     ) {
         return Err(OAuthError::unsupported_grant_type());
     }
+    // A password attempt is admitted before anything reads the store: the per-IP rate
+    // limit (in memory), then a place on the hashing pool; see `admit_password_attempt`.
+    let slot = match grant_type {
+        "password" => Some(admit_password_attempt(&state, ip)?),
+        _ => None,
+    };
     let client = authenticate(&state, ip, &headers, &params).await?;
     let basic = client.used_basic();
     if !client.client.grants.iter().any(|g| g == grant_type) {
@@ -102,9 +109,10 @@ pub async fn token(
         ),
         None => None,
     };
-    let result = match grant_type {
-        "password" => password(&state, ip, &client, &params, requested.as_ref()).await,
-        "refresh_token" => refresh(&state, ip, &client, &params, requested.as_ref()).await,
+    // `slot` is `Some` exactly for the password grant.
+    let result = match (grant_type, slot) {
+        (_, Some(slot)) => password(&state, ip, &client, &params, requested.as_ref(), slot).await,
+        ("refresh_token", None) => refresh(&state, ip, &client, &params, requested.as_ref()).await,
         _ => client_credentials(&state, ip, &client, requested.as_ref()).await,
     };
     result.map_err(|e| {
@@ -185,31 +193,41 @@ async fn held_scopes(state: &AppState, user: &User) -> Result<BTreeSet<String>, 
     })
 }
 
+/// Admits a password-grant attempt before any store lookup: the per-IP rate limit (429),
+/// then a place on the hashing pool (503 when its queue is full or its CPU budget spent).
+///
+/// Every later step reads the store: the client, the failure-backoff standing, the user.
+/// Reserving the hashing place first means that under a login flood the attempts the pool
+/// would refuse anyway are refused at the cost of parsing them, and the flood costs the
+/// store nothing. The place (and its budget charge) is given back if the attempt stops
+/// earlier, e.g. at client authentication or a locked account.
+fn admit_password_attempt(state: &AppState, ip: std::net::IpAddr) -> Result<Slot, OAuthError> {
+    if let Err(wait) = state.login_rate.check(ip) {
+        state.metrics.login("locked");
+        return Err(OAuthError::too_many(wait));
+    }
+    state
+        .accounts
+        .passwords
+        .reserve()
+        .map_err(|e| busy(state, e))
+}
+
 /// RFC 6749 §4.3. Unknown user, wrong password and disabled account all answer the same
-/// `invalid_grant`, after the same amount of hashing work.
+/// `invalid_grant`, after the same amount of hashing work. `slot`: the place on the
+/// hashing pool from [`admit_password_attempt`].
 async fn password(
     state: &AppState,
     ip: std::net::IpAddr,
     client: &Authenticated,
     params: &Params,
     requested: Option<&BTreeSet<String>>,
+    slot: Slot,
 ) -> Result<TokenResponse, OAuthError> {
     let username = params.require("username")?;
     let password = SecretString::from(params.require("password")?.to_owned());
     let name = Username::parse(username).ok();
     // Throttling comes before any hashing: a locked request costs one lookup.
-    if let Err(wait) = state.login_rate.check(ip) {
-        state.metrics.login("locked");
-        return Err(OAuthError::too_many(wait));
-    }
-    // Bounded hashing: a place on the hashing pool is reserved before the store lookups
-    // below, so that when the pool is saturated (queue full or CPU budget spent) a login
-    // is refused at once, at the price of parsing it, and a flood costs the store nothing.
-    let slot = state
-        .accounts
-        .passwords
-        .reserve()
-        .map_err(|e| busy(state, e))?;
     let account = Throttled::Account(
         name.as_ref()
             .map_or_else(|| username.to_owned(), |n| n.as_str().to_owned()),
