@@ -54,22 +54,44 @@ impl App {
         format!("http://{}{path}", self.addr)
     }
 
+    /// `POST /oauth/token` with `form`, optionally through the trusted proxy.
+    async fn token_from(
+        &self,
+        form: &[(&str, &str)],
+        forwarded_for: Option<&str>,
+    ) -> reqwest::Response {
+        let mut req = self.client.post(self.url("/oauth/token")).form(form);
+        if let Some(xff) = forwarded_for {
+            req = req.header("X-Forwarded-For", xff);
+        }
+        req.send().await.unwrap()
+    }
+
     async fn login_from(
         &self,
         user: &str,
         password: &str,
         forwarded_for: Option<&str>,
     ) -> reqwest::Response {
-        let mut req = self.client.post(self.url("/oauth/token")).form(&[
+        let form = [
             ("grant_type", "password"),
             ("username", user),
             ("password", password),
             ("scope", "profile admin"),
-        ]);
-        if let Some(xff) = forwarded_for {
-            req = req.header("X-Forwarded-For", xff);
-        }
-        req.send().await.unwrap()
+        ];
+        self.token_from(&form, forwarded_for).await
+    }
+
+    /// The Prometheus exposition from the metrics listener.
+    async fn metrics_text(&self) -> String {
+        self.client
+            .get(format!("http://{}/metrics", self.metrics))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     async fn login(&self, user: &str, password: &str) -> reqwest::Response {
@@ -509,19 +531,18 @@ async fn a_saturated_hashing_pool_refuses_password_attempts_before_reading_the_s
     .await;
     app.create_alice().await;
     let in_flight = app.login_from("alice", ALICE_PW, Some("198.51.100.40"));
+    let unknown_client_login = [
+        ("grant_type", "password"),
+        ("client_id", "no-such-client"),
+        ("username", "alice"),
+        ("password", "wrong password!"),
+    ];
+    let probe_ip = Some("198.51.100.41");
     let probes = async {
         // Until the first login holds the pool's one place (the gauge counts reservations).
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
-            let metrics = app
-                .client
-                .get(format!("http://{}/metrics", app.metrics))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let metrics = app.metrics_text().await;
             if metrics.contains("\nrampart_password_hash_queue_depth 1\n") {
                 break;
             }
@@ -530,32 +551,18 @@ async fn a_saturated_hashing_pool_refuses_password_attempts_before_reading_the_s
         }
         // Every later step reads the store (client, failure backoff, user), so the answer
         // shows where the refusal happens: a client lookup would have answered 401.
-        let unknown_client = app
-            .client
-            .post(app.url("/oauth/token"))
-            .header("X-Forwarded-For", "198.51.100.41")
-            .form(&[
-                ("grant_type", "password"),
-                ("client_id", "no-such-client"),
-                ("username", "alice"),
-                ("password", "wrong password!"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let unknown_client = app.token_from(&unknown_client_login, probe_ip).await;
         // Grants that do not hash are not held back by the hashing pool.
         let no_hashing = app
-            .client
-            .post(app.url("/oauth/token"))
-            .header("X-Forwarded-For", "198.51.100.41")
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", "no-such-client"),
-                ("client_secret", "whatever"),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .token_from(
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", "no-such-client"),
+                    ("client_secret", "whatever"),
+                ],
+                probe_ip,
+            )
+            .await;
         (unknown_client, no_hashing)
     };
     let (first, (unknown_client, no_hashing)) = tokio::join!(in_flight, probes);
@@ -566,19 +573,7 @@ async fn a_saturated_hashing_pool_refuses_password_attempts_before_reading_the_s
     assert_eq!(body["error"], "temporarily_unavailable");
     assert_eq!(no_hashing.status(), StatusCode::UNAUTHORIZED);
     // Once the pool is free, the same attempt reaches client authentication.
-    let res = app
-        .client
-        .post(app.url("/oauth/token"))
-        .header("X-Forwarded-For", "198.51.100.41")
-        .form(&[
-            ("grant_type", "password"),
-            ("client_id", "no-such-client"),
-            ("username", "alice"),
-            ("password", "wrong password!"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let res = app.token_from(&unknown_client_login, probe_ip).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -638,15 +633,7 @@ async fn a_login_flood_over_the_hashing_cpu_budget_gets_503_and_logins_resume_on
         refused < 40,
         "the burst allowance admitted the first attempts"
     );
-    let metrics = app
-        .client
-        .get(format!("http://{}/metrics", app.metrics))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.contains(&format!(
             "rampart_password_hash_refusals_total{{reason=\"cpu_budget\"}} {refused}\n"
