@@ -113,6 +113,11 @@ async fn core_on(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<(Acco
     )
     .context("password hashing parameters")?;
     let accounts = Accounts {
+        access: accounts::Access::new(
+            Arc::clone(&store),
+            config.clock.clone(),
+            config.access_token_ttl,
+        ),
         store: Arc::clone(&store),
         passwords,
         clock: config.clock.clone(),
@@ -162,10 +167,16 @@ impl Application {
             .reload(accounts.store.as_ref(), accounts.clock.now())
             .await
             .context("loading the revocation list")?;
+        accounts
+            .access
+            .reload()
+            .await
+            .context("loading revoked sessions")?;
 
         let issuer = config.public_url.clone();
         let clock = config.clock.clone();
         let metrics = Arc::new(crate::metrics::Metrics::default());
+        let access = accounts.access.clone();
         let base = || {
             let clock = clock.clone();
             let observed = Arc::clone(&metrics);
@@ -174,6 +185,9 @@ impl Application {
                 .issuer(&issuer)
                 .key_set_handle(keys.handle())
                 .revocation_list(Arc::clone(&denylist) as Arc<dyn rampart::token::RevocationList>)
+                // Sessions, users and their roles as they are now, not as they were
+                // when the token was signed.
+                .token_check(Arc::new(access.clone()) as Arc<dyn rampart::token::TokenCheck>)
                 .realm("rampart")
                 .clock(move || clock.now())
         };
@@ -431,6 +445,9 @@ fn spawn_maintenance(state: AppState, audit_retention: Duration) -> tokio::task:
                 .await
             {
                 tracing::warn!(error = %e, "reloading the revocation list failed");
+            }
+            if let Err(e) = state.accounts.access.reload().await {
+                tracing::warn!(error = %e, "reloading revoked sessions and user changes failed");
             }
         }
     })

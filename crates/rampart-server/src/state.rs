@@ -62,13 +62,17 @@ impl Denylist {
             .insert(jti, expires_at);
     }
 
-    /// Replaces the mirror with the store's list (drops expired entries).
+    /// Merges the store's list into the mirror and drops expired entries. Merging, not
+    /// replacing: a revocation made here while the store was being read is kept (a
+    /// revocation is never undone).
     pub async fn reload(&self, store: &dyn Store, now: i64) -> Result<(), StoreError> {
-        let fresh: HashMap<String, i64> = store.revoked_jtis(now).await?.into_iter().collect();
-        *self
+        let fresh = store.revoked_jtis(now).await?;
+        let mut entries = self
             .entries
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = fresh;
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        entries.extend(fresh);
+        entries.retain(|_, expires_at| *expires_at > now);
         Ok(())
     }
 }

@@ -459,3 +459,66 @@ async fn a_statement_stuck_behind_a_lock_is_cancelled_by_the_statement_timeout_w
         .unwrap();
     app.login("admin", ADMIN_PW, None).await;
 }
+
+/// Polls `b` until `token` is refused on `/users/me`, at most one reload interval plus
+/// slack; returns how long it took.
+async fn refused_within_reload(b: &TestApp, token: &str, what: &str) -> Duration {
+    let started = Instant::now();
+    loop {
+        let status = b.me(token).await.status();
+        if status == StatusCode::UNAUTHORIZED {
+            return started.elapsed();
+        }
+        assert_eq!(status, StatusCode::OK, "{what}: unexpected status");
+        assert!(
+            started.elapsed() < RELOAD_EVERY + Duration::from_secs(3),
+            "{what}: the other instance still accepts the token after {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_user_disabled_or_a_session_revoked_on_one_instance_loses_access_on_the_other_within_the_reload_interval()
+ {
+    let Some(db) = database().await else { return };
+    let a = instance(&db, |_| {}).await;
+    let b = instance(&db, |_| {}).await;
+    let admin = a.admin_token().await;
+    let created = a.create_user(&admin, "dave", USER_PW, &["user"]).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let id = created.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    a.create_user(&admin, "erin", USER_PW, &["user"]).await;
+    let dave = a.login("dave", USER_PW, None).await.access_token;
+    let erin = a.login("erin", USER_PW, None).await;
+    // B has both users' state cached before the changes.
+    assert_eq!(b.me(&dave).await.status(), StatusCode::OK);
+    assert_eq!(b.me(&erin.access_token).await.status(), StatusCode::OK);
+
+    // Act: on A, disable dave and revoke erin's session.
+    let response = a
+        .update_user(&admin, &id, serde_json::json!({"disabled": true}))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = a
+        .revoke(
+            erin.refresh_token.as_deref().unwrap(),
+            ClientAuth::FirstParty,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    // Assert: A at once, B within the reload interval.
+    assert_eq!(a.me(&dave).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        a.me(&erin.access_token).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let disabled = refused_within_reload(&b, &dave, "disabled user").await;
+    let revoked = refused_within_reload(&b, &erin.access_token, "revoked session").await;
+    eprintln!("B refused: disabled user after {disabled:?}, revoked session after {revoked:?}");
+}

@@ -441,3 +441,79 @@ async fn a_cached_token_does_not_relax_the_b64token_check() {
         assert_eq!((r.status, r.body), (StatusCode::OK, json!("alice")));
     }
 }
+
+/// A [`TokenCheck`](rampart::token::TokenCheck) that refuses the subjects on a list the
+/// test changes while tokens sit in the verified-token cache.
+struct BannedSubjects(std::sync::Mutex<Vec<String>>);
+
+impl rampart::token::TokenCheck for BannedSubjects {
+    fn check<'a>(&'a self, claims: &'a rampart::Claims) -> rampart::token::CheckFuture<'a> {
+        let banned = claims
+            .sub
+            .as_ref()
+            .is_some_and(|s| self.0.lock().unwrap().contains(s));
+        Box::pin(async move {
+            if banned {
+                Err(rampart::TokenError::Revoked)
+            } else {
+                Ok(())
+            }
+        })
+    }
+}
+
+#[tokio::test]
+async fn a_token_check_refuses_a_cached_token_at_once_on_every_path() {
+    let issuer = TestIssuer::new(Algorithm::ES256);
+    let check = std::sync::Arc::new(BannedSubjects(std::sync::Mutex::new(Vec::new())));
+    let validator = issuer
+        .validator_builder()
+        .token_check(check.clone())
+        .build()
+        .unwrap();
+    let app = app(validator.clone());
+    let token = issuer.token().sub("alice").scope("notes:read").sign();
+    for path in ["/auth", "/scoped", "/layer", "/optional"] {
+        let r = call(&app, path, &[&bearer(&token)]).await;
+        assert_eq!(r.status, StatusCode::OK, "{path} before the ban");
+    }
+    assert!(validator.validate(&token).await.is_ok());
+
+    check.0.lock().unwrap().push("alice".into());
+
+    for path in ["/auth", "/scoped", "/layer", "/optional"] {
+        let r = call(&app, path, &[&bearer(&token)]).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path} after the ban");
+        assert_eq!(r.body["error"], "invalid_token", "{path}");
+    }
+    assert_eq!(
+        validator.validate(&token).await.unwrap_err(),
+        rampart::TokenError::Revoked
+    );
+    let other = issuer.token().sub("bob").scope("notes:read").sign();
+    assert_eq!(
+        call(&app, "/scoped", &[&bearer(&other)]).await.status,
+        StatusCode::OK
+    );
+}
+
+/// The check's own outage is an outage (503), not a bad token.
+#[tokio::test]
+async fn a_token_check_that_cannot_read_its_state_answers_503() {
+    struct Down;
+    impl rampart::token::TokenCheck for Down {
+        fn check<'a>(&'a self, _: &'a rampart::Claims) -> rampart::token::CheckFuture<'a> {
+            Box::pin(async { Err(rampart::TokenError::CheckUnavailable) })
+        }
+    }
+    let issuer = TestIssuer::new(Algorithm::ES256);
+    let validator = issuer
+        .validator_builder()
+        .token_check(std::sync::Arc::new(Down))
+        .build()
+        .unwrap();
+    let token = issuer.token().sub("alice").sign();
+    let r = call(&app(validator), "/auth", &[&bearer(&token)]).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(r.body["error"], "temporarily_unavailable");
+}

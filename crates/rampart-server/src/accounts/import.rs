@@ -199,6 +199,7 @@ pub async fn import(
                 created_at: now,
                 updated_at: now,
                 password_changed_at: now,
+                tokens_valid_after: 0,
                 roles,
             });
         }

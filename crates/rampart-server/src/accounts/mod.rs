@@ -1,5 +1,6 @@
 //! Users, roles, scopes and clients: the rules shared by the HTTP handlers and the CLI.
 
+pub mod access;
 pub mod budget;
 pub mod hasher;
 pub mod http;
@@ -16,6 +17,7 @@ use std::sync::Arc;
 use secrecy::SecretString;
 use uuid::Uuid;
 
+pub use access::Access;
 pub use budget::CpuBudget;
 pub use passwords::{HashParams, Passwords};
 pub use username::Username;
@@ -85,6 +87,9 @@ pub struct Accounts {
     pub store: Arc<dyn Store>,
     pub passwords: Passwords,
     pub clock: Clock,
+    /// What the server's own routes check of every accepted token; every change below
+    /// that can void tokens tells it at once.
+    pub access: Access,
 }
 
 impl Accounts {
@@ -120,6 +125,7 @@ impl Accounts {
             created_at: now,
             updated_at: now,
             password_changed_at: now,
+            tokens_valid_after: 0,
             roles,
         };
         self.store
@@ -156,8 +162,35 @@ impl Accounts {
             .set_password_hash(user_id, &hash, Some(now), now)
             .await
             .map_err(|e| AccountError::from_store(e, "user", "user"))?;
-        self.store.revoke_user_refresh(user_id, now).await?;
+        self.end_sessions_at(user_id, now).await?;
         Ok(())
+    }
+
+    /// Ends every session of a user: revokes their refresh tokens and voids their access
+    /// tokens issued until now.
+    pub async fn end_sessions(&self, user_id: Uuid) -> Result<u64, AccountError> {
+        if self.store.user_by_id(user_id).await?.is_none() {
+            return Err(AccountError::NotFound("user"));
+        }
+        Ok(self.end_sessions_at(user_id, self.clock.now()).await?)
+    }
+
+    async fn end_sessions_at(&self, user_id: Uuid, now: i64) -> Result<u64, StoreError> {
+        let revoked = self.store.revoke_user_refresh(user_id, now).await;
+        self.access.user_changed(user_id);
+        // The sessions just revoked, at once on this instance (tokens issued in this
+        // very second pass the stamp; their session does not).
+        self.access.reload().await?;
+        revoked
+    }
+
+    /// Revokes one session (refresh-token family) and its access tokens (RFC 7009 §2.1);
+    /// returns how many refresh tokens it revoked (0: unknown or already revoked).
+    pub async fn revoke_session(&self, family_id: Uuid) -> Result<u64, StoreError> {
+        let now = self.clock.now();
+        let revoked = self.store.revoke_family(family_id, now).await?;
+        self.access.session_revoked(family_id, now);
+        Ok(revoked)
     }
 
     /// Disables or enables a user; disabling ends their sessions.
@@ -175,8 +208,9 @@ impl Accounts {
             .set_user_disabled(user_id, disabled, now)
             .await
             .map_err(|e| AccountError::from_store(e, "user", "user"))?;
+        self.access.user_changed(user_id);
         if disabled {
-            self.store.revoke_user_refresh(user_id, now).await?;
+            self.end_sessions_at(user_id, now).await?;
         }
         Ok(())
     }
@@ -195,10 +229,13 @@ impl Accounts {
         let mut roles = roles.to_vec();
         roles.sort();
         roles.dedup();
-        self.store
+        let result = self
+            .store
             .set_user_roles(user_id, &roles, self.clock.now())
             .await
-            .map_err(|e| AccountError::from_store(e, "user", "role"))
+            .map_err(|e| AccountError::from_store(e, "user", "role"));
+        self.access.user_changed(user_id);
+        result
     }
 
     /// Deletes a user (their refresh tokens go with them).
@@ -211,13 +248,14 @@ impl Accounts {
         if !user.disabled && user.roles.iter().any(|r| r == "admin") {
             self.ensure_other_admin().await?;
         }
-        self.store
-            .revoke_user_refresh(user_id, self.clock.now())
-            .await?;
-        self.store
+        self.end_sessions_at(user_id, self.clock.now()).await?;
+        let result = self
+            .store
             .delete_user(user_id)
             .await
-            .map_err(|e| AccountError::from_store(e, "user", "user"))
+            .map_err(|e| AccountError::from_store(e, "user", "user"));
+        self.access.user_changed(user_id);
+        result
     }
 
     async fn ensure_other_admin(&self) -> Result<(), AccountError> {
@@ -250,10 +288,14 @@ impl Accounts {
 
     /// Replaces a role's scopes.
     pub async fn set_role_scopes(&self, name: &str, scopes: &[String]) -> Result<(), AccountError> {
-        self.store
+        let result = self
+            .store
             .set_role_scopes(name, &dedup(scopes))
             .await
-            .map_err(|e| AccountError::from_store(e, "role", "scope"))
+            .map_err(|e| AccountError::from_store(e, "role", "scope"));
+        // Every holder of the role may hold other scopes now.
+        self.access.everyone_changed();
+        result
     }
 
     /// Deletes a role (built-in roles cannot be deleted).
@@ -263,10 +305,13 @@ impl Accounts {
                 "built-in roles cannot be deleted".into(),
             ));
         }
-        self.store
+        let result = self
+            .store
             .delete_role(name)
             .await
-            .map_err(|e| AccountError::from_store(e, "role", "role"))
+            .map_err(|e| AccountError::from_store(e, "role", "role"));
+        self.access.everyone_changed();
+        result
     }
 
     /// Creates a client; a confidential one gets a 256-bit secret, returned once.

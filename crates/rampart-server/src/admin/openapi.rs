@@ -26,5 +26,6 @@ use super::{clients, roles, sessions, users};
     clients::delete,
     sessions::list,
     sessions::revoke,
+    sessions::end_all,
 ))]
 pub(crate) struct AdminApi;

@@ -87,12 +87,7 @@ async fn revoke(
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound("session"))?;
-    if accounts
-        .store
-        .revoke_family(id, accounts.clock.now())
-        .await?
-        == 0
-    {
+    if accounts.revoke_session(id).await? == 0 {
         return Err(ApiError::NotFound("session"));
     }
     actor
@@ -106,8 +101,40 @@ async fn revoke(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `DELETE /admin/users/{id}/sessions` — scope `admin`. Ends every session of the user:
+/// their refresh tokens are revoked and every access token issued to them so far is
+/// refused by this server's routes and introspection.
+#[utoipa::path(delete, path = "/admin/users/{id}/sessions", operation_id = "end_user_sessions",
+    summary = "End all sessions of a user", tag = "admin",
+    params(("id" = Uuid, Path, description = "The user's id")),
+    security(("oauth2" = ["admin"])),
+    responses(
+        (status = 204, description = "Ended: the user must log in again"),
+        (status = 404, response = crate::docs::schemas::NotFound),
+        (status = 503, response = crate::docs::schemas::Unavailable),
+    ))]
+async fn end_all(
+    State(accounts): State<Accounts>,
+    _: Scoped<AdminScope>,
+    actor: AdminActor,
+    ApiPath(id): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound("user"))?;
+    let revoked = accounts.end_sessions(id).await?;
+    actor
+        .changed(
+            "user.sessions_end",
+            id,
+            serde_json::Value::Null,
+            serde_json::json!({"refresh_tokens_revoked": revoked}),
+        )
+        .await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/admin/sessions", get(list))
         .route("/admin/sessions/{id}", delete(revoke))
+        .route("/admin/users/{id}/sessions", delete(end_all))
 }

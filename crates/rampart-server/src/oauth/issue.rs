@@ -20,6 +20,10 @@ struct AccessClaims<'a> {
     iat: i64,
     jti: String,
     client_id: &'a str,
+    /// The session (refresh-token family) of a user's token (OIDC `sid`): revoking the
+    /// session ends its access tokens too.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
     scope: String,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     roles: &'a [String],
@@ -27,8 +31,13 @@ struct AccessClaims<'a> {
 
 /// The subject of a token.
 pub enum Subject<'a> {
-    /// A user (password and refresh grants).
-    User { id: Uuid, roles: &'a [String] },
+    /// A user (password and refresh grants), in the session (refresh-token family) of
+    /// the login the token comes from.
+    User {
+        id: Uuid,
+        roles: &'a [String],
+        session: Uuid,
+    },
     /// The client itself (client_credentials).
     Client,
 }
@@ -43,12 +52,12 @@ pub fn access_token(
     let now = state.accounts.clock.now();
     let settings = &state.settings;
     let user_id;
-    let (sub, roles): (&str, &[String]) = match subject {
-        Subject::User { id, roles } => {
+    let (sub, roles, sid): (&str, &[String], _) = match subject {
+        Subject::User { id, roles, session } => {
             user_id = id.to_string();
-            (&user_id, roles)
+            (&user_id, roles, Some(session.to_string()))
         }
-        Subject::Client => (&client.id, &[]),
+        Subject::Client => (&client.id, &[], None),
     };
     let claims = AccessClaims {
         iss: &settings.issuer,
@@ -58,6 +67,7 @@ pub fn access_token(
         iat: now,
         jti: Uuid::new_v4().to_string(),
         client_id: &client.id,
+        sid,
         scope: join(scope),
         roles,
     };
@@ -72,21 +82,21 @@ pub fn access_token(
     Ok((token, settings.access_ttl))
 }
 
-/// A new refresh token for a fresh login: the opaque value (returned to the client once)
-/// and the row to store.
+/// A new refresh token in the session (family) `family_id`: the opaque value (returned
+/// to the client once) and the row to store.
 pub fn new_refresh(
     state: &AppState,
     client_id: &str,
     user_id: Uuid,
     scope: &str,
-    family_id: Option<Uuid>,
+    family_id: Uuid,
 ) -> (String, Vec<u8>, RefreshToken) {
     let now = state.accounts.clock.now();
     let value = secret::random_token(32);
     let hash = secret::digest(&value);
     let row = RefreshToken {
         id: Uuid::new_v4(),
-        family_id: family_id.unwrap_or_else(Uuid::new_v4),
+        family_id,
         user_id,
         client_id: client_id.to_owned(),
         scope: scope.to_owned(),

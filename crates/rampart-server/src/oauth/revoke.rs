@@ -36,12 +36,12 @@ pub async fn revoke(
     let client = authenticate(&state, ip, &headers, &params).await?;
     let token = params.require("token")?;
     let store = &state.accounts.store;
-    let now = state.accounts.clock.now();
     // The hint only orders the lookups (§2.1); an unknown hint is not an error for us
     // because both types are supported and checked anyway.
     if let Some(record) = store.refresh_by_hash(&crate::secret::digest(token)).await? {
         if record.client_id == client.client.id {
-            store.revoke_family(record.family_id, now).await?;
+            // RFC 7009 §2.1: the access tokens of the same grant end with it.
+            state.accounts.revoke_session(record.family_id).await?;
             state
                 .audit
                 .record(

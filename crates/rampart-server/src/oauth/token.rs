@@ -25,6 +25,7 @@ use crate::state::AppState;
 use crate::store::{Rotation, User};
 use rampart::https::ClientIp;
 use serde_json::json;
+use uuid::Uuid;
 
 /// RFC 6749 §5.1 success body.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -312,19 +313,22 @@ async fn password(
         },
     )
     .map_err(scope_error)?;
+    // The login's session: the refresh-token family, and the access tokens' `sid`.
+    let session = Uuid::new_v4();
     let (access_token, expires_in) = issue::access_token(
         state,
         &client.client,
         &Subject::User {
             id: user.id,
             roles: &user.roles,
+            session,
         },
         &granted,
     )?;
     let scope = issue::join(&granted);
     let refresh_token = if client.client.grants.iter().any(|g| g == "refresh_token") {
         let (value, hash, row) =
-            issue::new_refresh(state, &client.client.id, user.id, &scope, None);
+            issue::new_refresh(state, &client.client.id, user.id, &scope, session);
         state.accounts.store.insert_refresh(&row, &hash).await?;
         Some(value)
     } else {
@@ -387,9 +391,7 @@ async fn refresh(
     }
     let user = store.user_by_id(record.user_id).await?;
     let Some(user) = user.filter(|u| !u.disabled) else {
-        store
-            .revoke_family(record.family_id, state.accounts.clock.now())
-            .await?;
+        state.accounts.revoke_session(record.family_id).await?;
         return Err(invalid());
     };
     let (next_value, next_hash, next_row) = issue::new_refresh(
@@ -397,7 +399,7 @@ async fn refresh(
         &client.client.id,
         user.id,
         &record.scope,
-        Some(record.family_id),
+        record.family_id,
     );
     let now = state.accounts.clock.now();
     match store
@@ -406,6 +408,8 @@ async fn refresh(
     {
         Rotation::Rotated(_) => {}
         Rotation::Reused { family_id, user_id } => {
+            // The store revoked the family; its access tokens end with it.
+            state.accounts.access.session_revoked(family_id, now);
             state
                 .audit
                 .record(
@@ -436,6 +440,7 @@ async fn refresh(
         &Subject::User {
             id: user.id,
             roles: &user.roles,
+            session: record.family_id,
         },
         &granted,
     )?;

@@ -44,6 +44,9 @@ pub struct User {
     pub created_at: i64,
     pub updated_at: i64,
     pub password_changed_at: i64,
+    /// Access tokens of this user issued in an earlier second are void (set on disable,
+    /// role change, password change and when all sessions end).
+    pub tokens_valid_after: i64,
     pub roles: Vec<String>,
 }
 
@@ -209,10 +212,13 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<User>, StoreError>;
+    /// Replaces the user's roles and voids their earlier access tokens (stamp `now`).
     async fn set_user_roles(&self, id: Uuid, roles: &[String], now: i64) -> Result<(), StoreError>;
+    /// Disables or enables the user and voids their earlier access tokens (stamp `now`).
     async fn set_user_disabled(&self, id: Uuid, disabled: bool, now: i64)
     -> Result<(), StoreError>;
-    /// Replaces the hash; `changed_at` is set for a real password change (not a rehash).
+    /// Replaces the hash; `changed_at` is set for a real password change (not a rehash),
+    /// which also voids the user's earlier access tokens (stamp `changed_at`).
     async fn set_password_hash(
         &self,
         id: Uuid,
@@ -256,7 +262,16 @@ pub trait Store: Send + Sync + 'static {
         now: i64,
     ) -> Result<Rotation, StoreError>;
     async fn revoke_family(&self, family_id: Uuid, now: i64) -> Result<u64, StoreError>;
+    /// Ends every session of the user in one transaction: revokes their refresh tokens
+    /// and voids their access tokens issued before `now` (the stamp). Returns how many
+    /// refresh tokens were revoked.
     async fn revoke_user_refresh(&self, user_id: Uuid, now: i64) -> Result<u64, StoreError>;
+    /// Sessions (refresh-token families) with a token revoked at or after `since`, with
+    /// the latest such time: their access tokens must be refused.
+    async fn revoked_sessions(&self, since: i64) -> Result<Vec<(Uuid, i64)>, StoreError>;
+    /// The change counter of access state (`access_epoch`): it moves with every change
+    /// that can void tokens (kept by triggers).
+    async fn access_epoch(&self) -> Result<i64, StoreError>;
     async fn list_sessions(
         &self,
         user_id: Option<Uuid>,

@@ -284,11 +284,14 @@ impl Store for PostgresStore {
     ) -> Result<(), StoreError> {
         let id = id.to_string();
         let done = run(Retry::Idempotent, || {
-            sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
-                .bind(disabled)
-                .bind(now)
-                .bind(&id)
-                .execute(&self.pool)
+            sqlx::query(
+                "UPDATE users SET disabled = $1, updated_at = $2, \
+                 tokens_valid_after = GREATEST(tokens_valid_after, $2) WHERE id = $3",
+            )
+            .bind(disabled)
+            .bind(now)
+            .bind(&id)
+            .execute(&self.pool)
         })
         .await?;
         found(done.rows_affected())
@@ -305,7 +308,9 @@ impl Store for PostgresStore {
         let done = run(Retry::Idempotent, || {
             sqlx::query(
                 "UPDATE users SET password_hash = $1, updated_at = $2, \
-                 password_changed_at = COALESCE($3, password_changed_at) WHERE id = $4",
+                 password_changed_at = COALESCE($3, password_changed_at), \
+                 tokens_valid_after = GREATEST(tokens_valid_after, COALESCE($3, tokens_valid_after)) \
+                 WHERE id = $4",
             )
             .bind(hash)
             .bind(now)
@@ -559,9 +564,12 @@ impl Store for PostgresStore {
 
     async fn revoke_user_refresh(&self, user_id: Uuid, now: i64) -> Result<u64, StoreError> {
         let user_id = user_id.to_string();
+        // One statement: the stamp and the revocations commit together.
         let done = run(Retry::RolledBack, || {
             sqlx::query(
-                "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+                "WITH stamp AS (UPDATE users SET tokens_valid_after = GREATEST(tokens_valid_after, $1) \
+                 WHERE id = $2) \
+                 UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
             )
             .bind(now)
             .bind(&user_id)
@@ -569,6 +577,33 @@ impl Store for PostgresStore {
         })
         .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn revoked_sessions(&self, since: i64) -> Result<Vec<(Uuid, i64)>, StoreError> {
+        let rows = run(Retry::Idempotent, || {
+            sqlx::query(
+                "SELECT family_id, MAX(revoked_at) AS revoked_at FROM refresh_tokens \
+                 WHERE revoked_at >= $1 GROUP BY family_id",
+            )
+            .bind(since)
+            .fetch_all(&self.pool)
+        })
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let family: String = r.try_get("family_id").map_err(map_err)?;
+                let family = Uuid::parse_str(&family)
+                    .map_err(|_| StoreError::Internal("a stored id is not a UUID".into()))?;
+                Ok((family, r.try_get("revoked_at").map_err(map_err)?))
+            })
+            .collect()
+    }
+
+    async fn access_epoch(&self) -> Result<i64, StoreError> {
+        run(Retry::Idempotent, || {
+            sqlx::query_scalar("SELECT n FROM access_epoch WHERE id = 1").fetch_one(&self.pool)
+        })
+        .await
     }
 
     async fn list_sessions(
@@ -883,7 +918,10 @@ async fn replace_user_roles(
     run(Retry::RolledBack, move || async move {
         let mut tx = pool.begin().await?;
         // The row lock also serialises concurrent role changes of this user.
-        let updated = sqlx::query("UPDATE users SET updated_at = $1 WHERE id = $2")
+        let updated = sqlx::query(
+            "UPDATE users SET updated_at = $1, tokens_valid_after = GREATEST(tokens_valid_after, $1) \
+             WHERE id = $2",
+        )
             .bind(now)
             .bind(id)
             .execute(&mut *tx)

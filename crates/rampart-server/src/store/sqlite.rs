@@ -154,11 +154,12 @@ fn user_from(row: &SqliteRow) -> Result<User, StoreError> {
         created_at: row.try_get("created_at").map_err(map_err)?,
         updated_at: row.try_get("updated_at").map_err(map_err)?,
         password_changed_at: row.try_get("password_changed_at").map_err(map_err)?,
+        tokens_valid_after: row.try_get("tokens_valid_after").map_err(map_err)?,
         roles: roles.map(|r| split(&r)).unwrap_or_default(),
     })
 }
 
-const USER_COLUMNS: &str = "u.id, u.username, u.password_hash, u.disabled, u.created_at, u.updated_at, u.password_changed_at, \
+const USER_COLUMNS: &str = "u.id, u.username, u.password_hash, u.disabled, u.created_at, u.updated_at, u.password_changed_at, u.tokens_valid_after, \
      (SELECT group_concat(role, ' ') FROM (SELECT role FROM user_roles WHERE user_id = u.id ORDER BY role)) AS roles";
 
 fn client_from(row: &SqliteRow) -> Result<Client, StoreError> {
@@ -296,13 +297,16 @@ impl Store for SqliteStore {
         disabled: bool,
         now: i64,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?")
-            .bind(disabled)
-            .bind(now)
-            .bind(id.to_string())
-            .execute(&self.writer)
-            .await
-            .map_err(map_err)?;
+        let done = sqlx::query(
+            "UPDATE users SET disabled = ?1, updated_at = ?2, \
+             tokens_valid_after = MAX(tokens_valid_after, ?2) WHERE id = ?3",
+        )
+        .bind(disabled)
+        .bind(now)
+        .bind(id.to_string())
+        .execute(&self.writer)
+        .await
+        .map_err(map_err)?;
         if done.rows_affected() == 0 {
             Err(StoreError::NotFound)
         } else {
@@ -318,8 +322,9 @@ impl Store for SqliteStore {
         now: i64,
     ) -> Result<(), StoreError> {
         let done = sqlx::query(
-            "UPDATE users SET password_hash = ?, updated_at = ?, \
-             password_changed_at = COALESCE(?, password_changed_at) WHERE id = ?",
+            "UPDATE users SET password_hash = ?1, updated_at = ?2, \
+             password_changed_at = COALESCE(?3, password_changed_at), \
+             tokens_valid_after = MAX(tokens_valid_after, COALESCE(?3, tokens_valid_after)) WHERE id = ?4",
         )
         .bind(hash)
         .bind(now)
@@ -564,15 +569,34 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_user_refresh(&self, user_id: Uuid, now: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+        let pool = self.writer.clone();
+        detached(async move { end_user_sessions(&pool, user_id, now).await }).await
+    }
+
+    async fn revoked_sessions(&self, since: i64) -> Result<Vec<(Uuid, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT family_id, MAX(revoked_at) AS revoked_at FROM refresh_tokens \
+             WHERE revoked_at >= ? GROUP BY family_id",
         )
-        .bind(now)
-        .bind(user_id.to_string())
-        .execute(&self.writer)
+        .bind(since)
+        .fetch_all(self.reader())
         .await
         .map_err(map_err)?;
-        Ok(done.rows_affected())
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    uuid(&r.try_get::<String, _>("family_id").map_err(map_err)?)?,
+                    r.try_get("revoked_at").map_err(map_err)?,
+                ))
+            })
+            .collect()
+    }
+
+    async fn access_epoch(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT n FROM access_epoch WHERE id = 1")
+            .fetch_one(self.reader())
+            .await
+            .map_err(map_err)
     }
 
     async fn list_sessions(
@@ -870,6 +894,28 @@ async fn insert_users(pool: &SqlitePool, users: &[User]) -> Result<(), StoreErro
     tx.commit().await.map_err(map_err)
 }
 
+/// [`Store::revoke_user_refresh`]: the stamp and the revocations in one transaction.
+async fn end_user_sessions(pool: &SqlitePool, user_id: Uuid, now: i64) -> Result<u64, StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+    let id = user_id.to_string();
+    sqlx::query("UPDATE users SET tokens_valid_after = MAX(tokens_valid_after, ?) WHERE id = ?")
+        .bind(now)
+        .bind(&id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    let done = sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(&id)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(done.rows_affected())
+}
+
 async fn replace_user_roles(
     pool: &SqlitePool,
     id: Uuid,
@@ -878,9 +924,11 @@ async fn replace_user_roles(
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
     let id = id.to_string();
-    let updated = sqlx::query("UPDATE users SET updated_at = ? WHERE id = ?")
-        .bind(now)
-        .bind(&id)
+    let updated = sqlx::query(
+        "UPDATE users SET updated_at = ?1, tokens_valid_after = MAX(tokens_valid_after, ?1) WHERE id = ?2",
+    )
+    .bind(now)
+    .bind(&id)
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -1166,6 +1214,7 @@ mod tests {
             created_at: 1,
             updated_at: 1,
             password_changed_at: 1,
+            tokens_valid_after: 0,
             roles: vec!["user".to_owned()],
         }
     }

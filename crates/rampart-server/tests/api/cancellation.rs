@@ -48,6 +48,7 @@ fn user(name: &str, now: i64) -> User {
         created_at: now,
         updated_at: now,
         password_changed_at: now,
+        tokens_valid_after: 0,
         roles: vec!["user".to_owned()],
     }
 }

@@ -81,7 +81,11 @@ pub(crate) async fn verified(
             validator.verify_uncached(token).await
         }
     };
-    let verified = result.map_err(|e| Rejection::from_token_error(e, validator))?;
+    let verified = match result {
+        Ok(verified) => validator.check_state(verified).await,
+        Err(e) => Err(e),
+    }
+    .map_err(|e| Rejection::from_token_error(e, validator))?;
     parts.extensions.insert(verified.clone());
     Ok(verified)
 }

@@ -63,6 +63,14 @@ pub struct Claims {
         deserialize_with = "present"
     )]
     pub client_id: Option<String>,
+    /// The session the token belongs to (OpenID Connect `sid`): for the Rampart token
+    /// server, the refresh-token family of the login it came from.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    pub sid: Option<String>,
     /// Space-separated granted scopes (RFC 9068 §2.2.3, RFC 6749 §3.3).
     #[serde(
         default,
@@ -208,7 +216,7 @@ fn numeric_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error
 /// Only runs on the failure path: serde's messages do not name the field, so we re-parse
 /// each registered claim alone. The result is a static name, never attacker text.
 pub(crate) fn diagnose(payload: &[u8]) -> super::TokenError {
-    const NAMES: [&str; 10] = [
+    const NAMES: [&str; 11] = [
         "iss",
         "sub",
         "aud",
@@ -217,6 +225,7 @@ pub(crate) fn diagnose(payload: &[u8]) -> super::TokenError {
         "iat",
         "jti",
         "client_id",
+        "sid",
         "scope",
         "roles",
     ];

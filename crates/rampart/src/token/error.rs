@@ -72,12 +72,16 @@ pub enum TokenError {
     /// nothing is cached). Answered 503: the token may well be valid.
     #[error("signing keys are temporarily unavailable")]
     KeysUnavailable,
+    /// A [`TokenCheck`](crate::token::TokenCheck) could not read the state it needs (its
+    /// database is down). Answered 503: the token may well be valid.
+    #[error("the token's state cannot be checked right now")]
+    CheckUnavailable,
 }
 
 impl TokenError {
     /// True when the failure says nothing about the token itself (answer 503, not 401).
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::KeysUnavailable)
+        matches!(self, Self::KeysUnavailable | Self::CheckUnavailable)
     }
 
     /// A short stable name for metrics labels and logs (`expired`, `invalid_signature`, …).
@@ -104,6 +108,7 @@ impl TokenError {
             Self::WrongAudience => "wrong_audience",
             Self::Revoked => "revoked",
             Self::KeysUnavailable => "keys_unavailable",
+            Self::CheckUnavailable => "check_unavailable",
         }
     }
 }

@@ -2,6 +2,7 @@
 
 mod alg;
 mod cache;
+mod check;
 mod claims;
 mod error;
 mod handle;
@@ -12,6 +13,7 @@ mod validator;
 
 pub use alg::{Algorithm, KeyFamily, UnknownAlgorithm};
 pub use cache::CacheConfig;
+pub use check::{CheckFuture, TokenCheck};
 pub use claims::{Audience, Claims};
 pub use error::TokenError;
 pub use handle::{KeySetHandle, RevocationList};

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::de::DeserializeOwned;
 
 use super::cache::{CacheConfig, TokenCache};
+use super::check::TokenCheck;
 use super::handle::{KeySetHandle, RevocationList};
 use super::jose::{self, Compact, Header};
 use super::policy::{Policy, TypPolicy};
@@ -59,6 +60,7 @@ struct Inner {
     allow_query_token: bool,
     render: Option<RenderFn>,
     revocation: Option<Arc<dyn RevocationList>>,
+    check: Option<Arc<dyn TokenCheck>>,
     cache: Option<TokenCache>,
     observe: Option<ObserveFn>,
 }
@@ -129,6 +131,7 @@ pub struct ValidatorBuilder {
     remote: Option<RemoteJwks>,
     shared: Option<KeySetHandle>,
     revocation: Option<Arc<dyn RevocationList>>,
+    check: Option<Arc<dyn TokenCheck>>,
     cache: Option<CacheConfig>,
     observe: Option<ObserveFn>,
     errors: Vec<BuildError>,
@@ -149,6 +152,7 @@ impl Validator {
             remote: None,
             shared: None,
             revocation: None,
+            check: None,
             cache: Some(CacheConfig::default()),
             observe: None,
             errors: Vec::new(),
@@ -177,10 +181,23 @@ impl Validator {
 
     /// Full validation; the extractors and layers call this.
     pub async fn verify(&self, token: &str) -> Result<Verified, TokenError> {
-        match self.cached(token) {
+        let result = match self.cached(token) {
             Some(result) => result,
             None => self.verify_uncached(token).await,
+        };
+        self.check_state(result?).await
+    }
+
+    /// Runs the application's [`TokenCheck`], if any, on a token that passed every other
+    /// check (cache hit or full validation alike).
+    pub(crate) async fn check_state(&self, verified: Verified) -> Result<Verified, TokenError> {
+        if let Some(check) = &self.inner.check {
+            if let Err(e) = check.check(&verified.claims).await {
+                self.observe(e.code());
+                return Err(e);
+            }
         }
+        Ok(verified)
     }
 
     /// The verified-token cache's answer for `token`: `None` on a miss (or with the cache
@@ -484,6 +501,13 @@ impl ValidatorBuilder {
         self
     }
 
+    /// An application check of every accepted token's state (see [`TokenCheck`]), run
+    /// after the revocation list, on cache hits too.
+    pub fn token_check(mut self, check: Arc<dyn TokenCheck>) -> Self {
+        self.check = Some(check);
+        self
+    }
+
     /// The realm named in `WWW-Authenticate` challenges (default `api`).
     pub fn realm(mut self, realm: impl Into<String>) -> Self {
         let realm = realm.into();
@@ -548,6 +572,7 @@ impl ValidatorBuilder {
                 allow_query_token: self.allow_query_token,
                 render: self.render,
                 revocation: self.revocation,
+                check: self.check,
                 cache: self.cache.map(TokenCache::new),
                 observe: self.observe,
             }),

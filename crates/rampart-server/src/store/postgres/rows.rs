@@ -23,11 +23,12 @@ pub(super) fn user_from(row: &PgRow) -> Result<User, StoreError> {
         created_at: row.try_get("created_at").map_err(map_err)?,
         updated_at: row.try_get("updated_at").map_err(map_err)?,
         password_changed_at: row.try_get("password_changed_at").map_err(map_err)?,
+        tokens_valid_after: row.try_get("tokens_valid_after").map_err(map_err)?,
         roles: roles.map(|r| split(&r)).unwrap_or_default(),
     })
 }
 
-pub(super) const USER_COLUMNS: &str = "u.id, u.username, u.password_hash, u.disabled, u.created_at, u.updated_at, u.password_changed_at, \
+pub(super) const USER_COLUMNS: &str = "u.id, u.username, u.password_hash, u.disabled, u.created_at, u.updated_at, u.password_changed_at, u.tokens_valid_after, \
      (SELECT string_agg(role, ' ' ORDER BY role) FROM user_roles WHERE user_id = u.id) AS roles";
 
 pub(super) fn client_from(row: &PgRow) -> Result<Client, StoreError> {
