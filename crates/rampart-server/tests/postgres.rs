@@ -269,7 +269,15 @@ async fn instances_starting_together_on_an_empty_database_all_start_and_bootstra
         assert_eq!(count(&mut conn, sql).await, 1, "exactly one {what}");
     }
     let migrations = count(&mut conn, "SELECT COUNT(*) FROM _sqlx_migrations").await;
-    assert_eq!(migrations, 3, "each migration applied once");
+    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
+        .unwrap()
+        .filter(|f| f.as_ref().unwrap().path().extension().is_some_and(|e| e == "sql"))
+        .count();
+    assert_eq!(
+        migrations,
+        i64::try_from(files).unwrap(),
+        "each migration applied once"
+    );
     // One key from the start: a token from any instance is valid on every other at once.
     let token = a.login("admin", ADMIN_PW, None).await.access_token;
     assert_eq!(b.me(&token).await.status(), StatusCode::OK);
@@ -469,7 +477,12 @@ async fn refused_within_reload(b: &TestApp, token: &str, what: &str) -> Duration
         if status == StatusCode::UNAUTHORIZED {
             return started.elapsed();
         }
-        assert_eq!(status, StatusCode::OK, "{what}: unexpected status");
+        // Until B catches up, /users/me itself may still answer 403 for a disabled
+        // account (the handler reads the user); what must end is the token's validity.
+        assert!(
+            status == StatusCode::OK || status == StatusCode::FORBIDDEN,
+            "{what}: unexpected status {status}"
+        );
         assert!(
             started.elapsed() < RELOAD_EVERY + Duration::from_secs(3),
             "{what}: the other instance still accepts the token after {:?}",
