@@ -185,22 +185,28 @@ impl Application {
                 .issuer(&issuer)
                 .key_set_handle(keys.handle())
                 .revocation_list(Arc::clone(&denylist) as Arc<dyn rampart::token::RevocationList>)
-                // Sessions, users and their roles as they are now, not as they were
-                // when the token was signed.
-                .token_check(Arc::new(access.clone()) as Arc<dyn rampart::token::TokenCheck>)
                 .realm("rampart")
                 .clock(move || clock.now())
         };
+        // Sessions, users and their roles as they are now, not as they were when the
+        // token was signed.
+        let check = Arc::new(access) as Arc<dyn rampart::token::TokenCheck>;
         let validator = base()
             .audience(&issuer)
+            .token_check(Arc::clone(&check))
             .build()
             .context("building the validator")?;
-        let any_audience = AnyAudience(
-            base()
+        let any_audience = AnyAudience {
+            checked: base()
+                .insecure_skip_aud()
+                .token_check(check)
+                .build()
+                .context("building the validator")?,
+            signed: base()
                 .insecure_skip_aud()
                 .build()
                 .context("building the validator")?,
-        );
+        };
         let ttl = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
         let state = AppState {
             accounts,

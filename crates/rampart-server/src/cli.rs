@@ -53,6 +53,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage scopes (what roles map to and clients may be granted).
+    #[command(subcommand)]
+    Scope(ScopeCommand),
     /// Manage roles.
     #[command(subcommand)]
     Role(RoleCommand),
@@ -85,12 +88,37 @@ pub enum UserCommand {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum RoleCommand {
-    /// Create a role mapping to scopes.
+pub enum ScopeCommand {
+    /// Create or update a scope (RFC 6749 §3.3 syntax, e.g. `notes:read`).
     Create {
+        /// The scope's name.
         name: String,
+        /// What the scope lets a token do (shown in the admin API).
+        #[arg(long, default_value = "")]
+        description: String,
+        /// Granted when a login asks for no scope (never allowed for `admin`).
+        #[arg(long)]
+        default: bool,
+    },
+    /// List every scope.
+    List,
+    /// Delete a scope; roles lose it. Refused while a client may be granted it.
+    Delete {
+        /// The scope's name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Create a role mapping to scopes (create them first with `rampart scope create`).
+    Create {
+        /// The role's name.
+        name: String,
+        /// A scope the role holds (repeat for several).
         #[arg(long = "scope")]
         scopes: Vec<String>,
+        /// What the role is for.
         #[arg(long, default_value = "")]
         description: String,
     },
@@ -253,6 +281,49 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     ))
                     .await;
                     println!("disabled {}", user.username);
+                }
+            }
+            Ok(())
+        }
+        Command::Scope(cmd) => {
+            let (accounts, _) = core(&config(&cli, false)?).await?;
+            match cmd {
+                ScopeCommand::Create {
+                    name,
+                    description,
+                    default,
+                } => {
+                    let scope = accounts.put_scope(name, description, *default).await?;
+                    cli_audit(&accounts, Event::new(Kind::AdminChange).subject(&scope.name).details(
+                        serde_json::json!({"action": "scope.put", "after": {"name": scope.name, "description": scope.description, "default": scope.is_default}}),
+                    ))
+                    .await;
+                    println!(
+                        "scope {}{}",
+                        scope.name,
+                        if scope.is_default { " (default)" } else { "" }
+                    );
+                }
+                ScopeCommand::List => {
+                    for scope in accounts.store.list_scopes().await? {
+                        println!(
+                            "{}{}  {}",
+                            scope.name,
+                            if scope.is_default { " (default)" } else { "" },
+                            scope.description
+                        );
+                    }
+                }
+                ScopeCommand::Delete { name } => {
+                    accounts.delete_scope(name).await?;
+                    cli_audit(
+                        &accounts,
+                        Event::new(Kind::AdminChange)
+                            .subject(name)
+                            .details(serde_json::json!({"action": "scope.delete"})),
+                    )
+                    .await;
+                    println!("deleted scope {name}");
                 }
             }
             Ok(())

@@ -26,10 +26,17 @@ pub struct TokenSettings {
     pub refresh_idle_ttl: i64,
 }
 
-/// A validator that accepts this server's tokens for any audience (introspection and
+/// Validators that accept this server's tokens for any audience (introspection and
 /// revocation must understand tokens minted for other resource servers).
 #[derive(Clone, Debug)]
-pub struct AnyAudience(pub Validator);
+pub struct AnyAudience {
+    /// Also checks the token's session and user as they are now (introspection answers
+    /// `active` only for a token this server would accept).
+    pub checked: Validator,
+    /// Signature and claims policy only: revocation denylists a token whatever its
+    /// state, so that a token void today (its role lost a scope) cannot come back.
+    pub signed: Validator,
+}
 
 /// The shared application state.
 #[derive(Clone, FromRef)]

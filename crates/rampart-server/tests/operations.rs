@@ -335,3 +335,52 @@ async fn users_imported_from_a_fastapi_app_log_in_with_their_old_passwords_and_a
             .is_none()
     );
 }
+
+/// `rampart scope create|list|delete`, then a role over the new scope: the CLI recipe of
+/// the README works without the admin API.
+#[test]
+fn scopes_are_created_listed_and_deleted_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let rampart = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env("RAMPART_LOG", "warn")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = rampart(&[
+        "scope",
+        "create",
+        "notes:read",
+        "--description",
+        "Read notes",
+    ]);
+    assert!(ok, "{err}");
+    assert!(out.contains("scope notes:read"), "{out}");
+    let (ok, _, err) = rampart(&["role", "create", "notes-reader", "--scope", "notes:read"]);
+    assert!(ok, "a role over the new scope: {err}");
+    let (ok, out, _) = rampart(&["scope", "list"]);
+    assert!(ok);
+    for name in ["admin", "notes:read  Read notes", "profile (default)"] {
+        assert!(out.contains(name), "{name} in {out}");
+    }
+
+    let (ok, _, err) = rampart(&["scope", "create", "bad scope"]);
+    assert!(!ok && err.contains("scope name"), "{err}");
+    let (ok, _, err) = rampart(&["scope", "delete", "admin"]);
+    assert!(!ok && err.contains("built-in"), "{err}");
+    let (ok, out, err) = rampart(&["scope", "delete", "notes:read"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("deleted scope notes:read"));
+    let (_, out, _) = rampart(&["scope", "list"]);
+    assert!(!out.contains("notes:read"), "{out}");
+    let (ok, _, err) = rampart(&["scope", "delete", "notes:read"]);
+    assert!(!ok && err.contains("not found"), "{err}");
+}

@@ -271,7 +271,13 @@ async fn instances_starting_together_on_an_empty_database_all_start_and_bootstra
     let migrations = count(&mut conn, "SELECT COUNT(*) FROM _sqlx_migrations").await;
     let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/postgres"))
         .unwrap()
-        .filter(|f| f.as_ref().unwrap().path().extension().is_some_and(|e| e == "sql"))
+        .filter(|f| {
+            f.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|e| e == "sql")
+        })
         .count();
     assert_eq!(
         migrations,

@@ -24,10 +24,12 @@ pub use username::Username;
 
 use crate::clock::Clock;
 use crate::secret;
-use crate::store::{Client, Role, Store, StoreError, User};
+use crate::store::{Client, Role, ScopeDef, Store, StoreError, User};
 
 /// The grants Rampart implements.
 pub const GRANTS: [&str; 3] = ["password", "refresh_token", "client_credentials"];
+/// Scopes every installation has (migrations); they cannot be deleted.
+pub const BUILT_IN_SCOPES: [&str; 2] = ["profile", "admin"];
 /// The built-in first-party public client (ARCHITECTURE.md).
 pub const FIRST_PARTY_CLIENT: &str = "first-party";
 
@@ -263,6 +265,66 @@ impl Accounts {
             return Err(AccountError::LastAdmin);
         }
         Ok(())
+    }
+
+    /// Creates or updates a scope. Scope names follow RFC 6749 §3.3; `admin` can never
+    /// become a default scope (it is never granted implicitly).
+    pub async fn put_scope(
+        &self,
+        name: &str,
+        description: &str,
+        is_default: bool,
+    ) -> Result<ScopeDef, AccountError> {
+        if !scopes::is_scope_token(name) {
+            return Err(AccountError::Invalid(
+                "a scope name is 1–128 printable ASCII characters without spaces, quotes or backslashes"
+                    .into(),
+            ));
+        }
+        if name == "admin" && is_default {
+            return Err(AccountError::Invalid(
+                "the admin scope is never a default scope".into(),
+            ));
+        }
+        check_description(description)?;
+        let scope = ScopeDef {
+            name: name.to_owned(),
+            description: description.to_owned(),
+            is_default,
+        };
+        self.store.upsert_scope(&scope).await?;
+        Ok(scope)
+    }
+
+    /// Deletes a scope: roles lose it (their holders' tokens carrying it stop working);
+    /// refused for the built-in scopes and while a client may still be granted it.
+    pub async fn delete_scope(&self, name: &str) -> Result<(), AccountError> {
+        if BUILT_IN_SCOPES.contains(&name) {
+            return Err(AccountError::Invalid(format!(
+                "the built-in scope {name} cannot be deleted"
+            )));
+        }
+        let users: Vec<String> = self
+            .store
+            .list_clients()
+            .await?
+            .into_iter()
+            .filter(|c| c.scopes.iter().any(|s| s == name))
+            .map(|c| c.id)
+            .collect();
+        if !users.is_empty() {
+            return Err(AccountError::Invalid(format!(
+                "clients still allow the scope {name}: {} (PATCH /admin/clients/{{id}} with the scopes to keep, then delete it)",
+                users.join(", ")
+            )));
+        }
+        let result = self
+            .store
+            .delete_scope(name)
+            .await
+            .map_err(|e| AccountError::from_store(e, "scope", "scope"));
+        self.access.everyone_changed();
+        result
     }
 
     /// Creates a role mapping to `scopes` (which must exist).

@@ -9,11 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use super::AdminScope;
 use crate::accounts::Accounts;
-use crate::accounts::scopes::is_scope_token;
 use crate::audit::AdminActor;
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
-use crate::store::{Role, ScopeDef};
+use crate::store::Role;
 use serde_json::Value;
 
 /// A role and the scopes it grants.
@@ -238,29 +237,15 @@ async fn put_scope(
     ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<PutScope>,
 ) -> Result<ApiJson<ScopeView>, ApiError> {
-    if !is_scope_token(&name) {
-        return Err(ApiError::BadRequest(
-            "a scope name is printable ASCII without spaces, quotes or backslashes".into(),
-        ));
-    }
-    if name == "admin" && body.default {
-        return Err(ApiError::BadRequest(
-            "the admin scope is never a default scope".into(),
-        ));
-    }
-    crate::accounts::check_description(&body.description)?;
-    let scope = ScopeDef {
-        name,
-        description: body.description,
-        is_default: body.default,
-    };
     let before = accounts
         .store
         .list_scopes()
         .await?
         .into_iter()
-        .find(|s| s.name == scope.name);
-    accounts.store.upsert_scope(&scope).await?;
+        .find(|s| s.name == name);
+    let scope = accounts
+        .put_scope(&name, &body.description, body.default)
+        .await?;
     let view = ScopeView {
         name: scope.name,
         description: scope.description,

@@ -40,7 +40,7 @@ pub async fn introspect(
         return Err(OAuthError::invalid_client(false));
     }
     let token = params.require("token")?;
-    let body = match state.any_audience.0.validate(token).await {
+    let body = match state.any_audience.checked.validate(token).await {
         Ok(claims) => {
             let mut out = serde_json::to_value(&claims).unwrap_or_else(|_| json!({}));
             if let Value::Object(map) = &mut out {

@@ -56,7 +56,7 @@ pub async fn revoke(
         }
         return Ok(StatusCode::OK);
     }
-    if let Ok(claims) = state.any_audience.0.validate(token).await
+    if let Ok(claims) = state.any_audience.signed.validate(token).await
         && claims.client_id.as_deref() == Some(client.client.id.as_str())
         && let (Some(jti), Some(exp)) = (claims.jti, claims.exp)
     {

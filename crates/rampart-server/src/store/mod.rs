@@ -232,6 +232,8 @@ pub trait Store: Send + Sync + 'static {
     // Scopes and roles
     async fn list_scopes(&self) -> Result<Vec<ScopeDef>, StoreError>;
     async fn upsert_scope(&self, scope: &ScopeDef) -> Result<(), StoreError>;
+    /// Deletes a scope (and, by cascade, its place in every role); `NotFound` if absent.
+    async fn delete_scope(&self, name: &str) -> Result<(), StoreError>;
     async fn list_roles(&self) -> Result<Vec<Role>, StoreError>;
     async fn role(&self, name: &str) -> Result<Option<Role>, StoreError>;
     async fn create_role(&self, role: &Role) -> Result<(), StoreError>;

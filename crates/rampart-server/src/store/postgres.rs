@@ -381,6 +381,19 @@ impl Store for PostgresStore {
         .map(|_| ())
     }
 
+    async fn delete_scope(&self, name: &str) -> Result<(), StoreError> {
+        if !storable(name) {
+            return Err(StoreError::NotFound);
+        }
+        let done = run(Retry::RolledBack, || {
+            sqlx::query("DELETE FROM scopes WHERE name = $1")
+                .bind(name)
+                .execute(&self.pool)
+        })
+        .await?;
+        found(done.rows_affected())
+    }
+
     async fn list_roles(&self) -> Result<Vec<Role>, StoreError> {
         let sql = format!("SELECT {ROLE_COLUMNS} FROM roles r ORDER BY r.name");
         let rows = run(Retry::Idempotent, || {

@@ -394,6 +394,19 @@ impl Store for SqliteStore {
         .map(|_| ())
     }
 
+    async fn delete_scope(&self, name: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM scopes WHERE name = ?")
+            .bind(name)
+            .execute(&self.writer)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
     async fn list_roles(&self) -> Result<Vec<Role>, StoreError> {
         let rows = sqlx::query(
             "SELECT r.name, r.description, \
