@@ -142,6 +142,9 @@ async fn core_on(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<(Acco
 impl Application {
     /// Builds everything and binds the listener (use port 0 in tests).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        // Listeners first: a taken port fails before anything is created, and the
+        // one-time administrator password below is printed only once they are ours.
+        let bound = Bound::bind(&config).await?;
         let store = open_store(&config).await?;
         // Instances starting together on one empty database take turns, so exactly one
         // creates the first signing key, the first-party client and the administrator.
@@ -309,28 +312,21 @@ impl Application {
                 (Some(Arc::new(tls)), dev_cert)
             }
         };
-        let listener = TcpListener::bind(config.https_addr)
-            .await
-            .with_context(|| format!("binding {}", config.https_addr))?;
+        let Bound {
+            listener,
+            metrics: metrics_listener,
+            redirect: plain,
+        } = bound;
         let address = listener.local_addr()?;
-        let metrics_listener = TcpListener::bind(config.metrics_addr)
-            .await
-            .with_context(|| format!("binding the metrics listener {}", config.metrics_addr))?;
         let metrics_router = Router::new()
             .route("/metrics", get(crate::metrics::endpoint))
             .with_state(state.clone());
-        let redirect = match (config.tls_mode, config.http_addr) {
-            (TlsMode::Native, Some(addr)) => {
-                let plain = TcpListener::bind(addr)
-                    .await
-                    .with_context(|| format!("binding the HTTP redirect listener {addr}"))?;
-                Some((
-                    plain,
-                    https_redirect_router(origin).layer(TraceLayer::new_for_http()),
-                ))
-            }
-            _ => None,
-        };
+        let redirect = plain.map(|plain| {
+            (
+                plain,
+                https_redirect_router(origin).layer(TraceLayer::new_for_http()),
+            )
+        });
         Ok(Self {
             listener,
             address,
@@ -580,6 +576,67 @@ pub(crate) fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
         ])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(Duration::from_secs(600)))
+}
+
+/// The listening sockets, bound before anything else happens.
+struct Bound {
+    listener: TcpListener,
+    metrics: TcpListener,
+    redirect: Option<TcpListener>,
+}
+
+impl Bound {
+    async fn bind(config: &Config) -> anyhow::Result<Self> {
+        let what = match config.tls_mode {
+            TlsMode::Native => "HTTPS",
+            TlsMode::Proxy => "the API (proxy mode)",
+        };
+        let listener = listen(
+            config.https_addr,
+            what,
+            "--https-addr",
+            "RAMPART_HTTPS_ADDR",
+        )
+        .await?;
+        let metrics = listen(
+            config.metrics_addr,
+            "Prometheus metrics",
+            "--metrics-addr",
+            "RAMPART_METRICS_ADDR",
+        )
+        .await?;
+        let redirect = match (config.tls_mode, config.http_addr) {
+            (TlsMode::Native, Some(addr)) => Some(
+                listen(
+                    addr,
+                    "the HTTP→HTTPS redirect",
+                    "--http-addr (or off)",
+                    "RAMPART_HTTP_ADDR",
+                )
+                .await?,
+            ),
+            _ => None,
+        };
+        Ok(Self {
+            listener,
+            metrics,
+            redirect,
+        })
+    }
+}
+
+/// Binds `addr`; a failure names the setting that moves this listener.
+async fn listen(
+    addr: std::net::SocketAddr,
+    what: &str,
+    flag: &str,
+    env: &str,
+) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.with_context(|| {
+        format!(
+            "could not listen on {addr} for {what}; choose another address with {flag} or {env}"
+        )
+    })
 }
 
 /// Unknown routes: 404 in the API's JSON shape.

@@ -77,7 +77,7 @@ pub async fn admin(
 #[allow(clippy::print_stderr)]
 pub fn announce(password: &SecretString) {
     eprintln!(
-        "\n  Created the bootstrap administrator.\n    username: admin\n    password: {}\n  It is shown only this once: store it now.\n",
+        "\n  Created the bootstrap administrator.\n    username: admin\n    password: {}\n  It is shown only this once: store it now. Lost it? Set a new one with\n    rampart user passwd admin\n",
         password.expose_secret()
     );
 }

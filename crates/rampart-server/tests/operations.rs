@@ -1,5 +1,6 @@
 //! Operations: Prometheus metrics on their own listener, health, graceful shutdown that
-//! drains in-flight requests, and `rampart user import` with FastAPI-style hashes.
+//! drains in-flight requests, `rampart user import` with FastAPI-style hashes, the scope
+//! verbs, and CLI changes reaching a running server.
 #![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
@@ -383,4 +384,91 @@ fn scopes_are_created_listed_and_deleted_from_the_cli() {
     assert!(!out.contains("notes:read"), "{out}");
     let (ok, _, err) = rampart(&["scope", "delete", "notes:read"]);
     assert!(!ok && err.contains("not found"), "{err}");
+}
+
+/// A user disabled with the CLI (another process on the same SQLite file) loses access on
+/// the running server within its reload interval: the change bumped `access_epoch`.
+#[tokio::test]
+async fn a_user_disabled_from_the_cli_loses_access_on_the_running_server_within_the_reload_interval()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let app = Application::build(config(dir.path())).await.unwrap();
+    let addr = app.address();
+    tokio::spawn(app.run_until(std::future::pending()));
+    let http = reqwest::Client::new();
+    let token: Value = http
+        .post(format!("http://{addr}/oauth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "admin"),
+            ("password", ADMIN_PW),
+            ("scope", "admin profile"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let admin = token["access_token"].as_str().unwrap().to_owned();
+    let created = http
+        .post(format!("http://{addr}/admin/users"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"username": "carl", "password": "correct horse battery", "roles": ["user"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let carl: Value = http
+        .post(format!("http://{addr}/oauth/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "carl"),
+            ("password", "correct horse battery"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let carl = carl["access_token"].as_str().unwrap().to_owned();
+    let me = |token: String| {
+        let http = http.clone();
+        async move {
+            http.get(format!("http://{addr}/users/me"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(me(carl.clone()).await, 200);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["user", "disable", "carl", "--data-dir"])
+        .arg(dir.path())
+        .env("RAMPART_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let started = std::time::Instant::now();
+    loop {
+        let status = me(carl.clone()).await;
+        if status == 401 {
+            break;
+        }
+        assert!(
+            started.elapsed() < rampart_server::keys::RELOAD_EVERY + Duration::from_secs(3),
+            "still {status} after {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
