@@ -193,8 +193,10 @@ impl Validator {
         if token.len() > self.inner.policy.max_token_len {
             return None;
         }
-        cache.sync_generation(self.key_generation());
-        let hit = cache.get(token)?;
+        // A hit counts only under the key-set generation it was made in.
+        let generation = self.key_generation();
+        cache.sync_generation(generation);
+        let hit = cache.get(token, generation)?;
         let result = self
             .inner
             .policy
@@ -237,6 +239,10 @@ impl Validator {
         if !policy.typ.allows(header.typ.as_deref()) {
             return Err(TokenError::WrongType);
         }
+        // Read before the keys are loaded: a verdict reached with keys that were replaced
+        // meanwhile then carries an older generation than the current one, and is neither
+        // inserted nor ever served from the cache.
+        let generation = self.key_generation();
         self.verify_signature(&parts, &header).await?;
         let payload = jose::b64_decode(parts.payload_b64)?;
         jose::check_json_object(&payload)?;
@@ -248,11 +254,13 @@ impl Validator {
             claims: Arc::new(claims),
             payload: Arc::from(payload),
         };
-        if let Some(cache) = &self.inner.cache {
-            // Generation first: a key set that changed since the last request flushes the
-            // cache before this token (verified with the current keys) goes in.
-            cache.sync_generation(self.key_generation());
-            cache.insert(token, &verified, now);
+        if let Some(cache) = &self.inner.cache
+            && self.key_generation() == generation
+        {
+            // The keys did not change while this token was verified (if they change
+            // right now, the stamp is what keeps the entry from being served).
+            cache.sync_generation(generation);
+            cache.insert(token, &verified, now, generation);
         }
         Ok(verified)
     }
