@@ -160,6 +160,7 @@ mod tests {
         Verified {
             claims: Arc::new(claims),
             payload: Arc::from(&b"{}"[..]),
+            validator: 0,
         }
     }
 

@@ -2,6 +2,7 @@
 
 use std::any::{Any, TypeId};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
@@ -14,16 +15,30 @@ use super::{Algorithm, Claims, KeyError, KeySet, TokenError, VerifyingKey, claim
 use crate::jwks::RemoteJwks;
 use crate::reject::{Rejection, RenderFn};
 
-/// A token that passed every check: its standard claims and its decoded payload.
+/// A token that passed every check of one [`Validator`]: its standard claims and its
+/// decoded payload.
+///
+/// A `Verified` remembers which validator produced it, and only that validator's
+/// extractors and layers trust it (see [`Verified::produced_by`]); it cannot be built
+/// outside this crate.
 #[derive(Debug, Clone)]
 pub struct Verified {
     /// The standard claims.
     pub claims: Arc<Claims>,
     /// The payload JSON, for deserializing the application's own claims type.
     pub payload: Arc<[u8]>,
+    /// The [`Validator`] whose policy and keys accepted the token (`Inner::id`).
+    pub(crate) validator: u64,
 }
 
 impl Verified {
+    /// True when `validator` (or a clone of it) produced this verdict. A verdict of
+    /// another validator says nothing about this one's issuer, audience, `typ`, profile or
+    /// keys: the extractors validate again rather than trust it.
+    pub fn produced_by(&self, validator: &Validator) -> bool {
+        self.validator == validator.inner.id
+    }
+
     /// Deserializes the payload into the application's claims type.
     ///
     /// When `C` is [`Claims`] itself, the claims parsed at validation are cloned instead of
@@ -52,6 +67,9 @@ pub(crate) enum Keys {
 }
 
 struct Inner {
+    /// Unique per built validator (shared by its clones): binds a [`Verified`] to the
+    /// policy and keys that produced it.
+    id: u64,
     policy: Policy,
     keys: Keys,
     clock: Option<ClockFn>,
@@ -253,6 +271,7 @@ impl Validator {
         let verified = Verified {
             claims: Arc::new(claims),
             payload: Arc::from(payload),
+            validator: self.inner.id,
         };
         if let Some(cache) = &self.inner.cache
             && self.key_generation() == generation
@@ -547,8 +566,11 @@ impl ValidatorBuilder {
             (false, None, None) => Keys::Static(Arc::new(KeySet::new(self.static_keys)?)),
             _ => return Err(BuildError::TwoKeySources),
         };
+        // Only uniqueness matters (no ordering with anything else): Relaxed.
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Ok(Validator {
             inner: Arc::new(Inner {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 policy: self.policy,
                 keys,
                 clock: self.clock,
