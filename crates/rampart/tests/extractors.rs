@@ -534,3 +534,31 @@ async fn an_extractor_revalidates_a_verdict_another_validators_layer_left() {
     assert_eq!(strict_validations.load(Ordering::SeqCst), 1);
 }
 
+/// Issue 14 part 4, over HTTP: under the default `typ: at+jwt` policy a token without one
+/// of the claims RFC 9068 §2.2 requires is refused with 401 `invalid_token` naming it.
+#[tokio::test]
+async fn a_token_missing_a_claim_rfc9068_requires_gets_401_invalid_token() {
+    let issuer = TestIssuer::new(Algorithm::ES256);
+    let app = app(issuer.validator());
+    for claim in ["iss", "exp", "aud", "sub", "client_id", "iat", "jti"] {
+        let token = issuer.token().scope("notes:read").without(claim).sign();
+        for path in ["/auth", "/scoped", "/layer"] {
+            let r = call(&app, path, &[&bearer(&token)]).await;
+            let description = format!("the token is missing the `{claim}` claim");
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "no {claim} on {path}");
+            assert_eq!(
+                r.challenge.as_deref(),
+                Some(format!(r#"Bearer realm="api", error="invalid_token", error_description="{description}""#).as_str()),
+                "no {claim} on {path}"
+            );
+            assert_eq!(r.body["error"], "invalid_token", "no {claim} on {path}");
+        }
+    }
+    let complete = issuer.token().scope("notes:read").sign();
+    let r = call(&app, "/scoped", &[&bearer(&complete)]).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "the default test token has every claim"
+    );
+}

@@ -165,7 +165,10 @@ fn claims() -> Value {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    json!({"iss": TEST_ISSUER, "aud": TEST_AUDIENCE, "sub": "test-user", "iat": now, "exp": now + 900})
+    json!({
+        "iss": TEST_ISSUER, "aud": TEST_AUDIENCE, "sub": "test-user", "client_id": "test-client",
+        "iat": now, "exp": now + 900, "jti": format!("jti-{now}"),
+    })
 }
 
 /// A valid-looking token signed by `issuer`'s key, with this header `kid` (or none).

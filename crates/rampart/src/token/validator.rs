@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use super::cache::{CacheConfig, TokenCache};
 use super::handle::{KeySetHandle, RevocationList};
 use super::jose::{self, Compact, Header};
-use super::policy::{Policy, TypPolicy};
+use super::policy::{Policy, Profile, TypPolicy};
 use super::{Algorithm, Claims, KeyError, KeySet, TokenError, VerifyingKey, claims};
 use crate::jwks::RemoteJwks;
 use crate::reject::{Rejection, RenderFn};
@@ -137,7 +137,8 @@ pub enum BuildError {
 }
 
 /// Builder for [`Validator`]. Safe by default: issuer and audience are required unless
-/// explicitly skipped, `typ` must be `at+jwt`, leeway 30 s, tokens over 8 KiB refused.
+/// explicitly skipped, `typ` must be `at+jwt`, every claim RFC 9068 §2.2 requires must
+/// be present ([`Profile::AccessToken`]), leeway 30 s, tokens over 8 KiB refused.
 #[must_use]
 pub struct ValidatorBuilder {
     policy: Policy,
@@ -386,7 +387,9 @@ impl ValidatorBuilder {
         self
     }
 
-    /// Accept tokens with any or no issuer. Only for issuers that do not set `iss`.
+    /// Accept tokens with any issuer. Only for issuers whose `iss` cannot be predicted.
+    /// Under the default [`Profile::AccessToken`] a token must still carry some `iss`
+    /// (RFC 9068 §2.2); with [`Profile::PlainJwt`] it may carry none.
     pub fn insecure_skip_iss(mut self) -> Self {
         self.skip_iss = true;
         self
@@ -399,6 +402,8 @@ impl ValidatorBuilder {
     }
 
     /// Accept tokens for any audience. Tokens minted for another service then work here.
+    /// Under the default [`Profile::AccessToken`] a token must still carry some `aud`
+    /// (RFC 9068 §2.2); with [`Profile::PlainJwt`] it may carry none.
     pub fn insecure_skip_aud(mut self) -> Self {
         self.skip_aud = true;
         self
@@ -414,9 +419,33 @@ impl ValidatorBuilder {
         self
     }
 
-    /// The `typ` header policy (default [`TypPolicy::AccessToken`]).
+    /// The `typ` header policy (default [`TypPolicy::AccessToken`]). It decides only the
+    /// header: which claims must be present is the [`profile`](Self::profile)'s business,
+    /// so `TypPolicy::Any` alone does not relax them.
     pub fn typ(mut self, typ: TypPolicy) -> Self {
         self.policy.typ = typ;
+        self
+    }
+
+    /// Which claims every token must carry (default [`Profile::AccessToken`]: all of
+    /// `iss`, `exp`, `aud`, `sub`, `client_id`, `iat` and `jti`, RFC 9068 §2.2).
+    ///
+    /// For a legacy issuer of plain JWTs, spell out both relaxations, header and claims:
+    ///
+    /// ```
+    /// # fn main() -> Result<(), rampart::BuildError> {
+    /// use rampart::{Algorithm, Profile, TypPolicy, Validator};
+    /// let legacy = Validator::builder()
+    ///     .issuer("https://legacy.example.com")
+    ///     .audience("notes-api")
+    ///     .typ(TypPolicy::Any)
+    ///     .profile(Profile::PlainJwt)
+    ///     .hmac(Algorithm::HS256, b"a-shared-secret-of-at-least-32-bytes!")
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.policy.profile = profile;
         self
     }
 
