@@ -46,7 +46,9 @@
 //! | JWKS unreachable and nothing cached | 503 | — |
 //!
 //! The policy is strict by default: `exp` required, `iss` and `aud` required unless
-//! explicitly skipped with `insecure_*` methods, `typ` must be `at+jwt` (RFC 9068),
+//! explicitly skipped with `insecure_*` methods, `typ` must be `at+jwt` and every claim
+//! RFC 9068 §2.2 requires (`iss`, `exp`, `aud`, `sub`, `client_id`, `iat`, `jti`) must be
+//! present unless [`Profile::PlainJwt`] is chosen,
 //! every key bound to one algorithm, `none` unrepresentable, duplicate JSON members and
 //! `crit` extensions refused, tokens over 8 KiB refused before decoding.
 
@@ -70,8 +72,8 @@ pub use extract::{Auth, Bearer, HasRole, RequireLayer, RoleSet, ScopeSet, Scoped
 pub use jwks::{JwksError, RemoteJwks};
 pub use reject::{Rejection, RejectionKind};
 pub use token::{
-    Algorithm, Audience, BuildError, Claims, KeyError, KeySet, TokenError, TypPolicy, Validator,
-    ValidatorBuilder, Verified, VerifyingKey,
+    Algorithm, Audience, BuildError, Claims, KeyError, KeySet, Profile, TokenError, TypPolicy,
+    Validator, ValidatorBuilder, Verified, VerifyingKey,
 };
 
 /// The README's code blocks, compiled and run as doctests so the README cannot rot.

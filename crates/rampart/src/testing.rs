@@ -26,6 +26,8 @@ use crate::token::{Algorithm, Validator, ValidatorBuilder};
 pub const TEST_ISSUER: &str = "https://issuer.test";
 /// Default audience of test tokens.
 pub const TEST_AUDIENCE: &str = "test-api";
+/// Default `client_id` of test tokens.
+pub const TEST_CLIENT_ID: &str = "test-client";
 
 /// A generated key plus the issuer and audience its tokens carry.
 #[derive(Debug, Clone)]
@@ -99,8 +101,10 @@ impl TestIssuer {
         jwks_document([&self.key])
     }
 
-    /// Starts a token with the standard claims: `iss`, `aud`, `sub` = `test-user`,
-    /// `iat` = now, `exp` = now + 15 min, a random `jti`, header `typ: at+jwt`.
+    /// Starts a token with every claim RFC 9068 §2.2 requires of an access token: `iss`,
+    /// `aud`, `sub` = `test-user`, `client_id` = [`TEST_CLIENT_ID`], `iat` = now, `exp` =
+    /// now + 15 min, a random `jti`; header `typ: at+jwt`. Remove one with
+    /// [`TokenBuilder::without`] to test its absence.
     pub fn token(&self) -> TokenBuilder<'_> {
         let now = now();
         let mut jti = [0u8; 16];
@@ -109,6 +113,7 @@ impl TestIssuer {
         claims.insert("iss".into(), json!(self.issuer));
         claims.insert("aud".into(), json!(self.audience));
         claims.insert("sub".into(), json!("test-user"));
+        claims.insert("client_id".into(), json!(TEST_CLIENT_ID));
         claims.insert("iat".into(), json!(now));
         claims.insert("exp".into(), json!(now + 900));
         claims.insert("jti".into(), json!(URL_SAFE_NO_PAD.encode(jti)));
@@ -119,7 +124,8 @@ impl TestIssuer {
         }
     }
 
-    /// Signs arbitrary claims (any JSON) with header `typ: at+jwt`.
+    /// Signs arbitrary claims (any JSON, exactly as given: nothing is added) with header
+    /// `typ: at+jwt`.
     pub fn mint(&self, claims: &Value) -> String {
         self.key
             .sign("at+jwt", claims)

@@ -2,6 +2,9 @@
 //! rejection (RFC 6750 §3), and the success paths.
 #![allow(clippy::unwrap_used)]
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use axum::body::Body;
 use axum::extract::FromRef;
 use axum::response::IntoResponse;
@@ -9,7 +12,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use http::{Request, StatusCode, header};
 use rampart::testing::TestIssuer;
-use rampart::{Algorithm, Auth, Bearer, HasRole, Scoped, Validator};
+use rampart::{Algorithm, Auth, Bearer, HasRole, Scoped, TypPolicy, Validator};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
@@ -516,4 +519,122 @@ async fn a_token_check_that_cannot_read_its_state_answers_503() {
     let r = call(&app(validator), "/auth", &[&bearer(&token)]).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(r.body["error"], "temporarily_unavailable");
+}
+
+/// Issue 14 part 3: a verdict left in the request extensions by one validator's layer is
+/// trusted only by extractors of that same validator. Here the layer's validator accepts
+/// any audience and any `typ`; the handler's state holds the default strict validator,
+/// whose policy must still decide.
+#[tokio::test]
+async fn an_extractor_revalidates_a_verdict_another_validators_layer_left() {
+    let issuer = TestIssuer::new(Algorithm::ES256);
+    let lenient = Validator::builder()
+        .issuer(issuer.issuer())
+        .insecure_skip_aud()
+        .typ(TypPolicy::Any)
+        .keys([issuer.signing_key().verifying_key()])
+        .build()
+        .unwrap();
+    let strict_validations = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&strict_validations);
+    let strict = issuer
+        .validator_builder()
+        .observe(move |_| {
+            count.fetch_add(1, Ordering::SeqCst);
+        })
+        .build()
+        .unwrap();
+    let sub = |a: Auth| async move { a.subject().unwrap_or_default().to_owned() };
+    let app = Router::new()
+        .route("/auth", get(sub).route_layer(lenient.authenticate()))
+        .route(
+            "/scoped",
+            get(|a: Scoped<NotesRead>| async move { a.subject().unwrap_or_default().to_owned() })
+                .route_layer(lenient.authenticate()),
+        )
+        .route(
+            "/optional",
+            get(|a: Option<Auth>| async move {
+                Json(json!({ "sub": a.and_then(|a| a.standard().sub.clone()) }))
+            })
+            .route_layer(lenient.authenticate()),
+        )
+        .route("/same", get(sub).route_layer(strict.authenticate()))
+        .with_state(State { validator: strict });
+
+    let elsewhere = issuer
+        .token()
+        .sub("mallory")
+        .scope("notes:read")
+        .claim("aud", json!("elsewhere"))
+        .sign();
+    let plain_typ = issuer
+        .token()
+        .sub("mallory")
+        .scope("notes:read")
+        .typ("JWT")
+        .sign();
+    let cases = [
+        (
+            "a token for another audience",
+            &elsewhere,
+            "the token audience is not accepted",
+        ),
+        (
+            "a token of another type",
+            &plain_typ,
+            "the token type is not accepted",
+        ),
+    ];
+    for (name, token, description) in cases {
+        for path in ["/auth", "/scoped", "/optional"] {
+            let r = call(&app, path, &[&bearer(token)]).await;
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{name} on {path}");
+            assert_eq!(r.body["error_description"], description, "{name} on {path}");
+        }
+    }
+    let good = issuer.token().sub("alice").scope("notes:read").sign();
+    for path in ["/auth", "/scoped"] {
+        let r = call(&app, path, &[&bearer(&good)]).await;
+        assert_eq!(
+            (r.status, r.body),
+            (StatusCode::OK, json!("alice")),
+            "{path}"
+        );
+    }
+
+    // With the same validator in the layer and the state, the token is validated once.
+    strict_validations.store(0, Ordering::SeqCst);
+    let r = call(&app, "/same", &[&bearer(&good)]).await;
+    assert_eq!((r.status, r.body), (StatusCode::OK, json!("alice")));
+    assert_eq!(strict_validations.load(Ordering::SeqCst), 1);
+}
+
+/// Issue 14 part 4, over HTTP: under the default `typ: at+jwt` policy a token without one
+/// of the claims RFC 9068 §2.2 requires is refused with 401 `invalid_token` naming it.
+#[tokio::test]
+async fn a_token_missing_a_claim_rfc9068_requires_gets_401_invalid_token() {
+    let issuer = TestIssuer::new(Algorithm::ES256);
+    let app = app(issuer.validator());
+    for claim in ["iss", "exp", "aud", "sub", "client_id", "iat", "jti"] {
+        let token = issuer.token().scope("notes:read").without(claim).sign();
+        for path in ["/auth", "/scoped", "/layer"] {
+            let r = call(&app, path, &[&bearer(&token)]).await;
+            let description = format!("the token is missing the `{claim}` claim");
+            assert_eq!(r.status, StatusCode::UNAUTHORIZED, "no {claim} on {path}");
+            assert_eq!(
+                r.challenge.as_deref(),
+                Some(format!(r#"Bearer realm="api", error="invalid_token", error_description="{description}""#).as_str()),
+                "no {claim} on {path}"
+            );
+            assert_eq!(r.body["error"], "invalid_token", "no {claim} on {path}");
+        }
+    }
+    let complete = issuer.token().scope("notes:read").sign();
+    let r = call(&app, "/scoped", &[&bearer(&complete)]).await;
+    assert_eq!(
+        r.status,
+        StatusCode::OK,
+        "the default test token has every claim"
+    );
 }

@@ -14,7 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use rampart::signing::SigningKey;
 use rampart::testing::{TEST_AUDIENCE, TEST_ISSUER, TestIssuer};
-use rampart::{Algorithm, Claims, TokenError, Validator, VerifyingKey};
+use rampart::{Algorithm, Claims, Profile, TokenError, TypPolicy, Validator, VerifyingKey};
 use serde_json::{Value, json};
 
 /// The frozen "now" every validator here runs at.
@@ -103,12 +103,26 @@ fn validator(issuer: &TestIssuer) -> Validator {
         .expect("the test validator builds")
 }
 
-/// Well-formed claims, valid at `NOW` for the test issuer and audience.
+/// The validator of [`validator`], for legacy issuers of plain JWTs: any `typ`, and only
+/// `exp` (plus the configured `iss` and `aud`) required.
+fn plain_jwt_validator(issuer: &TestIssuer) -> Validator {
+    issuer
+        .validator_builder()
+        .clock(|| NOW)
+        .typ(TypPolicy::Any)
+        .profile(Profile::PlainJwt)
+        .build()
+        .expect("the test validator builds")
+}
+
+/// Well-formed claims, valid at `NOW` for the test issuer and audience: every claim
+/// RFC 9068 §2.2 requires of an access token, and a scope.
 fn claims() -> Value {
     json!({
         "iss": TEST_ISSUER,
         "aud": TEST_AUDIENCE,
         "sub": "alice",
+        "client_id": "notes-app",
         "iat": NOW,
         "exp": NOW + 600,
         "jti": "jti-1",
@@ -1488,9 +1502,11 @@ async fn tokens_inside_the_clock_skew_leeway_are_accepted() {
     assert_accepted(&v, "nbf 30 s ahead", &t("nbf", json!(NOW + 30))).await;
     assert_accepted(&v, "iat 30 s ahead", &t("iat", json!(NOW + 30))).await;
     assert_accepted(&v, "fractional exp", &t("exp", json!(NOW as f64 + 0.5))).await;
+    // Without `iat` only under the plain JWT profile: RFC 9068 §2.2 requires it of an
+    // access token (see `an_access_token_missing_a_claim_rfc9068_requires_is_refused`).
     assert_accepted(
-        &v,
-        "no iat without max_age",
+        &plain_jwt_validator(&HS),
+        "no iat without max_age, plain JWT profile",
         &with_claims(&HS, &unset(claims(), "iat")),
     )
     .await;
@@ -1520,6 +1536,91 @@ async fn max_age_refuses_tokens_issued_too_long_ago() {
             TokenError::MissingClaim("iat"),
         ),
     ];
+    assert_refused(&v, &cases).await;
+}
+
+// ---------------------------------------------------------------------------------------
+// RFC 9068 §2.2: the access-token profile's required claims
+// ---------------------------------------------------------------------------------------
+
+/// RFC 9068 §2.2 makes `iss`, `exp`, `aud`, `sub`, `client_id`, `iat` and `jti` REQUIRED
+/// in a JWT access token. With the default policy (`typ: at+jwt`), a token missing any of
+/// them is refused naming the claim, whether or not a value is compared for it (no
+/// issuer or audience check, no `max_age`), and `TypPolicy::Any` alone changes nothing.
+#[tokio::test]
+async fn an_access_token_missing_a_claim_rfc9068_requires_is_refused() {
+    const REQUIRED: [&str; 7] = ["iss", "exp", "aud", "sub", "client_id", "iat", "jti"];
+    let without = |name: &str| with_claims(&HS, &unset(claims(), name));
+    let cases: Vec<Case> = REQUIRED
+        .iter()
+        .map(|&name| {
+            case(
+                format!("no {name}"),
+                without(name),
+                TokenError::MissingClaim(name),
+            )
+        })
+        .collect();
+    let default = validator(&HS);
+    assert_accepted(&default, "every required claim", &good(&HS)).await;
+    assert_refused(&default, &cases).await;
+
+    // Skipping the comparison of a value does not waive its presence.
+    let unchecked = HS
+        .validator_builder()
+        .clock(|| NOW)
+        .insecure_skip_iss()
+        .insecure_skip_aud()
+        .build()
+        .unwrap();
+    assert_accepted(
+        &unchecked,
+        "every required claim, nothing compared",
+        &good(&HS),
+    )
+    .await;
+    assert_refused(&unchecked, &cases).await;
+
+    // The `typ` policy decides the header only.
+    let any_typ = HS
+        .validator_builder()
+        .clock(|| NOW)
+        .typ(TypPolicy::Any)
+        .build()
+        .unwrap();
+    assert_refused(&any_typ, &cases).await;
+    let exact_typ = HS
+        .validator_builder()
+        .clock(|| NOW)
+        .typ(TypPolicy::Exact("at+jwt".into()))
+        .build()
+        .unwrap();
+    assert_refused(&exact_typ, &cases).await;
+}
+
+/// The plain JWT profile, asked for by name, is the one way to accept tokens without
+/// `sub`, `client_id`, `iat` or `jti`; `exp` and the configured `iss` and `aud` stay
+/// required.
+#[tokio::test]
+async fn the_plain_jwt_profile_requires_only_exp_and_what_is_configured() {
+    let v = plain_jwt_validator(&HS);
+    for name in ["sub", "client_id", "iat", "jti"] {
+        assert_accepted(
+            &v,
+            &format!("no {name}"),
+            &with_claims(&HS, &unset(claims(), name)),
+        )
+        .await;
+    }
+    let bare = json!({ "iss": TEST_ISSUER, "aud": TEST_AUDIENCE, "exp": NOW + 600 });
+    assert_accepted(&v, "only iss, aud and exp", &with_claims(&HS, &bare)).await;
+    let cases = ["exp", "iss", "aud"].map(|name| {
+        case(
+            format!("no {name}"),
+            with_claims(&HS, &unset(bare.clone(), name)),
+            TokenError::MissingClaim(name),
+        )
+    });
     assert_refused(&v, &cases).await;
 }
 
@@ -1910,7 +2011,9 @@ async fn duplicate_json_members_in_header_or_payload_are_refused() {
     let h = |header: String| sign_bytes(key, header.as_bytes(), good_p.as_bytes());
     let p = |payload: String| sign_bytes(key, good_h.as_bytes(), payload.as_bytes());
     let (iss, aud, exp) = (TEST_ISSUER, TEST_AUDIENCE, NOW + 600);
-    let base = format!(r#""iss":"{iss}","aud":"{aud}","iat":{NOW},"exp":{exp}"#);
+    let base = format!(
+        r#""iss":"{iss}","aud":"{aud}","client_id":"notes-app","jti":"j-1","iat":{NOW},"exp":{exp}"#
+    );
     assert_accepted(
         &validator(&HS),
         "hand-written control",
@@ -2038,7 +2141,7 @@ async fn non_canonical_base64url_in_any_part_is_refused() {
         r#"{{"alg":"HS256","typ":"at+jwt","kid":"{kid}","q":"??????>>>>>>"}}"#
     ));
     let payload_json = unaligned(&format!(
-        r#"{{"iss":"{iss}","aud":"{aud}","iat":{NOW},"exp":{exp},"sub":"alice","q":"??????>>>>>>"}}"#
+        r#"{{"iss":"{iss}","aud":"{aud}","client_id":"c","jti":"j","iat":{NOW},"exp":{exp},"sub":"alice","q":"??????>>>>>>"}}"#
     ));
     let h = b64(&header_json);
     let p = b64(&payload_json);
@@ -2060,7 +2163,7 @@ async fn non_canonical_base64url_in_any_part_is_refused() {
             hs_over(&format!(
                 "{h}.{}",
                 b64(unaligned(&format!(
-                    r#"{{"iss":"{iss}","aud":"{aud}","exp":{exp},"n":{i}}}"#
+                    r#"{{"iss":"{iss}","aud":"{aud}","sub":"a","client_id":"c","iat":{NOW},"jti":"j","exp":{exp},"n":{i}}}"#
                 )))
             ))
         })

@@ -165,7 +165,10 @@ fn claims() -> Value {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    json!({"iss": TEST_ISSUER, "aud": TEST_AUDIENCE, "sub": "test-user", "iat": now, "exp": now + 900})
+    json!({
+        "iss": TEST_ISSUER, "aud": TEST_AUDIENCE, "sub": "test-user", "client_id": "test-client",
+        "iat": now, "exp": now + 900, "jti": format!("jti-{now}"),
+    })
 }
 
 /// A valid-looking token signed by `issuer`'s key, with this header `kid` (or none).
@@ -296,6 +299,63 @@ async fn rotation_is_picked_up_on_an_unknown_kid() {
     );
     validator.validate(&new.token().sign()).await.unwrap();
     assert!(!remote.cached().unwrap().contains_kid(kid(&old)));
+}
+
+/// Issue 14 part 2: an issuer that republishes a `kid` with new key material (a botched
+/// rotation, a key replaced after a compromise) stops the old key's tokens as soon as the
+/// set is refetched, cached or not: full validation refuses them, so a hit must too.
+#[tokio::test]
+async fn a_kid_republished_with_new_key_material_stops_the_old_keys_cached_tokens() {
+    let old = es256();
+    let rekeyed = rampart::signing::SigningKey::from_secret(
+        Algorithm::ES256,
+        rampart::signing::SigningKey::generate(Algorithm::ES256)
+            .unwrap()
+            .secret_bytes()
+            .to_vec(),
+        Some(kid(&old).to_owned()),
+    )
+    .unwrap();
+    let new = TestIssuer::from_key(rekeyed);
+    assert_eq!(kid(&old), kid(&new), "the same kid, other bytes");
+    let server = JwksServer::start(doc(&[&old])).await;
+    let remote = server.remote(Duration::from_secs(30));
+    let hits = Arc::new(AtomicUsize::new(0));
+    let count = Arc::clone(&hits);
+    let validator = Validator::builder()
+        .issuer(TEST_ISSUER)
+        .audience(TEST_AUDIENCE)
+        .jwks(remote.clone())
+        .observe(move |outcome| {
+            if outcome == "cache_hit" {
+                count.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+        .build()
+        .unwrap();
+    let token = old.token().sign();
+    validator.validate(&token).await.unwrap();
+    validator.validate(&token).await.unwrap();
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "the token is cached");
+
+    server.serve(doc(&[&new]));
+    assert_eq!(remote.refresh().await.unwrap(), 1);
+    assert_eq!(
+        validator.validate(&token).await,
+        Err(TokenError::InvalidSignature)
+    );
+    validator.validate(&new.token().sign()).await.unwrap();
+    // A refetch that changes nothing keeps the cache.
+    let fresh = new.token().sign();
+    validator.validate(&fresh).await.unwrap();
+    remote.refresh().await.unwrap();
+    let before = hits.load(Ordering::SeqCst);
+    validator.validate(&fresh).await.unwrap();
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        before + 1,
+        "an unchanged set keeps the cache"
+    );
 }
 
 #[tokio::test]

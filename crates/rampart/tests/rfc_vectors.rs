@@ -4,7 +4,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rampart::{Algorithm, TokenError, TypPolicy, Validator, VerifyingKey};
+use rampart::{Algorithm, Profile, TokenError, TypPolicy, Validator, VerifyingKey};
 use serde_json::{Value, json};
 
 /// The instant the RFC 7515 examples are checked at: ten seconds before their `exp`.
@@ -93,11 +93,13 @@ fn a4_key() -> VerifyingKey {
 }
 
 /// The validator the RFC 7515 examples are written for: issuer `joe`, no audience, any
-/// `typ`, and a clock frozen at `now`.
+/// `typ`, the plain JWT profile (they carry only `iss` and `exp`, not the claims RFC 9068
+/// requires of an access token), and a clock frozen at `now`.
 fn rfc7515_validator(key: VerifyingKey, now: i64) -> Validator {
     Validator::builder()
         .clock(move || now)
         .typ(TypPolicy::Any)
+        .profile(Profile::PlainJwt)
         .issuer("joe")
         .insecure_skip_aud()
         .keys([key])
@@ -214,11 +216,31 @@ async fn rfc7515_a1_hs256_example_is_refused_as_an_access_token_because_its_typ_
     assert_eq!(strict.validate(A1_JWS).await, Err(TokenError::WrongType));
 }
 
+/// Accepting any `typ` does not make a plain JWT an access token: under the default
+/// profile the example lacks `aud`, `sub`, `client_id`, `iat` and `jti` (RFC 9068 §2.2),
+/// and the first one missing is named.
+#[tokio::test]
+async fn rfc7515_a1_hs256_example_is_refused_under_the_access_token_profile_even_with_any_typ() {
+    let any_typ = Validator::builder()
+        .clock(|| RFC7515_NOW)
+        .typ(TypPolicy::Any)
+        .issuer("joe")
+        .insecure_skip_aud()
+        .keys([a1_key()])
+        .build()
+        .unwrap();
+    assert_eq!(
+        any_typ.validate(A1_JWS).await,
+        Err(TokenError::MissingClaim("aud"))
+    );
+}
+
 #[tokio::test]
 async fn rfc7515_a1_hs256_example_is_refused_for_another_issuer_or_a_required_audience() {
     let other_issuer = Validator::builder()
         .clock(|| RFC7515_NOW)
         .typ(TypPolicy::Any)
+        .profile(Profile::PlainJwt)
         .issuer("https://joe")
         .insecure_skip_aud()
         .keys([a1_key()])
@@ -231,6 +253,7 @@ async fn rfc7515_a1_hs256_example_is_refused_for_another_issuer_or_a_required_au
     let audience = Validator::builder()
         .clock(|| RFC7515_NOW)
         .typ(TypPolicy::Any)
+        .profile(Profile::PlainJwt)
         .issuer("joe")
         .audience("api")
         .keys([a1_key()])

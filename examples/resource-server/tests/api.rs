@@ -433,7 +433,11 @@ async fn the_hs256_secret_file_mode_works_end_to_end() {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    let claims = json!({ "iss": ISSUER, "aud": AUDIENCE, "sub": "bob", "scope": "notes:read", "iat": now, "exp": now + 300 });
+    // Every claim RFC 9068 §2.2 requires of an access token, as a real issuer sends them.
+    let claims = json!({
+        "iss": ISSUER, "aud": AUDIENCE, "sub": "bob", "client_id": "notes-app",
+        "scope": "notes:read", "iat": now, "exp": now + 300, "jti": "hs-1",
+    });
     // Shared-secret issuers usually send no `kid`, and the secret file configures a key
     // without one; `TestIssuer` tokens always carry a `kid`, so this one is signed raw.
     let token = signer

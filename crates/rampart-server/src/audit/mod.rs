@@ -298,6 +298,8 @@ impl axum::extract::FromRequestParts<crate::state::AppState> for AdminActor {
         let actor = parts
             .extensions
             .get::<rampart::Verified>()
+            // Only this server's own validator's verdict names an administrator.
+            .filter(|v| v.produced_by(&state.validator))
             .and_then(|v| v.claims.sub.clone())
             .ok_or_else(|| {
                 crate::error::ApiError::Internal("admin route without a validated token".into())

@@ -17,8 +17,10 @@ use crate::token::{Claims, Verified};
 /// checked and available through [`Auth::standard`]. `Option<Auth<C>>` is `None` only when
 /// the request carries no credentials; bad credentials are still refused.
 ///
-/// The token is validated once per request: layers and extractors share the result
-/// through the request extensions.
+/// The token is validated once per request per validator: layers and extractors share
+/// the result through the request extensions, but only with the validator (or a clone of
+/// it) that produced it. An extractor whose state holds another validator validates the
+/// token again under its own policy.
 #[derive(Debug, Clone)]
 pub struct Auth<C = Claims> {
     /// Your claims.
@@ -60,12 +62,23 @@ impl<C> std::ops::Deref for Auth<C> {
     }
 }
 
-/// Validates the request's token (or reuses the validation a layer already did).
+/// The verdict already in the request extensions, if `validator` produced it. A verdict
+/// of another validator (a layer with its own issuer, audience or `typ` policy) proves
+/// nothing under this one's policy.
+fn reusable<'p>(parts: &'p Parts, validator: &Validator) -> Option<&'p Verified> {
+    parts
+        .extensions
+        .get::<Verified>()
+        .filter(|done| done.produced_by(validator))
+}
+
+/// Validates the request's token (or reuses the validation a layer of the same validator
+/// already did).
 pub(crate) async fn verified(
     parts: &mut Parts,
     validator: &Validator,
 ) -> Result<Verified, Rejection> {
-    if let Some(done) = parts.extensions.get::<Verified>() {
+    if let Some(done) = reusable(parts, validator) {
         return Ok(done.clone());
     }
     let located = locate_bearer(parts, validator.allows_query_token())
@@ -131,7 +144,7 @@ where
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
         let validator = Validator::from_ref(state);
-        if parts.extensions.get::<Verified>().is_none() {
+        if reusable(parts, &validator).is_none() {
             match locate_bearer(parts, validator.allows_query_token()) {
                 Err(BearerError::Missing) => return Ok(None),
                 Err(other) => return Err(Rejection::new(other.into_kind(), &validator)),

@@ -13,7 +13,9 @@ use crate::Validator;
 
 /// A layer that validates the bearer token and checks scopes and roles before the inner
 /// service runs. On success the validated token is put in the request extensions, so
-/// `Auth<C>` in the handler does not validate again. Made by
+/// `Auth<C>` in the handler does not validate again when its state holds the same
+/// validator (an extractor of another validator validates again, under its own policy).
+/// Made by
 /// [`Validator::authenticate`], [`Validator::require_scopes`] and
 /// [`Validator::require_roles`].
 #[derive(Clone, Debug)]

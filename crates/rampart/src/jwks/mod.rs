@@ -125,7 +125,8 @@ struct Inner {
     /// A background task is running (or being started).
     background: AtomicBool,
     fetches: AtomicU64,
-    /// Bumped when a refresh drops a key (the verified-token cache flushes on it).
+    /// Advanced when a refresh changes what some token verifies against (a key dropped, a
+    /// kid given other material; see `KeySet::is_superseded_by`).
     generation: AtomicU64,
     /// Never sent on: dropping it (with the last clone) wakes the background task to exit.
     alive: watch::Sender<()>,
@@ -237,7 +238,10 @@ impl RemoteJwks {
         flight.await
     }
 
-    /// Changes whenever a refresh removes a key.
+    /// Advances whenever a refresh could change a token's verdict: a key removed, a `kid`
+    /// republished with other key material, a key added that changes which key a token
+    /// selects (see [`KeySet::is_superseded_by`]). A verified-token cache entry is only
+    /// valid for the generation it was made under.
     pub fn generation(&self) -> u64 {
         self.inner.generation.load(Ordering::Acquire)
     }
@@ -337,11 +341,10 @@ impl Inner {
         match fetched {
             Ok((keys, max_age)) => {
                 let count = keys.len();
-                let old = self.keys.swap(Some(keys));
-                if old
-                    .zip(self.keys.load_full())
-                    .is_some_and(|(old, new)| old.is_superseded_by(&new))
-                {
+                let old = self.keys.swap(Some(Arc::clone(&keys)));
+                // Material, not only kids: a kid republished with other bytes supersedes.
+                // Bumped after the swap, never before (see `KeySetHandle::replace`).
+                if old.is_some_and(|old| old.is_superseded_by(&keys)) {
                     self.generation.fetch_add(1, Ordering::AcqRel);
                 }
                 state.failures = 0;

@@ -11,8 +11,17 @@
 //! - Each entry expires at the token's `exp`; a hit still checks `exp`, `nbf` and the
 //!   maximum age against the clock (a hit is never more permissive than a miss) and the
 //!   revocation list.
-//! - Flushed when a key disappears from the key set (rotation, a JWKS refresh dropping a
-//!   `kid`): the validator compares the key set's generation on every call.
+//! - Never outlives the key that verified it. The key source (a `KeySetHandle`, a
+//!   `RemoteJwks`) advances a generation whenever a change could alter some token's
+//!   verdict: a key removed, a `kid` republished with other bytes, a swapped HMAC secret,
+//!   a key added that changes which key a token selects (`KeySet::is_superseded_by`
+//!   compares key material, not only kids). Every entry is stamped with the generation
+//!   read *before* its token's keys were loaded, and a hit counts only if its stamp is the
+//!   current generation. So a validation that was still running with the old keys when
+//!   they were replaced cannot leave a verdict behind: its stamp is already stale (and
+//!   the validator does not even insert it when the generation moved meanwhile). Stale
+//!   entries are also flushed, to give their memory back; correctness does not depend on
+//!   the flush, which races with inserts.
 //! - Only successes are inserted; a failure is never cached.
 
 use std::sync::Arc;
@@ -47,6 +56,8 @@ struct Entry {
     verified: Verified,
     /// Wall-clock seconds left until `exp` when inserted.
     ttl: Duration,
+    /// The key-set generation read before the token's keys were loaded.
+    generation: u64,
 }
 
 struct UntilExp;
@@ -86,7 +97,8 @@ impl TokenCache {
         }
     }
 
-    /// Flushes everything if the key set changed since the last call.
+    /// Flushes everything if the key set changed since the last call (to free memory:
+    /// `get` already refuses entries of another generation).
     pub(crate) fn sync_generation(&self, current: u64) {
         // A plain load first: the common case (no change) then writes nothing, so the
         // cache line is not bounced between cores on every request.
@@ -97,11 +109,16 @@ impl TokenCache {
         }
     }
 
-    pub(crate) fn get(&self, token: &str) -> Option<Verified> {
-        self.entries.get(token).map(|e| e.verified)
+    /// The entry for `token` if it was made under key-set generation `current`.
+    pub(crate) fn get(&self, token: &str, current: u64) -> Option<Verified> {
+        self.entries
+            .get(token)
+            .filter(|e| e.generation == current)
+            .map(|e| e.verified)
     }
 
-    pub(crate) fn insert(&self, token: &str, verified: &Verified, now: i64) {
+    /// Remembers `verified`, made with the keys of key-set `generation`, until its `exp`.
+    pub(crate) fn insert(&self, token: &str, verified: &Verified, now: i64, generation: u64) {
         let Some(exp) = verified.claims.exp else {
             return;
         };
@@ -114,6 +131,7 @@ impl TokenCache {
         let entry = Entry {
             verified: verified.clone(),
             ttl: Duration::from_secs(secs),
+            generation,
         };
         self.entries.insert(Arc::from(token), entry);
     }
@@ -142,6 +160,7 @@ mod tests {
         Verified {
             claims: Arc::new(claims),
             payload: Arc::from(&b"{}"[..]),
+            validator: 0,
         }
     }
 
@@ -156,6 +175,7 @@ mod tests {
                 &format!("token-{i}"),
                 &verified(2_000_000_000),
                 1_000_000_000,
+                0,
             );
         }
         assert!(cache.len() <= 10, "{} entries", cache.len());
@@ -164,10 +184,33 @@ mod tests {
     #[test]
     fn expired_or_expiring_tokens_are_not_inserted() {
         let cache = TokenCache::new(CacheConfig::default());
-        cache.insert("a", &verified(100), 100);
-        cache.insert("b", &verified(99), 100);
-        assert!(cache.get("a").is_none() && cache.get("b").is_none());
-        cache.insert("c", &verified(160), 100);
-        assert!(cache.get("c").is_some());
+        cache.insert("a", &verified(100), 100, 0);
+        cache.insert("b", &verified(99), 100, 0);
+        assert!(cache.get("a", 0).is_none() && cache.get("b", 0).is_none());
+        cache.insert("c", &verified(160), 100, 0);
+        assert!(cache.get("c", 0).is_some());
+    }
+
+    /// Whatever the order of flushes and inserts, an entry made under one key-set
+    /// generation is never a hit under another.
+    #[test]
+    fn an_entry_is_a_hit_only_under_the_generation_it_was_made_in() {
+        let cache = TokenCache::new(CacheConfig::default());
+        cache.insert("old", &verified(160), 100, 3);
+        // Inserted after the flush that the new generation caused: the late arrival of a
+        // validation that ran with the old keys.
+        cache.sync_generation(4);
+        cache.insert("late", &verified(160), 100, 3);
+        cache.insert("new", &verified(160), 100, 4);
+        assert!(cache.get("old", 4).is_none(), "made before the change");
+        assert!(
+            cache.get("late", 4).is_none(),
+            "made with the old keys, stored after"
+        );
+        assert!(cache.get("new", 4).is_some(), "made with the current keys");
+        assert!(
+            cache.get("new", 5).is_none(),
+            "and not after the next change"
+        );
     }
 }

@@ -9,6 +9,11 @@ use super::jose::present;
 
 /// Registered (RFC 7519 §4.1) and access-token (RFC 9068 §2.2) claims, plus `roles`.
 ///
+/// Under the default [`Profile::AccessToken`](crate::Profile::AccessToken) a validated
+/// token always has `iss`, `sub`, `aud` (non-empty), `exp`, `iat`, `jti` and
+/// `client_id`; under [`Profile::PlainJwt`](crate::Profile::PlainJwt) only `exp` is
+/// certain (and `iss`/`aud` when the validator compares them).
+///
 /// Parsed strictly: a claim of the wrong JSON type (a string `exp`, a boolean `iss`, a
 /// `null`, an array where a string belongs) makes the token invalid; it is never treated
 /// as absent.

@@ -33,16 +33,25 @@ impl KeySetHandle {
         }
     }
 
-    /// Replaces the key set; validations already running finish with the old one.
+    /// Replaces the key set; validations already running finish with the old one, and
+    /// none of their verdicts outlives it in the verified-token cache.
     pub fn replace(&self, keys: KeySet) {
-        let old = self.inner.swap(Arc::new(keys));
-        if old.is_superseded_by(&self.inner.load()) {
-            // A key went away: tokens it verified must be checked again.
+        let keys = Arc::new(keys);
+        let old = self.inner.swap(Arc::clone(&keys));
+        // Compared with the set this call installed, not whatever is current by now: each
+        // replacement is judged against its predecessor, and "supersedes nothing" chains.
+        if old.is_superseded_by(&keys) {
+            // After the swap, never before: a validation that reads the new generation must
+            // then load the new keys (its verdict is stamped with the generation it read
+            // before loading them).
             self.generation.fetch_add(1, Ordering::AcqRel);
         }
     }
 
-    /// Changes whenever a key is removed (the verified-token cache flushes on it).
+    /// Advances whenever a replacement could change a token's verdict: a key removed, a
+    /// `kid` or HMAC secret given other material, a key added that changes which key a
+    /// token selects (see [`KeySet::is_superseded_by`]). A verified-token cache entry is
+    /// only valid for the generation it was made under.
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }

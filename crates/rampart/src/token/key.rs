@@ -59,6 +59,12 @@ pub struct VerifyingKey {
     kid: Option<Arc<str>>,
     alg: Algorithm,
     key: DecodingKey,
+    /// SHA-256 over the key material in one canonical form per family (RSA `n` and `e`,
+    /// the EC point, the Ed25519 `x`, the HMAC secret), so that a key republished under the
+    /// same `kid` with other bytes is told apart from an unchanged one. `DecodingKey` has
+    /// no equality, and keeping a second copy of an HMAC secret just to compare it is
+    /// worse than keeping its digest.
+    material: [u8; 32],
 }
 
 impl std::fmt::Debug for VerifyingKey {
@@ -94,6 +100,7 @@ impl VerifyingKey {
             kid: None,
             alg,
             key,
+            material: fingerprint(KeyFamily::Hmac, &[secret]),
         })
     }
 
@@ -108,21 +115,28 @@ impl VerifyingKey {
             KeyFamily::Okp => DecodingKey::from_ed_pem(pem).map_err(invalid)?,
         };
         let der = key.try_get_as_bytes().map_err(invalid)?;
-        match alg.family() {
+        // The same canonical material as `from_jwk`, so a key loaded from PEM and from its
+        // JWK compare equal.
+        let material = match alg.family() {
             KeyFamily::Rsa => {
                 let public = aws_lc_rs::rsa::PublicKey::from_der(der)
                     .map_err(|e| KeyError::Invalid(e.to_string()))?;
                 let parts = aws_lc_rs::signature::RsaPublicKeyComponents::<Vec<u8>>::from(&public);
                 check_rsa_modulus(&parts.n)?;
+                rsa_fingerprint(&parts.n, &parts.e)
             }
-            KeyFamily::Ec => check_ec_point(alg, der)?,
+            KeyFamily::Ec => {
+                check_ec_point(alg, der)?;
+                fingerprint(KeyFamily::Ec, &[der])
+            }
             KeyFamily::Okp if der.len() != 32 => return Err(KeyError::WrongFamily(alg)),
-            _ => {}
-        }
+            family => fingerprint(family, &[der]),
+        };
         Ok(Self {
             kid: None,
             alg,
             key,
+            material,
         })
     }
 
@@ -153,6 +167,12 @@ impl VerifyingKey {
         self.alg
     }
 
+    /// True when both keys verify exactly the same signatures: same algorithm, same key
+    /// material (the `kid` is not compared).
+    pub(crate) fn same_key_as(&self, other: &VerifyingKey) -> bool {
+        self.alg == other.alg && self.material == other.material
+    }
+
     /// Verifies a JWS signature over `signing_input`. The algorithm must already match.
     pub(crate) fn verify(
         &self,
@@ -177,6 +197,33 @@ fn b64(field: &'static str, s: &str) -> Result<Vec<u8>, KeyError> {
     URL_SAFE_NO_PAD
         .decode(s)
         .map_err(|_| KeyError::Invalid(format!("`{field}` is not base64url")))
+}
+
+/// SHA-256 over the family tag and each part, length-prefixed so that no two different
+/// part lists hash the same input.
+fn fingerprint(family: KeyFamily, parts: &[&[u8]]) -> [u8; 32] {
+    let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    let tag: u8 = match family {
+        KeyFamily::Hmac => 1,
+        KeyFamily::Rsa => 2,
+        KeyFamily::Ec => 3,
+        KeyFamily::Okp => 4,
+    };
+    ctx.update(&[tag]);
+    for part in parts {
+        ctx.update(&(part.len() as u64).to_be_bytes());
+        ctx.update(part);
+    }
+    let mut out = [0u8; 32];
+    out.copy_from_slice(ctx.finish().as_ref());
+    out
+}
+
+/// RSA keys are compared by modulus and exponent without leading zero bytes (a JWK may
+/// carry them, a DER integer may carry one for the sign).
+fn rsa_fingerprint(n: &[u8], e: &[u8]) -> [u8; 32] {
+    let strip = |b: &[u8]| -> usize { b.iter().take_while(|&&x| x == 0).count() };
+    fingerprint(KeyFamily::Rsa, &[&n[strip(n)..], &e[strip(e)..]])
 }
 
 fn check_rsa_modulus(n: &[u8]) -> Result<(), KeyError> {
@@ -259,12 +306,16 @@ impl Jwk {
             ),
             None => None,
         };
-        let (alg, key) = match self.kty.as_str() {
+        let (alg, key, material) = match self.kty.as_str() {
             "RSA" => {
                 let (n, e) = (need("n", &self.n)?, need("e", &self.e)?);
                 check_rsa_modulus(&n)?;
                 let alg = named.unwrap_or(Algorithm::RS256);
-                (alg, DecodingKey::from_rsa_raw_components(&n, &e))
+                (
+                    alg,
+                    DecodingKey::from_rsa_raw_components(&n, &e),
+                    rsa_fingerprint(&n, &e),
+                )
             }
             "EC" => {
                 let (size, inferred) = match self.crv.as_deref() {
@@ -284,7 +335,11 @@ impl Jwk {
                 point.push(0x04);
                 point.extend_from_slice(&x);
                 point.extend_from_slice(&y);
-                (named.unwrap_or(inferred), DecodingKey::from_ec_der(&point))
+                (
+                    named.unwrap_or(inferred),
+                    DecodingKey::from_ec_der(&point),
+                    fingerprint(KeyFamily::Ec, &[&point]),
+                )
             }
             "OKP" => {
                 if self.crv.as_deref() != Some("Ed25519") {
@@ -300,6 +355,7 @@ impl Jwk {
                 (
                     named.unwrap_or(Algorithm::EdDSA),
                     DecodingKey::from_ed_der(&x),
+                    fingerprint(KeyFamily::Okp, &[&x]),
                 )
             }
             "oct" => {
@@ -321,6 +377,7 @@ impl Jwk {
             kid: self.kid.map(Arc::from),
             alg,
             key,
+            material,
         })
     }
 }
@@ -410,12 +467,58 @@ impl KeySet {
         self.all.iter()
     }
 
-    /// True when `next` lacks a key this set has (so tokens verified with this set may
-    /// no longer verify).
+    /// True when some token this set verifies might not verify, or would verify against
+    /// other key material, under `next`: a key removed, a `kid` republished with other
+    /// bytes, a swapped HMAC secret, or a key added that changes which key a token selects
+    /// (a second key of the same algorithm makes a token without `kid` ambiguous; a new
+    /// `kid` takes tokens naming it away from a kid-less fallback key). Adding a key that
+    /// changes no selection (say an ES384 key next to one ES256 key) supersedes nothing.
+    ///
+    /// The verified-token cache is flushed when this is true, so it decides whether a cached
+    /// verdict can outlive a key change. Pure: it follows [`KeySet::select`] path by path.
     pub fn is_superseded_by(&self, next: &KeySet) -> bool {
-        let unkeyed = |s: &KeySet| s.all.iter().filter(|k| k.kid.is_none()).count();
-        self.by_kid.keys().any(|kid| !next.by_kid.contains_key(kid))
-            || unkeyed(next) < unkeyed(self)
+        // Each selection path a token can take through `self`, replayed on `next`.
+        let kept = |now: Result<&VerifyingKey, TokenError>,
+                    then: Result<&VerifyingKey, TokenError>| match (now, then) {
+            // Nothing this path refuses was ever cached.
+            (Err(_), _) => true,
+            (Ok(now), Ok(then)) => now.same_key_as(then),
+            (Ok(_), Err(_)) => false,
+        };
+        // Tokens naming a kid this set has.
+        let named = self.by_kid.values().all(|key| {
+            kept(
+                self.select(key.kid(), key.alg),
+                next.select(key.kid(), key.alg),
+            )
+        });
+        // Tokens naming a kid this set does not have, verified by its only kid-less key: any
+        // kid `next` adds now selects that kid's key, and every other one `next`'s fallback.
+        let unknown = match self.fallback() {
+            None => true,
+            Some(key) => {
+                next.by_kid
+                    .keys()
+                    .filter(|kid| !self.by_kid.contains_key(*kid))
+                    .all(|kid| kept(Ok(key), next.select(Some(kid), key.alg)))
+                    && kept(Ok(key), next.fallback().ok_or(TokenError::UnknownKey))
+            }
+        };
+        // Tokens without a kid, for each algorithm this set has a key for.
+        let unnamed = self
+            .all
+            .iter()
+            .all(|key| kept(self.select(None, key.alg), next.select(None, key.alg)));
+        !(named && unknown && unnamed)
+    }
+
+    /// The key that verifies tokens naming a `kid` no key has: the only key without one.
+    fn fallback(&self) -> Option<&VerifyingKey> {
+        let mut unkeyed = self.all.iter().filter(|k| k.kid.is_none());
+        match (unkeyed.next(), unkeyed.next()) {
+            (Some(one), None) => Some(one),
+            _ => None,
+        }
     }
 
     /// True when a key with this `kid` is present.
@@ -440,13 +543,7 @@ impl KeySet {
                 // A key configured without a kid (a shared secret, a bare PEM) still
                 // verifies tokens that name some kid, when it is the only kid-less key:
                 // the kid cannot then select anything else.
-                None => {
-                    let mut unkeyed = self.all.iter().filter(|k| k.kid.is_none());
-                    match (unkeyed.next(), unkeyed.next()) {
-                        (Some(one), None) => one,
-                        _ => return Err(TokenError::UnknownKey),
-                    }
-                }
+                None => self.fallback().ok_or(TokenError::UnknownKey)?,
             },
             None => match self.all.as_slice() {
                 [only] => only,
@@ -469,6 +566,142 @@ impl KeySet {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn hs(alg: Algorithm, secret: u8, kid: Option<&str>) -> VerifyingKey {
+        let key = VerifyingKey::hmac(alg, &[secret; 64]).expect("a 64-byte secret fits");
+        match kid {
+            Some(kid) => key.with_kid(kid),
+            None => key,
+        }
+    }
+
+    fn set(keys: &[VerifyingKey]) -> KeySet {
+        KeySet::new(keys.iter().cloned()).expect("distinct kids")
+    }
+
+    /// Whether a cached verdict may outlive a key-set change: true means "flush".
+    #[test]
+    fn a_key_set_is_superseded_when_any_token_it_verifies_could_verify_differently() {
+        use Algorithm::{HS256, HS384};
+        let a = || hs(HS256, 1, Some("a"));
+        let b = || hs(HS384, 2, Some("b"));
+        let unkeyed = || hs(HS256, 3, None);
+        let cases: &[(&str, KeySet, KeySet, bool)] = &[
+            ("the same keys", set(&[a()]), set(&[a()]), false),
+            (
+                "the same keys, reordered",
+                set(&[a(), b()]),
+                set(&[b(), a()]),
+                false,
+            ),
+            ("a key removed", set(&[a(), b()]), set(&[a()]), true),
+            ("the last key removed", set(&[a()]), set(&[]), true),
+            ("a first key added", set(&[]), set(&[a()]), false),
+            (
+                "a kid republished with other bytes",
+                set(&[a()]),
+                set(&[hs(HS256, 9, Some("a"))]),
+                true,
+            ),
+            (
+                "a kid republished for another algorithm",
+                set(&[a()]),
+                set(&[hs(HS384, 1, Some("a"))]),
+                true,
+            ),
+            (
+                "a kid-less HMAC secret swapped",
+                set(&[unkeyed()]),
+                set(&[hs(HS256, 4, None)]),
+                true,
+            ),
+            (
+                "a key of another algorithm added",
+                set(&[a()]),
+                set(&[a(), b()]),
+                false,
+            ),
+            (
+                "a second key of the same algorithm added (tokens without kid become ambiguous)",
+                set(&[a()]),
+                set(&[a(), hs(HS256, 5, Some("c"))]),
+                true,
+            ),
+            (
+                "a kid added next to a kid-less fallback key (tokens naming it move over)",
+                set(&[unkeyed()]),
+                set(&[unkeyed(), b()]),
+                true,
+            ),
+            (
+                "a second kid-less key added (the fallback becomes ambiguous)",
+                set(&[unkeyed(), b()]),
+                set(&[unkeyed(), hs(HS384, 6, None), b()]),
+                true,
+            ),
+            (
+                "a kid-less key given a kid (tokens naming other kids lose their fallback)",
+                set(&[unkeyed()]),
+                set(&[hs(HS256, 3, Some("u"))]),
+                true,
+            ),
+        ];
+        for (name, old, new, superseded) in cases {
+            assert_eq!(old.is_superseded_by(new), *superseded, "{name}");
+        }
+    }
+
+    /// A key loaded from PEM and from its JWK is one key: a key source that switches
+    /// formats supersedes nothing.
+    #[test]
+    fn one_key_loaded_from_pem_and_from_its_jwk_is_the_same_key() {
+        use base64::engine::general_purpose::STANDARD;
+        let pem = |spki_prefix: &[u8], public: &[u8]| {
+            let der = [spki_prefix, public].concat();
+            format!(
+                "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+                STANDARD.encode(der)
+            )
+        };
+        let decode = |s: &str| URL_SAFE_NO_PAD.decode(s).expect("base64url");
+        // RFC 7515 A.3 (P-256) and RFC 8037 A.2 (Ed25519).
+        let (x, y) = (
+            "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+            "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+        );
+        let ed = "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo";
+        const P256_SPKI: &[u8] = &[
+            0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+            0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+        ];
+        const ED25519_SPKI: &[u8] = &[
+            0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
+        ];
+        let point = [&[0x04][..], &decode(x), &decode(y)].concat();
+        let cases = [
+            (
+                "P-256",
+                Algorithm::ES256,
+                pem(P256_SPKI, &point),
+                serde_json::json!({ "kty": "EC", "crv": "P-256", "x": x, "y": y }),
+            ),
+            (
+                "Ed25519",
+                Algorithm::EdDSA,
+                pem(ED25519_SPKI, &decode(ed)),
+                serde_json::json!({ "kty": "OKP", "crv": "Ed25519", "x": ed }),
+            ),
+        ];
+        for (name, alg, pem, jwk) in cases {
+            let from_pem = VerifyingKey::from_pem(alg, pem.as_bytes()).expect(name);
+            let from_jwk = VerifyingKey::from_jwk(&jwk).expect(name);
+            assert!(from_pem.same_key_as(&from_jwk), "{name}");
+            assert!(
+                !from_pem.same_key_as(&hs(Algorithm::HS256, 1, None)),
+                "{name}"
+            );
+        }
+    }
 
     #[test]
     fn hmac_secrets_must_be_at_least_the_hash_size() {

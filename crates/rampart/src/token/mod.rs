@@ -18,5 +18,5 @@ pub use claims::{Audience, Claims};
 pub use error::TokenError;
 pub use handle::{KeySetHandle, RevocationList};
 pub use key::{KeyError, KeySet, MIN_HMAC_SECRET_LEN, MIN_RSA_BITS, VerifyingKey};
-pub use policy::{Policy, TypPolicy};
+pub use policy::{Policy, Profile, TypPolicy};
 pub use validator::{BuildError, ObserveFn, Validator, ValidatorBuilder, Verified};

@@ -2,6 +2,7 @@
 
 use std::any::{Any, TypeId};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::de::DeserializeOwned;
@@ -10,21 +11,35 @@ use super::cache::{CacheConfig, TokenCache};
 use super::check::TokenCheck;
 use super::handle::{KeySetHandle, RevocationList};
 use super::jose::{self, Compact, Header};
-use super::policy::{Policy, TypPolicy};
+use super::policy::{Policy, Profile, TypPolicy};
 use super::{Algorithm, Claims, KeyError, KeySet, TokenError, VerifyingKey, claims};
 use crate::jwks::RemoteJwks;
 use crate::reject::{Rejection, RenderFn};
 
-/// A token that passed every check: its standard claims and its decoded payload.
+/// A token that passed every check of one [`Validator`]: its standard claims and its
+/// decoded payload.
+///
+/// A `Verified` remembers which validator produced it, and only that validator's
+/// extractors and layers trust it (see [`Verified::produced_by`]); it cannot be built
+/// outside this crate.
 #[derive(Debug, Clone)]
 pub struct Verified {
     /// The standard claims.
     pub claims: Arc<Claims>,
     /// The payload JSON, for deserializing the application's own claims type.
     pub payload: Arc<[u8]>,
+    /// The [`Validator`] whose policy and keys accepted the token (`Inner::id`).
+    pub(crate) validator: u64,
 }
 
 impl Verified {
+    /// True when `validator` (or a clone of it) produced this verdict. A verdict of
+    /// another validator says nothing about this one's issuer, audience, `typ`, profile or
+    /// keys: the extractors validate again rather than trust it.
+    pub fn produced_by(&self, validator: &Validator) -> bool {
+        self.validator == validator.inner.id
+    }
+
     /// Deserializes the payload into the application's claims type.
     ///
     /// When `C` is [`Claims`] itself, the claims parsed at validation are cloned instead of
@@ -53,6 +68,9 @@ pub(crate) enum Keys {
 }
 
 struct Inner {
+    /// Unique per built validator (shared by its clones): binds a [`Verified`] to the
+    /// policy and keys that produced it.
+    id: u64,
     policy: Policy,
     keys: Keys,
     clock: Option<ClockFn>,
@@ -121,7 +139,8 @@ pub enum BuildError {
 }
 
 /// Builder for [`Validator`]. Safe by default: issuer and audience are required unless
-/// explicitly skipped, `typ` must be `at+jwt`, leeway 30 s, tokens over 8 KiB refused.
+/// explicitly skipped, `typ` must be `at+jwt`, every claim RFC 9068 §2.2 requires must
+/// be present ([`Profile::AccessToken`]), leeway 30 s, tokens over 8 KiB refused.
 #[must_use]
 pub struct ValidatorBuilder {
     policy: Policy,
@@ -210,8 +229,10 @@ impl Validator {
         if token.len() > self.inner.policy.max_token_len {
             return None;
         }
-        cache.sync_generation(self.key_generation());
-        let hit = cache.get(token)?;
+        // A hit counts only under the key-set generation it was made in.
+        let generation = self.key_generation();
+        cache.sync_generation(generation);
+        let hit = cache.get(token, generation)?;
         let result = self
             .inner
             .policy
@@ -254,6 +275,10 @@ impl Validator {
         if !policy.typ.allows(header.typ.as_deref()) {
             return Err(TokenError::WrongType);
         }
+        // Read before the keys are loaded: a verdict reached with keys that were replaced
+        // meanwhile then carries an older generation than the current one, and is neither
+        // inserted nor ever served from the cache.
+        let generation = self.key_generation();
         self.verify_signature(&parts, &header).await?;
         let payload = jose::b64_decode(parts.payload_b64)?;
         jose::check_json_object(&payload)?;
@@ -264,12 +289,15 @@ impl Validator {
         let verified = Verified {
             claims: Arc::new(claims),
             payload: Arc::from(payload),
+            validator: self.inner.id,
         };
-        if let Some(cache) = &self.inner.cache {
-            // Generation first: a key set that changed since the last request flushes the
-            // cache before this token (verified with the current keys) goes in.
-            cache.sync_generation(self.key_generation());
-            cache.insert(token, &verified, now);
+        if let Some(cache) = &self.inner.cache
+            && self.key_generation() == generation
+        {
+            // The keys did not change while this token was verified (if they change
+            // right now, the stamp is what keeps the entry from being served).
+            cache.sync_generation(generation);
+            cache.insert(token, &verified, now, generation);
         }
         Ok(verified)
     }
@@ -376,7 +404,9 @@ impl ValidatorBuilder {
         self
     }
 
-    /// Accept tokens with any or no issuer. Only for issuers that do not set `iss`.
+    /// Accept tokens with any issuer. Only for issuers whose `iss` cannot be predicted.
+    /// Under the default [`Profile::AccessToken`] a token must still carry some `iss`
+    /// (RFC 9068 §2.2); with [`Profile::PlainJwt`] it may carry none.
     pub fn insecure_skip_iss(mut self) -> Self {
         self.skip_iss = true;
         self
@@ -389,6 +419,8 @@ impl ValidatorBuilder {
     }
 
     /// Accept tokens for any audience. Tokens minted for another service then work here.
+    /// Under the default [`Profile::AccessToken`] a token must still carry some `aud`
+    /// (RFC 9068 §2.2); with [`Profile::PlainJwt`] it may carry none.
     pub fn insecure_skip_aud(mut self) -> Self {
         self.skip_aud = true;
         self
@@ -404,9 +436,33 @@ impl ValidatorBuilder {
         self
     }
 
-    /// The `typ` header policy (default [`TypPolicy::AccessToken`]).
+    /// The `typ` header policy (default [`TypPolicy::AccessToken`]). It decides only the
+    /// header: which claims must be present is the [`profile`](Self::profile)'s business,
+    /// so `TypPolicy::Any` alone does not relax them.
     pub fn typ(mut self, typ: TypPolicy) -> Self {
         self.policy.typ = typ;
+        self
+    }
+
+    /// Which claims every token must carry (default [`Profile::AccessToken`]: all of
+    /// `iss`, `exp`, `aud`, `sub`, `client_id`, `iat` and `jti`, RFC 9068 §2.2).
+    ///
+    /// For a legacy issuer of plain JWTs, spell out both relaxations, header and claims:
+    ///
+    /// ```
+    /// # fn main() -> Result<(), rampart::BuildError> {
+    /// use rampart::{Algorithm, Profile, TypPolicy, Validator};
+    /// let legacy = Validator::builder()
+    ///     .issuer("https://legacy.example.com")
+    ///     .audience("notes-api")
+    ///     .typ(TypPolicy::Any)
+    ///     .profile(Profile::PlainJwt)
+    ///     .hmac(Algorithm::HS256, b"a-shared-secret-of-at-least-32-bytes!")
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.policy.profile = profile;
         self
     }
 
@@ -563,8 +619,11 @@ impl ValidatorBuilder {
             (false, None, None) => Keys::Static(Arc::new(KeySet::new(self.static_keys)?)),
             _ => return Err(BuildError::TwoKeySources),
         };
+        // Only uniqueness matters (no ordering with anything else): Relaxed.
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
         Ok(Validator {
             inner: Arc::new(Inner {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
                 policy: self.policy,
                 keys,
                 clock: self.clock,
