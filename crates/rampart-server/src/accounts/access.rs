@@ -343,8 +343,17 @@ mod tests {
         let admin = user(false, 100, &["profile", "admin"]);
         let plain = user(false, 100, &["profile"]);
         let disabled = user(true, 100, &["profile", "admin"]);
+        /// name, iat, scope, session revoked, user, expected.
+        type Case<'a> = (
+            &'a str,
+            Option<i64>,
+            Option<&'a str>,
+            bool,
+            Option<&'a UserAccess>,
+            Result<(), Void>,
+        );
         #[rustfmt::skip]
-        let cases: [(&str, Option<i64>, Option<&str>, bool, Option<&UserAccess>, Result<(), Void>); 11] = [
+        let cases: [Case<'_>; 11] = [
             ("a fresh token of an enabled user", Some(150), Some("profile admin"), false, Some(&admin), Ok(())),
             ("a token from the second of the stamp", Some(100), Some("profile"), false, Some(&admin), Ok(())),
             ("a token without scopes", Some(150), None, false, Some(&plain), Ok(())),

@@ -210,11 +210,11 @@ impl Validator {
     /// Runs the application's [`TokenCheck`], if any, on a token that passed every other
     /// check (cache hit or full validation alike).
     pub(crate) async fn check_state(&self, verified: Verified) -> Result<Verified, TokenError> {
-        if let Some(check) = &self.inner.check {
-            if let Err(e) = check.check(&verified.claims).await {
-                self.observe(e.code());
-                return Err(e);
-            }
+        if let Some(check) = &self.inner.check
+            && let Err(e) = check.check(&verified.claims).await
+        {
+            self.observe(e.code());
+            return Err(e);
         }
         Ok(verified)
     }
