@@ -292,10 +292,8 @@ impl Access {
             Err(void) => return Ok(Err(void)),
         };
         let revoked = session.is_some_and(|s| self.is_session_revoked(s));
-        if revoked {
-            return Ok(Err(Void::SessionRevoked));
-        }
-        let user = self.user(id).await?;
+        // A revoked session needs no user state: decide without loading it.
+        let user = if revoked { None } else { self.user(id).await? };
         Ok(decide(
             claims.iat,
             claims.scope.as_deref(),
