@@ -436,6 +436,11 @@ fn spawn_maintenance(state: AppState, audit_retention: Duration) -> tokio::task:
             if last_purge.elapsed() >= Duration::from_secs(3600) {
                 last_purge = std::time::Instant::now();
                 state.audit.purge(audit_retention).await;
+                match state.throttle.purge().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rows = n, "purged expired login-throttle rows"),
+                    Err(e) => tracing::warn!(error = %e, "purging login-throttle rows failed"),
+                }
             }
             state.metrics.key_reload();
             if let Err(e) = state.keys.reload().await {

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::FromRequestParts;
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::QueryRejection;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
 use serde_json::json;
@@ -92,6 +92,7 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Conflict => Self::Conflict("the entity"),
             StoreError::NotFound => Self::NotFound("the entity"),
+            StoreError::LastHolder => Self::from(AccountError::LastAdmin),
             StoreError::MissingReference => {
                 Self::BadRequest("a referenced role or scope does not exist".into())
             }
@@ -152,29 +153,60 @@ where
         request: axum::extract::Request,
         state: &S,
     ) -> Result<Self, Self::Rejection> {
-        let axum::Json(value) =
-            axum::Json::<serde_json::Value>::from_request(request, state).await?;
-        if !value.is_object() {
-            return Err(Self::Rejection::BadRequest(
-                "the JSON body must be an object".into(),
+        if !json_content_type(request.headers()) {
+            return Err(ApiError::BadRequest(
+                "expected a request body with Content-Type: application/json".into(),
             ));
         }
-        serde_json::from_value(value).map(ApiJson).map_err(|e| {
-            ApiError::BadRequest(format!(
-                "invalid JSON body: {}",
-                e.to_string().chars().take(200).collect::<String>()
-            ))
-        })
+        let body = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|e| {
+                ApiError::BadRequest(short(&format!("invalid body: {}", e.body_text())))
+            })?;
+        let invalid =
+            |e: serde_json::Error| ApiError::BadRequest(short(&format!("invalid JSON body: {e}")));
+        // Duplicate members are refused (last-one-wins would let two readers of the same
+        // body disagree), as in JWTs.
+        match rampart::json::check_object(&body) {
+            Ok(()) => serde_json::from_slice(&body).map(ApiJson).map_err(invalid),
+            Err(rampart::json::JsonError::Syntax) => {
+                Err(serde_json::from_slice::<serde_json::Value>(&body)
+                    .err()
+                    .map_or_else(|| ApiError::BadRequest("invalid JSON body".into()), invalid))
+            }
+            Err(rampart::json::JsonError::NotAnObject) => Err(ApiError::BadRequest(
+                "the JSON body must be an object".into(),
+            )),
+            Err(rampart::json::JsonError::DuplicateMember) => Err(ApiError::BadRequest(
+                "the JSON body names a member more than once".into(),
+            )),
+        }
     }
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        Self::BadRequest(format!(
-            "invalid JSON body: {}",
-            rejection.body_text().chars().take(200).collect::<String>()
-        ))
-    }
+/// `application/json` or a `+json` type, parameters ignored. Pure.
+fn json_content_type(headers: &http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|subtype| subtype.ends_with("+json"))
+}
+
+/// An error text cut to 200 characters.
+fn short(text: &str) -> String {
+    text.chars().take(200).collect()
 }
 
 /// `Query<T>` whose rejections are [`ApiError`]s (400 in our format, never axum's text).
@@ -198,5 +230,35 @@ impl<T: serde::Serialize> IntoResponse for ApiJson<T> {
             .headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_json_content_type_table() {
+        let cases = [
+            ("plain", Some("application/json"), true),
+            (
+                "with a charset",
+                Some("application/json; charset=utf-8"),
+                true,
+            ),
+            ("upper case", Some("Application/JSON"), true),
+            ("a +json type", Some("application/merge-patch+json"), true),
+            ("form", Some("application/x-www-form-urlencoded"), false),
+            ("text", Some("text/json"), false),
+            ("json as a prefix only", Some("application/jsonx"), false),
+            ("none", None, false),
+        ];
+        for (name, value, want) in cases {
+            let mut headers = http::HeaderMap::new();
+            if let Some(value) = value {
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(value));
+            }
+            assert_eq!(json_content_type(&headers), want, "{name}");
+        }
     }
 }

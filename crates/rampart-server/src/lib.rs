@@ -14,6 +14,7 @@ pub mod error;
 pub mod keys;
 pub mod metrics;
 pub mod oauth;
+pub mod private_file;
 pub mod secret;
 pub mod serve;
 pub mod state;

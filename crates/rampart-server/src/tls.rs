@@ -152,7 +152,7 @@ fn fingerprint(files: &CertFiles) -> (Stamp, Stamp) {
 }
 
 /// The development certificate for `localhost`, `127.0.0.1` and `::1`, generated once
-/// into the data dir (key mode 0600). Returns the files and the certificate's SHA-256
+/// into the data dir (key mode 0600, written atomically: see [`crate::private_file`]). Returns the files and the certificate's SHA-256
 /// fingerprint.
 pub fn dev_certificate(data_dir: &Path) -> anyhow::Result<(CertFiles, String)> {
     let files = CertFiles {
@@ -166,8 +166,11 @@ pub fn dev_certificate(data_dir: &Path) -> anyhow::Result<(CertFiles, String)> {
             "::1".to_owned(),
         ])
         .context("generating the development certificate")?;
-        write_private(&files.key, generated.signing_key.serialize_pem().as_bytes())?;
-        std::fs::write(&files.cert, generated.cert.pem())
+        // The key first: a crash in between leaves no certificate, so the next start
+        // makes both again rather than pairing a certificate with a key it does not match.
+        crate::private_file::replace(&files.key, generated.signing_key.serialize_pem().as_bytes())
+            .with_context(|| format!("writing {}", files.key.display()))?;
+        crate::private_file::replace(&files.cert, generated.cert.pem().as_bytes())
             .with_context(|| format!("writing {}", files.cert.display()))?;
     }
     let cert = CertificateDer::from_pem_file(&files.cert)
@@ -180,18 +183,4 @@ pub fn dev_certificate(data_dir: &Path) -> anyhow::Result<(CertFiles, String)> {
         .collect::<Vec<_>>()
         .join(":");
     Ok((files, fingerprint))
-}
-
-fn write_private(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    file.write_all(contents)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
 }

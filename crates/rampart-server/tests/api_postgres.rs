@@ -10,6 +10,8 @@
 const BACKEND: database::Backend = database::Backend::Postgres;
 
 // Keep in step with tests/api/main.rs (checked below).
+#[path = "api/abuse_cases.rs"]
+mod abuse_cases;
 #[path = "api/access_revocation.rs"]
 mod access_revocation;
 #[path = "api/access_token.rs"]

@@ -404,3 +404,33 @@ async fn the_dev_certificate_is_generated_once_with_a_private_key() {
         .unwrap();
     assert_eq!(res.status(), 200, "valid for 127.0.0.1 too");
 }
+
+#[tokio::test]
+#[cfg(unix)]
+async fn an_existing_world_readable_dev_key_is_replaced_by_an_owner_only_one() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    // A key left without its certificate, world-readable (copied in, an old umask, …).
+    let key = dir.path().join("dev-key.pem");
+    std::fs::write(&key, "stale").unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let mut config = Config::for_tests(dir.path());
+    config.tls_mode = TlsMode::Native;
+    config.dev = true;
+    let app = Application::build(config).await.unwrap();
+    assert_eq!(
+        std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+        0o600,
+        "the new private key is never readable by others"
+    );
+    let pem = std::fs::read_to_string(&key).unwrap();
+    assert!(pem.contains("PRIVATE KEY"), "the key was regenerated");
+    let master = dir.path().join("master.key");
+    if master.exists() {
+        assert_eq!(
+            std::fs::metadata(&master).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    drop(app);
+}

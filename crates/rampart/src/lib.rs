@@ -58,6 +58,7 @@ pub mod cookie;
 pub mod csrf;
 pub mod extract;
 pub mod https;
+pub mod json;
 pub mod jwks;
 #[cfg(feature = "openapi")]
 pub mod openapi;

@@ -24,7 +24,7 @@ pub use username::Username;
 
 use crate::clock::Clock;
 use crate::secret;
-use crate::store::{Client, Role, ScopeDef, Store, StoreError, User};
+use crate::store::{Client, Role, ScopeDef, Store, StoreError, User, UserChange};
 
 /// The grants Rampart implements.
 pub const GRANTS: [&str; 3] = ["password", "refresh_token", "client_credentials"];
@@ -197,20 +197,9 @@ impl Accounts {
 
     /// Disables or enables a user; disabling ends their sessions.
     pub async fn set_disabled(&self, user_id: Uuid, disabled: bool) -> Result<(), AccountError> {
-        let user = self
-            .store
-            .user_by_id(user_id)
-            .await?
-            .ok_or(AccountError::NotFound("user"))?;
-        if disabled && !user.disabled && user.roles.iter().any(|r| r == "admin") {
-            self.ensure_other_admin().await?;
-        }
         let now = self.clock.now();
-        self.store
-            .set_user_disabled(user_id, disabled, now)
-            .await
-            .map_err(|e| AccountError::from_store(e, "user", "user"))?;
-        self.access.user_changed(user_id);
+        self.change_user(user_id, UserChange::Disabled(disabled), now)
+            .await?;
         if disabled {
             self.end_sessions_at(user_id, now).await?;
         }
@@ -219,52 +208,40 @@ impl Accounts {
 
     /// Replaces a user's roles.
     pub async fn set_roles(&self, user_id: Uuid, roles: &[String]) -> Result<(), AccountError> {
-        let user = self
-            .store
-            .user_by_id(user_id)
-            .await?
-            .ok_or(AccountError::NotFound("user"))?;
-        let keeps_admin = roles.iter().any(|r| r == "admin");
-        if !keeps_admin && !user.disabled && user.roles.iter().any(|r| r == "admin") {
-            self.ensure_other_admin().await?;
-        }
         let mut roles = roles.to_vec();
         roles.sort();
         roles.dedup();
-        let result = self
-            .store
-            .set_user_roles(user_id, &roles, self.clock.now())
+        self.change_user(user_id, UserChange::Roles(roles), self.clock.now())
             .await
-            .map_err(|e| AccountError::from_store(e, "user", "role"));
-        self.access.user_changed(user_id);
-        result
     }
 
     /// Deletes a user (their refresh tokens go with them).
     pub async fn delete_user(&self, user_id: Uuid) -> Result<(), AccountError> {
-        let user = self
-            .store
-            .user_by_id(user_id)
-            .await?
-            .ok_or(AccountError::NotFound("user"))?;
-        if !user.disabled && user.roles.iter().any(|r| r == "admin") {
-            self.ensure_other_admin().await?;
-        }
-        self.end_sessions_at(user_id, self.clock.now()).await?;
-        let result = self
-            .store
-            .delete_user(user_id)
+        // The refresh tokens go with the user (cascade); their access tokens fail the
+        // "user exists" check: here at once (the cache entry is dropped), on other
+        // instances through the access epoch.
+        self.change_user(user_id, UserChange::Delete, self.clock.now())
             .await
-            .map_err(|e| AccountError::from_store(e, "user", "user"));
-        self.access.user_changed(user_id);
-        result
     }
 
-    async fn ensure_other_admin(&self) -> Result<(), AccountError> {
-        if self.store.count_users_with_role("admin").await? <= 1 {
-            return Err(AccountError::LastAdmin);
-        }
-        Ok(())
+    /// One guarded change: atomic with the "last enabled administrator" rule on both
+    /// databases (two admins demoting each other at once cannot leave none).
+    async fn change_user(
+        &self,
+        user_id: Uuid,
+        change: UserChange,
+        now: i64,
+    ) -> Result<(), AccountError> {
+        let result = self
+            .store
+            .change_user(user_id, change, "admin", now)
+            .await
+            .map_err(|e| match e {
+                StoreError::LastHolder => AccountError::LastAdmin,
+                e => AccountError::from_store(e, "user", "role"),
+            });
+        self.access.user_changed(user_id);
+        result
     }
 
     /// Creates or updates a scope. Scope names follow RFC 6749 §3.3; `admin` can never

@@ -1,12 +1,18 @@
 //! Brute-force resistance on the password grant and on client authentication.
 //!
-//! Failures are counted per client IP (from the trusted-proxy logic), per account and per
-//! client id, in the store so that every instance sees the same counters. After `free`
-//! failures each further one locks the key for `base · 2^(n−free−1)`, capped at `max`
-//! (defaults: IP 5 free, account 10 free, 1 s doubling up to 15 min). A key's count
-//! restarts when its last failure is older than `reset_after` (1 h). A successful login
-//! clears the account's counter (the IP's stays, so one valid account cannot launder
-//! guesses against others).
+//! Failures are counted per client IP (from the trusted-proxy logic), per account, per
+//! client id and per (client id, IP), in the store so that every instance sees the same
+//! counters. After `free` failures each further one locks the key for
+//! `base · 2^(n−free−1)`, capped at `max` (defaults: IP 5 free, account 10 free, client at
+//! one IP 5 free, client 20 free; 1 s doubling up to 15 min). A key's count restarts when
+//! its last failure is older than `reset_after` (1 h). A success clears the account's (or
+//! the client's and the client-at-this-IP's) counter; the IP's stays, so one valid
+//! account cannot launder guesses against others.
+//!
+//! Client ids are public, so a client's own counter must not be the first to bite: one IP
+//! guessing a confidential client's secret locks only that (client, IP) pair and that IP
+//! after 5 failures, while the client itself, and so the right secret from any other IP,
+//! holds until 20 failures come from several IPs.
 //!
 //! Trade-off: an attacker spraying guesses at one account from many IPs can lock that
 //! account, but only for minutes at a time (the cap), and from any single IP the per-IP
@@ -47,6 +53,7 @@ pub struct ThrottlePolicy {
     pub per_ip: Backoff,
     pub per_account: Backoff,
     pub per_client: Backoff,
+    pub per_client_ip: Backoff,
     pub reset_after: Duration,
 }
 
@@ -65,6 +72,11 @@ impl Default for ThrottlePolicy {
                 max: minutes_15,
             },
             per_client: Backoff {
+                free: 20,
+                base: Duration::from_secs(1),
+                max: minutes_15,
+            },
+            per_client_ip: Backoff {
                 free: 5,
                 base: Duration::from_secs(1),
                 max: minutes_15,
@@ -83,6 +95,8 @@ pub enum Subject {
     Account(String),
     /// An OAuth client id.
     Client(String),
+    /// An OAuth client id presented from one client IP.
+    ClientAtIp(String, std::net::IpAddr),
 }
 
 impl Subject {
@@ -91,6 +105,7 @@ impl Subject {
             Self::Ip(ip) => format!("ip:{ip}"),
             Self::Account(name) => format!("user:{name}"),
             Self::Client(id) => format!("client:{id}"),
+            Self::ClientAtIp(id, ip) => format!("client-ip:{id}@{ip}"),
         }
     }
 }
@@ -141,6 +156,7 @@ impl Throttle {
                 Subject::Ip(_) => self.policy.per_ip,
                 Subject::Account(_) => self.policy.per_account,
                 Subject::Client(_) => self.policy.per_client,
+                Subject::ClientAtIp(..) => self.policy.per_client_ip,
             };
             let lock = backoff.lock_for(failures);
             if !lock.is_zero() {
@@ -150,6 +166,15 @@ impl Throttle {
             }
         }
         Ok(locked)
+    }
+
+    /// Deletes the rows that no longer count (count restarted, no lock left): without it
+    /// every IP and name that ever failed once would stay stored. Returns how many.
+    pub async fn purge(&self) -> Result<u64, StoreError> {
+        let now = self.clock.now();
+        let reset_before =
+            now - i64::try_from(self.policy.reset_after.as_secs()).unwrap_or(i64::MAX);
+        self.store.purge_throttle(now, reset_before).await
     }
 
     /// Clears a subject's failures (after a successful login).

@@ -5,6 +5,9 @@ use unicode_normalization::UnicodeNormalization as _;
 /// Longest username, in characters.
 pub const MAX_USERNAME_CHARS: usize = 64;
 
+/// Longest input [`Username::parse`] looks at, in bytes.
+const MAX_USERNAME_INPUT_BYTES: usize = 1024;
+
 /// A username: NFKC-normalised, lower-cased, 1–64 characters of letters, digits and
 /// `. _ - @ +`. Two usernames that differ only in case or Unicode compatibility form are
 /// the same user.
@@ -28,6 +31,12 @@ pub enum UsernameError {
 impl Username {
     /// Parses user input.
     pub fn parse(input: &str) -> Result<Self, UsernameError> {
+        // Normalising costs time in the input's length: refuse what cannot shrink to 64
+        // characters first (one character is at most 4 bytes, a combining sequence
+        // composing into it a few more).
+        if input.len() > MAX_USERNAME_INPUT_BYTES {
+            return Err(UsernameError::TooLong);
+        }
         let normalized: String = input.trim().nfkc().flat_map(char::to_lowercase).collect();
         if normalized.is_empty() {
             return Err(UsernameError::Empty);
@@ -86,6 +95,18 @@ mod tests {
         assert_eq!(
             Username::parse(&"a".repeat(65)).unwrap_err(),
             UsernameError::TooLong
+        );
+        assert_eq!(
+            Username::parse(&"a".repeat(16 * 1024)).unwrap_err(),
+            UsernameError::TooLong,
+            "refused before normalising"
+        );
+        assert_eq!(
+            Username::parse(&format!("{}{}", "a".repeat(64), " ".repeat(900)))
+                .unwrap()
+                .as_str(),
+            "a".repeat(64),
+            "trailing blanks within the input bound are trimmed"
         );
     }
 }

@@ -94,17 +94,17 @@ impl Event {
     }
     /// Who acted (user id, client id, `cli`).
     pub fn actor(mut self, actor: impl ToString) -> Self {
-        self.actor = Some(actor.to_string());
+        self.actor = Some(bounded(actor.to_string()));
         self
     }
     /// What was acted on.
     pub fn subject(mut self, subject: impl ToString) -> Self {
-        self.subject = Some(subject.to_string());
+        self.subject = Some(bounded(subject.to_string()));
         self
     }
     /// The OAuth client involved.
     pub fn client(mut self, client_id: impl ToString) -> Self {
-        self.client_id = Some(client_id.to_string());
+        self.client_id = Some(bounded(client_id.to_string()));
         self
     }
     /// The client IP (from the trusted-proxy logic).
@@ -122,6 +122,21 @@ impl Event {
         self.details = details;
         self
     }
+}
+
+/// Longest actor, subject or client id an event stores, in characters.
+pub const MAX_FIELD_CHARS: usize = 256;
+
+/// `field` cut to [`MAX_FIELD_CHARS`], ending in `…` when it was cut: the handlers bound
+/// what they pass (usernames, client ids), and this bounds what they might forget. Pure.
+fn bounded(mut field: String) -> String {
+    if let Some((cut, _)) = field.char_indices().nth(MAX_FIELD_CHARS - 1)
+        && field[cut..].chars().nth(1).is_some()
+    {
+        field.truncate(cut);
+        field.push('…');
+    }
+    field
 }
 
 /// Events waiting for the background writer; beyond this a request stores its own.
@@ -336,6 +351,31 @@ impl AdminActor {
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
+
+    #[test]
+    fn the_field_bound_table() {
+        let at_limit = "a".repeat(super::MAX_FIELD_CHARS);
+        let over = "é".repeat(16 * 1024);
+        let cases = [
+            ("short", "alice".to_owned(), "alice".to_owned()),
+            ("exactly at the limit", at_limit.clone(), at_limit.clone()),
+            (
+                "one over",
+                format!("{at_limit}b"),
+                format!("{}…", &at_limit[..super::MAX_FIELD_CHARS - 1]),
+            ),
+            (
+                "16 KiB of two-byte characters",
+                over,
+                format!("{}…", "é".repeat(super::MAX_FIELD_CHARS - 1)),
+            ),
+        ];
+        for (name, input, want) in cases {
+            let got = super::bounded(input);
+            assert_eq!(got, want, "{name}");
+            assert!(got.chars().count() <= super::MAX_FIELD_CHARS, "{name}");
+        }
+    }
 
     use sqlx::{Connection as _, SqliteConnection};
 

@@ -1,6 +1,5 @@
 //! Private signing keys are encrypted at rest with AES-256-GCM under a master key.
 
-use std::io::Write as _;
 use std::path::Path;
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
@@ -56,15 +55,15 @@ impl Sealer {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 let mut bytes = [0u8; 32];
                 aws_lc_rs::rand::fill(&mut bytes).map_err(|_| SealError::Seal)?;
-                let mut options = std::fs::OpenOptions::new();
-                options.write(true).create_new(true);
-                #[cfg(unix)]
-                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-                let mut file = options.open(&path).map_err(io)?;
-                file.write_all(STANDARD.encode(bytes).as_bytes())
-                    .map_err(io)?;
-                file.sync_all().map_err(io)?;
-                Self::from_bytes(&bytes)
+                match crate::private_file::create_new(&path, STANDARD.encode(bytes).as_bytes()) {
+                    Ok(()) => Self::from_bytes(&bytes),
+                    // Another process created it first: its key is the one.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        let text = std::fs::read_to_string(&path).map_err(io)?;
+                        Self::from_base64(text.trim())
+                    }
+                    Err(e) => Err(io(e)),
+                }
             }
             Err(e) => Err(io(e)),
         }

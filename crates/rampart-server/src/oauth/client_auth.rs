@@ -73,8 +73,9 @@ fn credentials(
                 .split_once(':')
                 .ok_or_else(|| OAuthError::invalid_client(true))?;
             // RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
-            let id = form_decode(id).ok_or_else(|| OAuthError::invalid_client(true))?;
-            let secret = form_decode(secret).ok_or_else(|| OAuthError::invalid_client(true))?;
+            let id = super::form::decode(id).ok_or_else(|| OAuthError::invalid_client(true))?;
+            let secret =
+                super::form::decode(secret).ok_or_else(|| OAuthError::invalid_client(true))?;
             Some((id, secret))
         }
     };
@@ -102,14 +103,14 @@ fn credentials(
     }
 }
 
-fn form_decode(s: &str) -> Option<String> {
-    let mut out = String::new();
-    for (k, v) in form_urlencoded::parse(format!("x={s}").as_bytes()) {
-        if k == "x" {
-            out = v.into_owned();
-        }
-    }
-    (!s.contains('&') && !s.contains('=')).then_some(out)
+/// Longest client id a request may present. Ours are `c_` and 16 characters; imported or
+/// built-in ones are shorter than this.
+pub const MAX_CLIENT_ID_CHARS: usize = 64;
+
+/// Whether `id` could name a client: 1–64 visible ASCII characters (RFC 6749 Appendix A.1
+/// allows any VSCHAR; we bound the length). Pure.
+pub fn plausible_client_id(id: &str) -> bool {
+    (1..=MAX_CLIENT_ID_CHARS).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// Authenticates the client of a request. A request without any client identification
@@ -124,7 +125,16 @@ pub async fn authenticate(
     let basic = method == Method::Basic;
     let (id, secret) = creds.unwrap_or_else(|| (FIRST_PARTY_CLIENT.to_owned(), String::new()));
     let presents_secret = !secret.is_empty();
-    let subjects = [Subject::Client(id.clone()), Subject::Ip(ip)];
+    // An id no client can have is refused before any lookup or write: the throttle keys
+    // and the audit trail never hold attacker-chosen strings of any length.
+    if !plausible_client_id(&id) {
+        return Err(OAuthError::invalid_client(basic));
+    }
+    let subjects = [
+        Subject::ClientAtIp(id.clone(), ip),
+        Subject::Client(id.clone()),
+        Subject::Ip(ip),
+    ];
     let standing = if presents_secret {
         let standing = state.throttle.standing(&subjects).await?;
         if let Err(wait) = standing.locked() {
@@ -178,10 +188,12 @@ pub async fn authenticate(
                 super::token::record_lockouts(state, &subjects, ip).await?;
                 return Err(OAuthError::invalid_client(basic));
             }
-            state
-                .throttle
-                .succeeded_after(standing.as_ref(), &subjects[0])
-                .await?;
+            for subject in &subjects[..2] {
+                state
+                    .throttle
+                    .succeeded_after(standing.as_ref(), subject)
+                    .await?;
+            }
         }
         // A confidential client must authenticate (RFC 6749 §3.2.1).
         Method::None | Method::Implicit if client.confidential => {
@@ -214,6 +226,25 @@ mod tests {
                 .unwrap(),
         );
         h
+    }
+
+    #[test]
+    fn the_plausible_client_id_table() {
+        let long = "c".repeat(MAX_CLIENT_ID_CHARS);
+        let too_long = "c".repeat(MAX_CLIENT_ID_CHARS + 1);
+        let cases = [
+            ("a generated id", "c_AbCdEfGhIjKlMnOp", true),
+            ("the first-party client", FIRST_PARTY_CLIENT, true),
+            ("the longest allowed", long.as_str(), true),
+            ("one character too long", too_long.as_str(), false),
+            ("empty", "", false),
+            ("a space", "c_a b", false),
+            ("a control character", "c_a\u{1}", false),
+            ("non-ASCII", "c_é", false),
+        ];
+        for (name, id, want) in cases {
+            assert_eq!(plausible_client_id(id), want, "{name}");
+        }
     }
 
     #[test]

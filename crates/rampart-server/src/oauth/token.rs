@@ -136,6 +136,7 @@ pub(crate) async fn record_lockouts(
             Throttled::Ip(ip) => ("ip", ip.to_string()),
             Throttled::Account(name) => ("account", name.clone()),
             Throttled::Client(id) => ("client", id.clone()),
+            Throttled::ClientAtIp(id, _) => ("client_at_ip", id.clone()),
         };
         state
             .audit
@@ -227,22 +228,20 @@ async fn password(
 ) -> Result<TokenResponse, OAuthError> {
     let username = params.require("username")?;
     let password = SecretString::from(params.require("password")?.to_owned());
-    let name = Username::parse(username).ok();
+    // A name no account can have is refused before any write: throttle keys and the
+    // audit trail hold only well-formed, bounded usernames. The rules are public, so this
+    // answer says nothing about which accounts exist.
+    let name = Username::parse(username)
+        .map_err(|e| OAuthError::invalid_request(format!("the username is not valid: {e}")))?;
     // Throttling comes before any hashing: a locked request costs one lookup.
-    let account = Throttled::Account(
-        name.as_ref()
-            .map_or_else(|| username.to_owned(), |n| n.as_str().to_owned()),
-    );
+    let account = Throttled::Account(name.as_str().to_owned());
     let subjects = [Throttled::Ip(ip), account];
     let standing = state.throttle.standing(&subjects).await?;
     if let Err(wait) = standing.locked() {
         state.metrics.login("locked");
         return Err(OAuthError::too_many(wait));
     }
-    let user = match &name {
-        Some(name) => state.accounts.store.user_by_username(name.as_str()).await?,
-        None => None,
-    };
+    let user = state.accounts.store.user_by_username(name.as_str()).await?;
     let verification = state
         .accounts
         .passwords
@@ -263,7 +262,7 @@ async fn password(
         (Some(user), None) => user,
         (user, reason) => {
             // The client sees one answer; the audit trail keeps the reason.
-            let attempted = user.map_or_else(|| username.to_owned(), |u| u.username);
+            let attempted = user.map_or_else(|| name.as_str().to_owned(), |u| u.username);
             let mut event = Event::new(Kind::LoginFailed)
                 .subject(attempted)
                 .client(&client.client.id)

@@ -26,12 +26,33 @@ pub enum StoreError {
     /// The row does not exist.
     #[error("not found")]
     NotFound,
+    /// Refused, nothing changed: no enabled user would hold the role kept
+    /// ([`Store::change_user`]).
+    #[error("the change would leave no enabled holder of the role")]
+    LastHolder,
     /// The database cannot be reached or is overloaded.
     #[error("database unavailable: {0}")]
     Unavailable(String),
     /// Anything else.
     #[error("database error: {0}")]
     Internal(String),
+}
+
+/// A change to one user that can take a role away from them ([`Store::change_user`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserChange {
+    /// Replace the user's roles with these (sorted, no duplicates).
+    Roles(Vec<String>),
+    /// Disable (`true`) or enable the user.
+    Disabled(bool),
+    /// Delete the user; their refresh tokens and role grants go with them.
+    Delete,
+}
+
+/// Whether a change takes a role from its last enabled holder: the changed user held it,
+/// enabled, before, and no enabled user holds it after. Pure.
+pub fn takes_last_holder(held_before: bool, holders_after: u64) -> bool {
+    held_before && holders_after == 0
 }
 
 /// A user account.
@@ -212,11 +233,19 @@ pub trait Store: Send + Sync + 'static {
         after: Option<&str>,
         limit: u32,
     ) -> Result<Vec<User>, StoreError>;
-    /// Replaces the user's roles and voids their earlier access tokens (stamp `now`).
-    async fn set_user_roles(&self, id: Uuid, roles: &[String], now: i64) -> Result<(), StoreError>;
-    /// Disables or enables the user and voids their earlier access tokens (stamp `now`).
-    async fn set_user_disabled(&self, id: Uuid, disabled: bool, now: i64)
-    -> Result<(), StoreError>;
+    /// Applies `change` to user `id` in one transaction, stamping `tokens_valid_after`
+    /// with `now` (the user's earlier access tokens are void), serialised with every other
+    /// `change_user` on this database. Refused with [`StoreError::LastHolder`], nothing
+    /// changed, when the user held `keep` enabled before and no enabled user holds it
+    /// after ([`takes_last_holder`]): two admins demoting each other at once cannot both
+    /// succeed.
+    async fn change_user(
+        &self,
+        id: Uuid,
+        change: UserChange,
+        keep: &str,
+        now: i64,
+    ) -> Result<(), StoreError>;
     /// Replaces the hash; `changed_at` is set for a real password change (not a rehash),
     /// which also voids the user's earlier access tokens (stamp `changed_at`).
     async fn set_password_hash(
@@ -226,7 +255,6 @@ pub trait Store: Send + Sync + 'static {
         changed_at: Option<i64>,
         now: i64,
     ) -> Result<(), StoreError>;
-    async fn delete_user(&self, id: Uuid) -> Result<(), StoreError>;
     async fn count_users_with_role(&self, role: &str) -> Result<u64, StoreError>;
 
     // Scopes and roles
@@ -306,6 +334,9 @@ pub trait Store: Send + Sync + 'static {
     async fn lock_until(&self, key: &str, until: i64) -> Result<(), StoreError>;
     /// Forgets the failures of `key`.
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError>;
+    /// Deletes the rows that no longer count: last failure before `reset_before` (the
+    /// count would restart) and no lock after `now`. Returns how many.
+    async fn purge_throttle(&self, now: i64, reset_before: i64) -> Result<u64, StoreError>;
 
     // Audit trail
     async fn append_audit(&self, event: &AuditRecord) -> Result<(), StoreError>;
@@ -378,6 +409,24 @@ pub(crate) fn split(s: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_last_holder_table() {
+        let cases = [
+            ("an enabled holder demoted, others left", true, 1, false),
+            ("the last enabled holder demoted", true, 0, true),
+            (
+                "not a holder before (already disabled or never held it)",
+                false,
+                0,
+                false,
+            ),
+            ("not a holder, others hold it", false, 2, false),
+        ];
+        for (name, held_before, after, want) in cases {
+            assert_eq!(super::takes_last_holder(held_before, after), want, "{name}");
+        }
+    }
+
     use super::like_prefix;
 
     #[test]

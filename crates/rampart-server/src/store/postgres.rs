@@ -40,7 +40,7 @@ use self::rows::{
 };
 use super::{
     AuditFilter, AuditRecord, Client, RefreshToken, Role, Rotation, ScopeDef, Session, StartupLock,
-    Store, StoreError, StoredKey, User, detached, join, like_prefix,
+    Store, StoreError, StoredKey, User, UserChange, detached, join, like_prefix, takes_last_holder,
 };
 
 /// Pool and timeout settings, from the configuration.
@@ -60,6 +60,8 @@ const STARTUP_LOCK_WAIT: &str = "60s";
 /// The session advisory lock that serialises migrations and first-start work across
 /// instances ("rampart1" in ASCII; sqlx's migrator takes its own, different one inside).
 const STARTUP_LOCK: i64 = 0x7261_6d70_6172_7431;
+/// The advisory lock that serialises [`Store::change_user`] ("rampart2").
+const USER_CHANGE_LOCK: i64 = 0x7261_6d70_6172_7432;
 
 /// PostgreSQL implementation of [`Store`].
 #[derive(Debug, Clone)]
@@ -271,30 +273,18 @@ impl Store for PostgresStore {
         rows.iter().map(user_from).collect()
     }
 
-    async fn set_user_roles(&self, id: Uuid, roles: &[String], now: i64) -> Result<(), StoreError> {
-        let (pool, id, roles) = (self.pool.clone(), id.to_string(), roles.to_vec());
-        detached(async move { replace_user_roles(&pool, &id, &roles, now).await }).await
-    }
-
-    async fn set_user_disabled(
+    async fn change_user(
         &self,
         id: Uuid,
-        disabled: bool,
+        change: UserChange,
+        keep: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        let id = id.to_string();
-        let done = run(Retry::Idempotent, || {
-            sqlx::query(
-                "UPDATE users SET disabled = $1, updated_at = $2, \
-                 tokens_valid_after = GREATEST(tokens_valid_after, $2) WHERE id = $3",
-            )
-            .bind(disabled)
-            .bind(now)
-            .bind(&id)
-            .execute(&self.pool)
-        })
-        .await?;
-        found(done.rows_affected())
+        if !storable(keep) {
+            return Err(StoreError::Internal("a role name with a NUL".into()));
+        }
+        let (pool, id, keep) = (self.pool.clone(), id.to_string(), keep.to_owned());
+        detached(async move { change_user_keeping(&pool, &id, &change, &keep, now).await }).await
     }
 
     async fn set_password_hash(
@@ -317,17 +307,6 @@ impl Store for PostgresStore {
             .bind(changed_at)
             .bind(&id)
             .execute(&self.pool)
-        })
-        .await?;
-        found(done.rows_affected())
-    }
-
-    async fn delete_user(&self, id: Uuid) -> Result<(), StoreError> {
-        let id = id.to_string();
-        let done = run(Retry::RolledBack, || {
-            sqlx::query("DELETE FROM users WHERE id = $1")
-                .bind(&id)
-                .execute(&self.pool)
         })
         .await?;
         found(done.rows_affected())
@@ -765,6 +744,19 @@ impl Store for PostgresStore {
         .map(|_| ())
     }
 
+    async fn purge_throttle(&self, now: i64, reset_before: i64) -> Result<u64, StoreError> {
+        run(Retry::Idempotent, || {
+            sqlx::query(
+                "DELETE FROM login_throttle WHERE last_failure_at < $1 AND locked_until <= $2",
+            )
+            .bind(reset_before)
+            .bind(now)
+            .execute(&self.pool)
+        })
+        .await
+        .map(|r| r.rows_affected())
+    }
+
     async fn append_audit(&self, event: &AuditRecord) -> Result<(), StoreError> {
         self.append_audit_batch(std::slice::from_ref(event)).await
     }
@@ -922,32 +914,83 @@ async fn insert_users(pool: &PgPool, users: &[User]) -> Result<(), StoreError> {
     .await
 }
 
-async fn replace_user_roles(
+/// [`Store::change_user`]. Under READ COMMITTED two transactions could each count the
+/// other's holder before either commits; the transaction-scoped advisory lock makes
+/// guarded changes run one at a time, and each statement after it sees what the previous
+/// one committed.
+async fn change_user_keeping(
     pool: &PgPool,
     id: &str,
-    roles: &[String],
+    change: &UserChange,
+    keep: &str,
     now: i64,
 ) -> Result<(), StoreError> {
     run(Retry::RolledBack, move || async move {
         let mut tx = pool.begin().await?;
-        // The row lock also serialises concurrent role changes of this user.
-        let updated = sqlx::query(
-            "UPDATE users SET updated_at = $1, tokens_valid_after = GREATEST(tokens_valid_after, $1) \
-             WHERE id = $2",
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(USER_CHANGE_LOCK)
+            .execute(&mut *tx)
+            .await?;
+        let held: Option<bool> = sqlx::query_scalar(
+            "SELECT NOT u.disabled AND EXISTS \
+             (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = $2) \
+             FROM users u WHERE u.id = $1 FOR UPDATE",
         )
-            .bind(now)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        found(updated.rows_affected())?;
-        sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
-        insert_roles(&mut tx, id, roles).await?;
+        .bind(id)
+        .bind(keep)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let held = held.ok_or(StoreError::NotFound)?;
+        match change {
+            UserChange::Roles(roles) => {
+                stamp_user(&mut tx, id, now, None).await?;
+                sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                insert_roles(&mut tx, id, roles).await?;
+            }
+            UserChange::Disabled(disabled) => stamp_user(&mut tx, id, now, Some(*disabled)).await?,
+            UserChange::Delete => {
+                sqlx::query("DELETE FROM users WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        let holders: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM user_roles r JOIN users u ON u.id = r.user_id \
+             WHERE r.role = $1 AND NOT u.disabled",
+        )
+        .bind(keep)
+        .fetch_one(&mut *tx)
+        .await?;
+        if takes_last_holder(held, u64::try_from(holders).unwrap_or(0)) {
+            tx.rollback().await?;
+            return Err(Fail::Store(StoreError::LastHolder));
+        }
         Ok::<_, Fail>(tx.commit().await?)
     })
     .await
+}
+
+/// Voids the user's earlier access tokens (and sets `disabled` when given).
+async fn stamp_user(
+    conn: &mut PgConnection,
+    id: &str,
+    now: i64,
+    disabled: Option<bool>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE users SET disabled = COALESCE($1, disabled), updated_at = $2, \
+         tokens_valid_after = GREATEST(tokens_valid_after, $2) WHERE id = $3",
+    )
+    .bind(disabled)
+    .bind(now)
+    .bind(id)
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
 async fn insert_role(pool: &PgPool, role: &Role) -> Result<(), StoreError> {

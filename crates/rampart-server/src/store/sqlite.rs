@@ -21,7 +21,8 @@ use uuid::Uuid;
 
 use super::{
     AUDIT_BATCH_ROWS, AuditFilter, AuditRecord, Client, RefreshToken, Role, Rotation, ScopeDef,
-    Session, Store, StoreError, StoredKey, User, detached, join, like_prefix, split,
+    Session, Store, StoreError, StoredKey, User, UserChange, detached, join, like_prefix, split,
+    takes_last_holder,
 };
 
 /// How long a query waits for a connection (the writer queue included).
@@ -286,32 +287,15 @@ impl Store for SqliteStore {
         rows.iter().map(user_from).collect()
     }
 
-    async fn set_user_roles(&self, id: Uuid, roles: &[String], now: i64) -> Result<(), StoreError> {
-        let (pool, roles) = (self.writer.clone(), roles.to_vec());
-        detached(async move { replace_user_roles(&pool, id, &roles, now).await }).await
-    }
-
-    async fn set_user_disabled(
+    async fn change_user(
         &self,
         id: Uuid,
-        disabled: bool,
+        change: UserChange,
+        keep: &str,
         now: i64,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE users SET disabled = ?1, updated_at = ?2, \
-             tokens_valid_after = MAX(tokens_valid_after, ?2) WHERE id = ?3",
-        )
-        .bind(disabled)
-        .bind(now)
-        .bind(id.to_string())
-        .execute(&self.writer)
-        .await
-        .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        let (pool, keep) = (self.writer.clone(), keep.to_owned());
+        detached(async move { change_user_keeping(&pool, id, change, &keep, now).await }).await
     }
 
     async fn set_password_hash(
@@ -333,19 +317,6 @@ impl Store for SqliteStore {
         .execute(&self.writer)
         .await
         .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
-    }
-
-    async fn delete_user(&self, id: Uuid) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM users WHERE id = ?")
-            .bind(id.to_string())
-            .execute(&self.writer)
-            .await
-            .map_err(map_err)?;
         if done.rows_affected() == 0 {
             Err(StoreError::NotFound)
         } else {
@@ -775,6 +746,16 @@ impl Store for SqliteStore {
             .map(|_| ())
     }
 
+    async fn purge_throttle(&self, now: i64, reset_before: i64) -> Result<u64, StoreError> {
+        sqlx::query("DELETE FROM login_throttle WHERE last_failure_at < ? AND locked_until <= ?")
+            .bind(reset_before)
+            .bind(now)
+            .execute(&self.writer)
+            .await
+            .map_err(map_err)
+            .map(|r| r.rows_affected())
+    }
+
     async fn append_audit(&self, event: &AuditRecord) -> Result<(), StoreError> {
         insert_audit(&self.writer, std::slice::from_ref(event)).await
     }
@@ -929,32 +910,80 @@ async fn end_user_sessions(pool: &SqlitePool, user_id: Uuid, now: i64) -> Result
     Ok(done.rows_affected())
 }
 
-async fn replace_user_roles(
+/// [`Store::change_user`]: `BEGIN IMMEDIATE` takes the write lock first, so guarded
+/// changes run one at a time and each counts the holders the others left.
+async fn change_user_keeping(
     pool: &SqlitePool,
     id: Uuid,
-    roles: &[String],
+    change: UserChange,
+    keep: &str,
     now: i64,
 ) -> Result<(), StoreError> {
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
     let id = id.to_string();
-    let updated = sqlx::query(
-        "UPDATE users SET updated_at = ?1, tokens_valid_after = MAX(tokens_valid_after, ?1) WHERE id = ?2",
+    let held: Option<bool> = sqlx::query_scalar(
+        "SELECT NOT u.disabled AND EXISTS \
+         (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = ?2) \
+         FROM users u WHERE u.id = ?1",
     )
-    .bind(now)
     .bind(&id)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-    if updated.rows_affected() == 0 {
-        return Err(StoreError::NotFound);
+    .bind(keep)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    let held = held.ok_or(StoreError::NotFound)?;
+    match &change {
+        UserChange::Roles(roles) => {
+            stamp_user(&mut tx, &id, now, None).await?;
+            sqlx::query("DELETE FROM user_roles WHERE user_id = ?")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            insert_roles(&mut tx, &id, roles).await?;
+        }
+        UserChange::Disabled(disabled) => stamp_user(&mut tx, &id, now, Some(*disabled)).await?,
+        UserChange::Delete => {
+            sqlx::query("DELETE FROM users WHERE id = ?")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
     }
-    sqlx::query("DELETE FROM user_roles WHERE user_id = ?")
-        .bind(&id)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-    insert_roles(&mut tx, &id, roles).await?;
+    let holders: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM user_roles r JOIN users u ON u.id = r.user_id \
+         WHERE r.role = ? AND u.disabled = 0",
+    )
+    .bind(keep)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    if takes_last_holder(held, u64::try_from(holders).unwrap_or(0)) {
+        tx.rollback().await.map_err(map_err)?;
+        return Err(StoreError::LastHolder);
+    }
     tx.commit().await.map_err(map_err)
+}
+
+/// Voids the user's earlier access tokens (and sets `disabled` when given).
+async fn stamp_user(
+    tx: &mut sqlx::SqliteConnection,
+    id: &str,
+    now: i64,
+    disabled: Option<bool>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE users SET disabled = COALESCE(?1, disabled), updated_at = ?2, \
+         tokens_valid_after = MAX(tokens_valid_after, ?2) WHERE id = ?3",
+    )
+    .bind(disabled)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)
+    .map(|_| ())
 }
 
 async fn insert_role(pool: &SqlitePool, role: &Role) -> Result<(), StoreError> {

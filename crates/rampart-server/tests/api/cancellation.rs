@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use rampart_server::store::{RefreshToken, Rotation, Store, User};
+use rampart_server::store::{RefreshToken, Rotation, Store, User, UserChange};
 use reqwest::StatusCode;
 use tokio::task::JoinSet;
 use uuid::Uuid;
@@ -91,7 +91,12 @@ async fn abandon_one_of_each(
     abandon_after(
         polls,
         pause,
-        store.set_user_roles(owner, &["user".to_owned(), "admin".to_owned()], now),
+        store.change_user(
+            owner,
+            UserChange::Roles(vec!["admin".to_owned(), "user".to_owned()]),
+            "admin",
+            now,
+        ),
     )
     .await;
 }

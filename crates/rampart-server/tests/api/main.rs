@@ -12,6 +12,7 @@
 /// The database every `TestApp` of this target runs on.
 const BACKEND: database::Backend = database::Backend::Sqlite;
 
+mod abuse_cases;
 mod access_revocation;
 mod access_token;
 mod admin_authorization;

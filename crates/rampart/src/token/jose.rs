@@ -7,12 +7,11 @@
 //! key is touched.
 
 use std::borrow::Cow;
-use std::fmt;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer};
 
 use super::{Algorithm, TokenError};
 
@@ -123,100 +122,16 @@ impl<'h> Header<'h> {
     }
 }
 
-/// Checks that `json` is one JSON object with no repeated member name at any depth.
-///
-/// serde_json keeps the last duplicate silently; two parsers disagreeing on which one
-/// wins is a classic JWT confusion (RFC 8725 §3.1 / RFC 7515 §5.2).
+/// Checks that `json` is one JSON object with no repeated member name at any depth
+/// (RFC 8725 §3.1 / RFC 7515 §5.2: two parsers disagreeing on which duplicate wins is a
+/// classic JWT confusion).
 pub(crate) fn check_json_object(json: &[u8]) -> Result<(), TokenError> {
-    let first = json.iter().find(|b| !b.is_ascii_whitespace());
-    if first != Some(&b'{') {
-        return Err(TokenError::Malformed);
-    }
-    let mut de = serde_json::Deserializer::from_slice(json);
-    match Unique::deserialize(&mut de).and_then(|_| de.end()) {
-        Ok(()) => Ok(()),
-        Err(e) if e.to_string().starts_with(DUPLICATE) => Err(TokenError::DuplicateMember),
-        Err(_) => Err(TokenError::Malformed),
-    }
-}
-
-const DUPLICATE: &str = "rampart: duplicate member";
-
-/// Walks any JSON value, failing on a repeated member name; allocates only for
-/// escaped keys.
-struct Unique;
-
-impl<'de> de::Deserialize<'de> for Unique {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(UniqueVisitor)
-    }
-}
-
-struct UniqueVisitor;
-
-impl<'de> Visitor<'de> for UniqueVisitor {
-    type Value = Unique;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_bool<E>(self, _: bool) -> Result<Unique, E> {
-        Ok(Unique)
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Unique, E> {
-        Ok(Unique)
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Unique, E> {
-        Ok(Unique)
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Unique, E> {
-        Ok(Unique)
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Unique, E> {
-        Ok(Unique)
-    }
-    fn visit_unit<E>(self) -> Result<Unique, E> {
-        Ok(Unique)
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Unique, A::Error> {
-        while seq.next_element::<Unique>()?.is_some() {}
-        Ok(Unique)
-    }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
-        let mut seen: Vec<Cow<'de, str>> = Vec::new();
-        while let Some(key) = map.next_key_seed(KeySeed)? {
-            if seen.contains(&key) {
-                return Err(de::Error::custom(DUPLICATE));
-            }
-            seen.push(key);
-            map.next_value::<Unique>()?;
+    crate::json::check_object(json).map_err(|e| match e {
+        crate::json::JsonError::DuplicateMember => TokenError::DuplicateMember,
+        crate::json::JsonError::NotAnObject | crate::json::JsonError::Syntax => {
+            TokenError::Malformed
         }
-        Ok(Unique)
-    }
-}
-
-struct KeySeed;
-
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Cow<'de, str>;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-        d.deserialize_str(KeyVisitor)
-    }
-}
-
-struct KeyVisitor;
-
-impl<'de> Visitor<'de> for KeyVisitor {
-    type Value = Cow<'de, str>;
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a member name")
-    }
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-        Ok(Cow::Borrowed(v))
-    }
-    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Cow::Owned(v.to_owned()))
-    }
+    })
 }
 
 #[cfg(test)]
