@@ -46,7 +46,8 @@ pub struct Application {
     maintenance: tokio::task::JoinHandle<()>,
     tls: Option<Arc<Tls>>,
     redirect: Option<(TcpListener, Router)>,
-    metrics: (TcpListener, Router),
+    /// `None` with `--metrics-addr off`.
+    metrics: Option<(TcpListener, Router)>,
     dev_cert: Option<PathBuf>,
 }
 
@@ -145,6 +146,12 @@ impl Application {
         // Listeners first: a taken port fails before anything is created, and the
         // one-time administrator password below is printed only once they are ours.
         let bound = Bound::bind(&config).await?;
+        let served = bound.listener.local_addr().ok();
+        if let Some(warning) = served
+            .and_then(|addr| crate::config::dev_port_mismatch(config.dev, &config.public_url, addr))
+        {
+            tracing::warn!("{warning}");
+        }
         let store = open_store(&config).await?;
         // Instances starting together on one empty database take turns, so exactly one
         // creates the first signing key, the first-party client and the administrator.
@@ -294,7 +301,12 @@ impl Application {
                     ),
                     (None, None, true) => {
                         let (files, fingerprint) = crate::tls::dev_certificate(&config.data_dir)?;
-                        announce_dev_cert(&files.cert, &fingerprint, &config.public_url);
+                        // The URL this process answers at (the public URL may name a proxy).
+                        let local = served.map_or_else(
+                            || config.public_url.clone(),
+                            |addr| format!("https://localhost:{}", addr.port()),
+                        );
+                        announce_dev_cert(&files.cert, &fingerprint, &local);
                         let path = files.cert.clone();
                         (files, Some(path))
                     }
@@ -335,7 +347,7 @@ impl Application {
             maintenance,
             tls,
             redirect,
-            metrics: (metrics_listener, metrics_router),
+            metrics: metrics_listener.map(|listener| (listener, metrics_router)),
             dev_cert,
         })
     }
@@ -359,7 +371,7 @@ impl Application {
 
     /// The bound address of the metrics listener.
     pub fn metrics_address(&self) -> Option<SocketAddr> {
-        self.metrics.0.local_addr().ok()
+        self.metrics.as_ref()?.0.local_addr().ok()
     }
 
     /// The development certificate, when `--dev` generated one.
@@ -392,17 +404,27 @@ impl Application {
             .map(|t| TlsAcceptor::from(Arc::clone(&t.config)));
         let scheme = if acceptor.is_some() { "https" } else { "http" };
         tracing::info!(address = %self.address, scheme, "serving");
-        let (metrics_listener, metrics_router) = self.metrics;
-        tracing::info!(address = ?metrics_listener.local_addr().ok(), "serving Prometheus metrics");
-        let metrics = tokio::spawn(crate::serve::serve(
-            metrics_listener,
-            None,
-            metrics_router,
-            stopped(rx.clone()),
-        ));
+        let metrics = self.metrics.map(|(listener, router)| {
+            if let Ok(address) = listener.local_addr() {
+                tracing::info!(%address, "serving Prometheus metrics");
+            }
+            tokio::spawn(crate::serve::serve(
+                listener,
+                None,
+                router,
+                stopped(rx.clone()),
+            ))
+        });
         let redirect = self.redirect.map(|(listener, router)| {
-            tracing::info!(address = ?listener.local_addr().ok(), "redirecting plain HTTP to HTTPS");
-            tokio::spawn(crate::serve::serve(listener, None, router, stopped(rx.clone())))
+            if let Ok(address) = listener.local_addr() {
+                tracing::info!(%address, "redirecting plain HTTP to HTTPS");
+            }
+            tokio::spawn(crate::serve::serve(
+                listener,
+                None,
+                router,
+                stopped(rx.clone()),
+            ))
         });
         tokio::spawn(async move {
             stop.await;
@@ -412,7 +434,9 @@ impl Application {
         if let Some(redirect) = redirect {
             let _ = redirect.await;
         }
-        let _ = metrics.await;
+        if let Some(metrics) = metrics {
+            let _ = metrics.await;
+        }
         // The drained requests' audit events are stored before the process exits.
         self.state.audit.flush().await;
         self.maintenance.abort();
@@ -586,7 +610,7 @@ pub(crate) fn cors(origins: &[String]) -> anyhow::Result<CorsLayer> {
 /// The listening sockets, bound before anything else happens.
 struct Bound {
     listener: TcpListener,
-    metrics: TcpListener,
+    metrics: Option<TcpListener>,
     redirect: Option<TcpListener>,
 }
 
@@ -603,13 +627,18 @@ impl Bound {
             "RAMPART_HTTPS_ADDR",
         )
         .await?;
-        let metrics = listen(
-            config.metrics_addr,
-            "Prometheus metrics",
-            "--metrics-addr",
-            "RAMPART_METRICS_ADDR",
-        )
-        .await?;
+        let metrics = match config.metrics_addr {
+            Some(addr) => Some(
+                listen(
+                    addr,
+                    "Prometheus metrics",
+                    "--metrics-addr (or off)",
+                    "RAMPART_METRICS_ADDR",
+                )
+                .await?,
+            ),
+            None => None,
+        };
         let redirect = match (config.tls_mode, config.http_addr) {
             (TlsMode::Native, Some(addr)) => Some(
                 listen(

@@ -36,9 +36,9 @@ pub struct Settings {
     /// Address of the plain-HTTP redirect listener, or "off" [default: 127.0.0.1:8080]
     #[arg(long, env = "RAMPART_HTTP_ADDR", global = true)]
     pub http_addr: Option<String>,
-    /// Address of the Prometheus metrics listener [default: 127.0.0.1:9464]
+    /// Address of the Prometheus metrics listener, or "off" [default: 127.0.0.1:9464]
     #[arg(long, env = "RAMPART_METRICS_ADDR", global = true)]
-    pub metrics_addr: Option<SocketAddr>,
+    pub metrics_addr: Option<String>,
     /// Access-token lifetime in seconds [default: 900]
     #[arg(long, env = "RAMPART_ACCESS_TOKEN_TTL", global = true)]
     pub access_token_ttl: Option<u64>,
@@ -203,7 +203,8 @@ pub struct Config {
     pub public_url: String,
     pub https_addr: SocketAddr,
     pub http_addr: Option<SocketAddr>,
-    pub metrics_addr: SocketAddr,
+    /// `None`: no metrics listener (`--metrics-addr off`).
+    pub metrics_addr: Option<SocketAddr>,
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub refresh_idle_ttl: Duration,
@@ -237,6 +238,46 @@ pub struct Config {
     pub clock: Clock,
 }
 
+/// A listener address setting: unset → `127.0.0.1:<default_port>`, `off` → none, else
+/// an address. Pure.
+fn address_or_off(
+    value: Option<&str>,
+    default_port: u16,
+    what: &str,
+) -> anyhow::Result<Option<SocketAddr>> {
+    match value {
+        None => Ok(Some(SocketAddr::from(([127, 0, 0, 1], default_port)))),
+        Some("off") => Ok(None),
+        Some(addr) => addr.parse().map(Some).with_context(|| {
+            format!("{what} must be an address like 127.0.0.1:{default_port}, or \"off\"")
+        }),
+    }
+}
+
+/// The public URL when none is configured: `https://localhost:8443`, or in development
+/// (`serve --dev`) `https://localhost:<the HTTPS port>`, so that tokens' `iss` and the
+/// printed URLs name the port actually served. Pure.
+pub fn default_public_url(dev: bool, https_addr: SocketAddr) -> String {
+    match https_addr.port() {
+        port if dev && port != 0 => format!("https://localhost:{port}"),
+        _ => "https://localhost:8443".to_owned(),
+    }
+}
+
+/// In development, a configured public URL whose port is not the HTTPS listener's: the
+/// reason to warn (tokens would name a port nothing serves on this machine). `None` when
+/// they agree, outside development, or behind a proxy-like setup (port 0). Pure.
+pub fn dev_port_mismatch(dev: bool, public_url: &str, https_addr: SocketAddr) -> Option<String> {
+    let url = url::Url::parse(public_url).ok()?;
+    let port = url.port_or_known_default()?;
+    (dev && https_addr.port() != 0 && port != https_addr.port()).then(|| {
+        format!(
+            "--public-url {public_url} names port {port}, but HTTPS listens on {https_addr}: tokens will name an issuer this server does not answer at; set --public-url https://localhost:{} or move --https-addr",
+            https_addr.port()
+        )
+    })
+}
+
 impl Config {
     /// Resolves settings (already merged with the file) plus the secret env variables.
     pub fn resolve(settings: Settings, dev: bool) -> anyhow::Result<Self> {
@@ -246,9 +287,13 @@ impl Config {
         let database_url = settings
             .database_url
             .unwrap_or_else(|| format!("sqlite://{}/rampart.db", data_dir.display()));
+        let https_addr = settings
+            .https_addr
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8443)));
+        // In development the public URL follows the HTTPS port unless it is given.
         let public_url = settings
             .public_url
-            .unwrap_or_else(|| "https://localhost:8443".to_owned());
+            .unwrap_or_else(|| default_public_url(dev, https_addr));
         let parsed = url::Url::parse(&public_url).context("public_url is not a URL")?;
         if parsed.scheme() != "https"
             || parsed.host().is_none()
@@ -265,14 +310,8 @@ impl Config {
             "PS256" => Algorithm::PS256,
             other => bail!("signing_alg {other:?} is not one of ES256, ES384, EdDSA, RS256, PS256"),
         };
-        let http_addr = match settings.http_addr.as_deref() {
-            None => Some(SocketAddr::from(([127, 0, 0, 1], 8080))),
-            Some("off") => None,
-            Some(addr) => Some(
-                addr.parse()
-                    .context("http_addr must be an address like 127.0.0.1:8080, or \"off\"")?,
-            ),
-        };
+        let http_addr = address_or_off(settings.http_addr.as_deref(), 8080, "http_addr")?;
+        let metrics_addr = address_or_off(settings.metrics_addr.as_deref(), 9464, "metrics_addr")?;
         let secs = |v: Option<u64>, default: u64, what: &str| -> anyhow::Result<Duration> {
             let v = v.unwrap_or(default);
             if v == 0 {
@@ -298,13 +337,9 @@ impl Config {
             data_dir,
             database_url,
             public_url,
-            https_addr: settings
-                .https_addr
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8443))),
+            https_addr,
             http_addr,
-            metrics_addr: settings
-                .metrics_addr
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9464))),
+            metrics_addr,
             access_token_ttl: secs(settings.access_token_ttl, 900, "access_token_ttl")?,
             refresh_token_ttl: secs(settings.refresh_token_ttl, 30 * 86_400, "refresh_token_ttl")?,
             refresh_idle_ttl: secs(settings.refresh_idle_ttl, 7 * 86_400, "refresh_idle_ttl")?,
@@ -368,7 +403,7 @@ impl Config {
         config.database_url = format!("sqlite://{}/rampart.db", data_dir.display());
         config.https_addr = SocketAddr::from(([127, 0, 0, 1], 0));
         config.http_addr = None;
-        config.metrics_addr = SocketAddr::from(([127, 0, 0, 1], 0));
+        config.metrics_addr = Some(SocketAddr::from(([127, 0, 0, 1], 0)));
         config.password_hash = HashParams {
             memory_kib: 1024,
             iterations: 1,
@@ -395,7 +430,8 @@ impl Config {
             self.https_addr.to_string(),
             self.http_addr
                 .map_or_else(|| "off".to_owned(), |a| a.to_string()),
-            self.metrics_addr.to_string(),
+            self.metrics_addr
+                .map_or_else(|| "off".to_owned(), |a| a.to_string()),
             self.access_token_ttl.as_secs(),
             self.refresh_token_ttl.as_secs(),
             self.refresh_idle_ttl.as_secs(),
@@ -444,6 +480,94 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_listener_address_table() {
+        let local = |port: u16| Some(SocketAddr::from(([127, 0, 0, 1], port)));
+        assert_eq!(
+            address_or_off(None, 9464, "metrics_addr").unwrap(),
+            local(9464)
+        );
+        assert_eq!(
+            address_or_off(Some("off"), 9464, "metrics_addr").unwrap(),
+            None
+        );
+        assert_eq!(
+            address_or_off(Some("127.0.0.1:9999"), 9464, "metrics_addr").unwrap(),
+            local(9999)
+        );
+        let err = address_or_off(Some("nine"), 9464, "metrics_addr").unwrap_err();
+        assert!(err.to_string().contains("or \"off\""), "{err}");
+    }
+
+    #[test]
+    fn the_dev_public_url_table() {
+        let at = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
+        let defaults = [
+            (
+                "production keeps 8443",
+                false,
+                at(9443),
+                "https://localhost:8443",
+            ),
+            (
+                "dev follows the port",
+                true,
+                at(9443),
+                "https://localhost:9443",
+            ),
+            (
+                "dev on the default port",
+                true,
+                at(8443),
+                "https://localhost:8443",
+            ),
+            ("dev on port 0", true, at(0), "https://localhost:8443"),
+        ];
+        for (name, dev, addr, want) in defaults {
+            assert_eq!(default_public_url(dev, addr), want, "{name}");
+        }
+        let mismatches = [
+            (
+                "dev, same port",
+                true,
+                "https://localhost:9443",
+                at(9443),
+                false,
+            ),
+            (
+                "dev, other port",
+                true,
+                "https://localhost:8443",
+                at(9443),
+                true,
+            ),
+            (
+                "dev, default https port",
+                true,
+                "https://rampart.test",
+                at(8443),
+                true,
+            ),
+            (
+                "production, other port (a proxy)",
+                false,
+                "https://auth.example.com",
+                at(8443),
+                false,
+            ),
+            (
+                "dev on port 0",
+                true,
+                "https://localhost:8443",
+                at(0),
+                false,
+            ),
+        ];
+        for (name, dev, url, addr, want) in mismatches {
+            assert_eq!(dev_port_mismatch(dev, url, addr).is_some(), want, "{name}");
+        }
+    }
 
     fn resolve(pool: Option<usize>, budget: Option<f64>) -> anyhow::Result<Config> {
         Config::resolve(

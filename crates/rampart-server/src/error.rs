@@ -113,6 +113,7 @@ impl From<AccountError> for ApiError {
             AccountError::Conflict(what) => Self::Conflict(what),
             AccountError::NotFound(what) => Self::NotFound(what),
             AccountError::UnknownReference(what) => Self::BadRequest(format!("unknown {what}")),
+            e @ AccountError::Unknown(..) => Self::BadRequest(e.to_string()),
             AccountError::Invalid(why) => Self::BadRequest(why),
             AccountError::LastAdmin => Self::Conflict("another enabled administrator"),
             AccountError::Store(e) => e.into(),

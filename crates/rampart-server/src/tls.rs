@@ -151,26 +151,112 @@ fn fingerprint(files: &CertFiles) -> (Stamp, Stamp) {
     (stamp(&files.cert), stamp(&files.key))
 }
 
-/// The development certificate for `localhost`, `127.0.0.1` and `::1`, generated once
-/// into the data dir (key mode 0600, written atomically: see [`crate::private_file`]). Returns the files and the certificate's SHA-256
-/// fingerprint.
+/// Longest life of a development certificate: what browsers accept of a public one
+/// (CA/Browser Forum baseline requirements, 397 days).
+pub const DEV_CERT_LIFETIME: Duration = Duration::from_secs(397 * 24 * 3600);
+
+/// A development certificate this close to its end is replaced at start.
+pub const DEV_CERT_RENEW_BEFORE: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// The subject of the development certificate.
+const DEV_CERT_NAME: &str = "Rampart development certificate (localhost)";
+
+/// Whether `serve --dev` makes a new certificate, given the current one's validity (Unix
+/// seconds; `None`: no usable certificate) at `now`: when there is none, when it ends
+/// within [`DEV_CERT_RENEW_BEFORE`], or when it lives longer than [`DEV_CERT_LIFETIME`]
+/// (made before that rule). Pure.
+pub fn dev_cert_needs_renewal(validity: Option<(i64, i64)>, now: i64) -> bool {
+    let renew_before = i64::try_from(DEV_CERT_RENEW_BEFORE.as_secs()).unwrap_or(i64::MAX);
+    let lifetime = i64::try_from(DEV_CERT_LIFETIME.as_secs()).unwrap_or(i64::MAX);
+    match validity {
+        None => true,
+        Some((not_before, not_after)) => {
+            not_after.saturating_sub(now) < renew_before
+                || not_after.saturating_sub(not_before) > lifetime
+                || not_before > now
+        }
+    }
+}
+
+/// The validity of the PEM certificate at `path` (Unix seconds), if it parses and names
+/// Rampart (an older dev certificate, named by rcgen, counts as none).
+fn dev_cert_validity(path: &Path) -> Option<(i64, i64)> {
+    let pem = std::fs::read(path).ok()?;
+    let (_, pem) = x509_parser::pem::parse_x509_pem(&pem).ok()?;
+    let cert = pem.parse_x509().ok()?;
+    let named = cert
+        .subject()
+        .iter_common_name()
+        .next()
+        .and_then(|cn| cn.as_str().ok())
+        == Some(DEV_CERT_NAME);
+    let validity = cert.validity();
+    named.then(|| {
+        (
+            validity.not_before.timestamp(),
+            validity.not_after.timestamp(),
+        )
+    })
+}
+
+/// A self-signed server certificate for `localhost`, `127.0.0.1` and `::1` that looks like
+/// a real one: a subject naming Rampart, at most [`DEV_CERT_LIFETIME`], SAN, key usage
+/// digitalSignature, EKU serverAuth, basic constraints CA:false, subject and authority key
+/// identifiers.
+fn generate_dev_certificate() -> anyhow::Result<(String, String)> {
+    let mut params = rcgen::CertificateParams::new(vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        "::1".to_owned(),
+    ])
+    .context("the development certificate's names")?;
+    let mut name = rcgen::DistinguishedName::new();
+    name.push(rcgen::DnType::CommonName, DEV_CERT_NAME);
+    name.push(
+        rcgen::DnType::OrganizationName,
+        "Rampart (development only)",
+    );
+    params.distinguished_name = name;
+    // An hour of slack for clocks behind this one; the whole life within the limit.
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::hours(1);
+    params.not_after = params.not_before + time::Duration::days(397);
+    params.is_ca = rcgen::IsCa::ExplicitNoCa;
+    params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    params.use_authority_key_identifier_extension = true;
+    let key = rcgen::KeyPair::generate().context("generating the development key")?;
+    let cert = params
+        .self_signed(&key)
+        .context("signing the development certificate")?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+/// The development certificate, generated into the data dir when there is none or it is
+/// due for renewal ([`dev_cert_needs_renewal`]); key mode 0600, both files written
+/// atomically (see [`crate::private_file`]). Returns the files and the certificate's
+/// SHA-256 fingerprint.
 pub fn dev_certificate(data_dir: &Path) -> anyhow::Result<(CertFiles, String)> {
     let files = CertFiles {
         cert: data_dir.join("dev-cert.pem"),
         key: data_dir.join("dev-key.pem"),
     };
-    if !(files.cert.exists() && files.key.exists()) {
-        let generated = rcgen::generate_simple_self_signed(vec![
-            "localhost".to_owned(),
-            "127.0.0.1".to_owned(),
-            "::1".to_owned(),
-        ])
-        .context("generating the development certificate")?;
-        // The key first: a crash in between leaves no certificate, so the next start
-        // makes both again rather than pairing a certificate with a key it does not match.
-        crate::private_file::replace(&files.key, generated.signing_key.serialize_pem().as_bytes())
+    // A certificate counts only with the key that belongs to it (a crash between the two
+    // writes below leaves a pair that does not, and is then made again).
+    let validity = if load_certified_key(&files).is_ok() {
+        dev_cert_validity(&files.cert)
+    } else {
+        None
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    if dev_cert_needs_renewal(validity, now) {
+        if validity.is_some() {
+            tracing::info!(cert = %files.cert.display(), "the development certificate is due for renewal; making a new one");
+        }
+        let (cert_pem, key_pem) = generate_dev_certificate()?;
+        crate::private_file::replace(&files.key, key_pem.as_bytes())
             .with_context(|| format!("writing {}", files.key.display()))?;
-        crate::private_file::replace(&files.cert, generated.cert.pem().as_bytes())
+        crate::private_file::replace(&files.cert, cert_pem.as_bytes())
             .with_context(|| format!("writing {}", files.cert.display()))?;
     }
     let cert = CertificateDer::from_pem_file(&files.cert)
@@ -183,4 +269,57 @@ pub fn dev_certificate(data_dir: &Path) -> anyhow::Result<(CertFiles, String)> {
         .collect::<Vec<_>>()
         .join(":");
     Ok((files, fingerprint))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dev_certificate_renewal_table() {
+        let day = 24 * 3600;
+        let now = 1_800_000_000;
+        let cases = [
+            ("no certificate", None, true),
+            ("fresh", Some((now - day, now + 396 * day)), false),
+            (
+                "31 days left",
+                Some((now - 366 * day, now + 31 * day)),
+                false,
+            ),
+            (
+                "29 days left",
+                Some((now - 368 * day, now + 29 * day)),
+                true,
+            ),
+            ("expired", Some((now - 400 * day, now - day)), true),
+            (
+                "rcgen's default 1975–4096",
+                Some((157_766_400, 67_090_000_000)),
+                true,
+            ),
+            ("not yet valid", Some((now + day, now + 300 * day)), true),
+        ];
+        for (name, validity, want) in cases {
+            assert_eq!(dev_cert_needs_renewal(validity, now), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_generated_dev_certificate_names_rampart_and_lives_at_most_397_days() {
+        let dir = tempfile::tempdir().unwrap();
+        let (files, _) = dev_certificate(dir.path()).unwrap();
+        let (not_before, not_after) = dev_cert_validity(&files.cert).unwrap();
+        assert!(not_after - not_before <= 397 * 24 * 3600);
+        let pem = std::fs::read_to_string(&files.cert).unwrap();
+        let before = pem.clone();
+        // Within its life it is kept; a key that no longer matches makes a new pair.
+        dev_certificate(dir.path()).unwrap();
+        assert_eq!(std::fs::read_to_string(&files.cert).unwrap(), before);
+        let other = rcgen::KeyPair::generate().unwrap();
+        std::fs::write(&files.key, other.serialize_pem()).unwrap();
+        dev_certificate(dir.path()).unwrap();
+        assert_ne!(std::fs::read_to_string(&files.cert).unwrap(), before);
+        assert!(load_certified_key(&files).is_ok());
+    }
 }

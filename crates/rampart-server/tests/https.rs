@@ -434,3 +434,101 @@ async fn an_existing_world_readable_dev_key_is_replaced_by_an_owner_only_one() {
     }
     drop(app);
 }
+
+#[tokio::test]
+async fn the_jwks_client_trusts_the_dev_certificate_with_ca_file_and_names_the_tls_cause_without_it()
+ {
+    let app = spawn_dev().await;
+    let url = format!(
+        "https://localhost:{}/.well-known/jwks.json",
+        app.https.port()
+    );
+    // Without the CA file: refused, and the error says why (not just "could not connect").
+    let untrusting = rampart::RemoteJwks::builder(&url).build().unwrap();
+    let err = untrusting.refresh().await.unwrap_err().to_string();
+    assert!(
+        err.contains("could not connect") && err.contains("UnknownIssuer"),
+        "the TLS cause is kept: {err}"
+    );
+    assert!(
+        !err.contains(&url),
+        "the URL is left to the log line: {err}"
+    );
+    // With it: one builder call.
+    let trusting = rampart::RemoteJwks::builder(&url)
+        .ca_file(&app.cert)
+        .build()
+        .unwrap();
+    assert!(trusting.refresh().await.unwrap() >= 1);
+    // A CA file that is not there is a build error naming it.
+    let missing = app.cert.with_file_name("missing.pem");
+    let err = rampart::RemoteJwks::builder(&url)
+        .ca_file(&missing)
+        .build()
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("missing.pem"), "{err}");
+}
+
+#[tokio::test]
+async fn the_dev_certificate_looks_like_a_real_server_certificate() {
+    let app = spawn_dev().await;
+    let out = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(&app.cert)
+        .output()
+        .expect("openssl (./test.sh installs it)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for (what, needle) in [
+        (
+            "a subject naming Rampart",
+            "CN = Rampart development certificate (localhost)",
+        ),
+        (
+            "the names it serves",
+            "DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1",
+        ),
+        ("serverAuth", "TLS Web Server Authentication"),
+        ("digitalSignature", "Digital Signature"),
+        ("not a CA", "CA:FALSE"),
+        ("a subject key identifier", "X509v3 Subject Key Identifier"),
+        (
+            "an authority key identifier",
+            "X509v3 Authority Key Identifier",
+        ),
+    ] {
+        assert!(text.contains(needle), "{what}: {needle:?} not in\n{text}");
+    }
+    let dates = std::process::Command::new("openssl")
+        .args([
+            "x509",
+            "-noout",
+            "-startdate",
+            "-enddate",
+            "-dateopt",
+            "iso_8601",
+            "-in",
+        ])
+        .arg(&app.cert)
+        .output()
+        .unwrap();
+    let dates = String::from_utf8_lossy(&dates.stdout);
+    let day = |key: &str| {
+        let line = dates.lines().find(|l| l.starts_with(key)).unwrap();
+        let date = &line[key.len()..key.len() + 10];
+        let [y, m, d]: [i64; 3] = date
+            .split('-')
+            .map(|p| p.parse().unwrap())
+            .collect::<Vec<_>>()
+            .try_into()
+            .unwrap();
+        // Days from a civil date (Howard Hinnant's algorithm), enough to compare spans.
+        let (y, m) = if m <= 2 { (y - 1, m + 12) } else { (y, m) };
+        365 * y + y / 4 - y / 100 + y / 400 + (153 * (m - 3) + 2) / 5 + d
+    };
+    let lifetime = day("notAfter=") - day("notBefore=");
+    assert!(
+        (1..=397).contains(&lifetime),
+        "lives {lifetime} days:\n{dates}"
+    );
+}

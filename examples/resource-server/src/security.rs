@@ -1,9 +1,6 @@
 //! The token validator, built from the [`Config`] exactly as `run()` builds it.
 
-use std::path::Path;
-use std::time::Duration;
-
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use rampart::{Algorithm, RemoteJwks, Validator};
 
 use crate::config::{Config, KeySource, read_hs_secret};
@@ -33,9 +30,11 @@ pub fn security_from_config(config: &Config) -> anyhow::Result<Security> {
         KeySource::Jwks(url) => {
             let mut jwks = RemoteJwks::builder(url);
             if let Some(ca_file) = &config.jwks_ca_file {
-                jwks = jwks.client(jwks_client(ca_file)?);
+                jwks = jwks.ca_file(ca_file);
             }
-            let jwks = jwks.build().context("invalid --jwks-url")?;
+            let jwks = jwks
+                .build()
+                .context("invalid --jwks-url or --jwks-ca-file")?;
             (builder.jwks(jwks.clone()), Some(jwks))
         }
         KeySource::HsSecretFile(path) => {
@@ -47,29 +46,6 @@ pub fn security_from_config(config: &Config) -> anyhow::Result<Security> {
         .build()
         .context("invalid token validation settings")?;
     Ok(Security { validator, jwks })
-}
-
-/// Timeout of one JWKS fetch: rampart's default, restated because a custom client does
-/// not get it.
-const JWKS_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// An HTTP client for the JWKS that trusts only the certificates in `ca_file`, with
-/// rampart's own client settings (timeout, no redirects) restated.
-fn jwks_client(ca_file: &Path) -> anyhow::Result<reqwest::Client> {
-    let pem = std::fs::read(ca_file)
-        .with_context(|| format!("cannot read the JWKS CA file {}", ca_file.display()))?;
-    let certs = reqwest::Certificate::from_pem_bundle(&pem)
-        .with_context(|| format!("{} is not a PEM certificate file", ca_file.display()))?;
-    if certs.is_empty() {
-        bail!("{} holds no PEM certificate", ca_file.display());
-    }
-    reqwest::Client::builder()
-        .tls_certs_only(certs)
-        .timeout(JWKS_TIMEOUT)
-        .connect_timeout(JWKS_TIMEOUT)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .context("cannot build the JWKS HTTP client")
 }
 
 #[cfg(test)]
@@ -99,7 +75,11 @@ mod tests {
         ];
         for (name, contents, want) in cases {
             let path = temp_file(name, contents);
-            let err = jwks_client(&path).unwrap_err().to_string();
+            let err = RemoteJwks::builder("https://localhost:8443/.well-known/jwks.json")
+                .ca_file(&path)
+                .build()
+                .unwrap_err()
+                .to_string();
             std::fs::remove_file(&path).unwrap();
             assert!(err.contains(want), "{name}: {err}");
         }

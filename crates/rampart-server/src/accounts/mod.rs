@@ -48,9 +48,12 @@ pub enum AccountError {
     /// No such entity.
     #[error("{0} not found")]
     NotFound(&'static str),
-    /// A role or scope in the request does not exist.
+    /// A role or scope in the request does not exist (which one could not be told).
     #[error("unknown {0}")]
     UnknownReference(&'static str),
+    /// This role or scope in the request does not exist.
+    #[error("unknown {0} {1} ({hint})", hint = create_hint(.0, .1))]
+    Unknown(&'static str, String),
     /// Input that breaks a rule (names, grants, …).
     #[error("{0}")]
     Invalid(String),
@@ -63,6 +66,17 @@ pub enum AccountError {
     /// Hashing failed.
     #[error(transparent)]
     Hash(#[from] passwords::HashError),
+}
+
+/// How an administrator creates a missing `kind` called `name`. Pure.
+fn create_hint(kind: &str, name: &str) -> String {
+    match kind {
+        "scope" => {
+            format!("create it first: PUT /admin/scopes/{name} or rampart scope create {name}")
+        }
+        "role" => format!("create it first: POST /admin/roles or rampart role create {name}"),
+        _ => "create it first".to_owned(),
+    }
 }
 
 impl AccountError {
@@ -95,6 +109,34 @@ pub struct Accounts {
 }
 
 impl Accounts {
+    /// `e`, with the missing one of `names` named when the store refused a reference
+    /// (one extra read, on that error path only).
+    async fn naming_missing(
+        &self,
+        e: AccountError,
+        kind: &'static str,
+        names: &[String],
+    ) -> AccountError {
+        if !matches!(e, AccountError::UnknownReference(_)) {
+            return e;
+        }
+        let known: Result<BTreeSet<String>, StoreError> = if kind == "scope" {
+            self.store
+                .list_scopes()
+                .await
+                .map(|all| all.into_iter().map(|s| s.name).collect())
+        } else {
+            self.store
+                .list_roles()
+                .await
+                .map(|all| all.into_iter().map(|r| r.name).collect())
+        };
+        match known.map(|known| names.iter().find(|n| !known.contains(*n)).cloned()) {
+            Ok(Some(name)) => AccountError::Unknown(kind, name),
+            _ => e,
+        }
+    }
+
     /// Creates a user after checking the username, the password and the roles.
     pub async fn create_user(
         &self,
@@ -130,10 +172,10 @@ impl Accounts {
             tokens_valid_after: 0,
             roles,
         };
-        self.store
-            .create_user(&user)
-            .await
-            .map_err(|e| AccountError::from_store(e, "user", "role"))?;
+        if let Err(e) = self.store.create_user(&user).await {
+            let e = AccountError::from_store(e, "user", "role");
+            return Err(self.naming_missing(e, "role", &user.roles).await);
+        }
         Ok(user)
     }
 
@@ -211,8 +253,13 @@ impl Accounts {
         let mut roles = roles.to_vec();
         roles.sort();
         roles.dedup();
-        self.change_user(user_id, UserChange::Roles(roles), self.clock.now())
+        match self
+            .change_user(user_id, UserChange::Roles(roles.clone()), self.clock.now())
             .await
+        {
+            Err(e) => Err(self.naming_missing(e, "role", &roles).await),
+            ok => ok,
+        }
     }
 
     /// Deletes a user (their refresh tokens go with them).
@@ -318,20 +365,23 @@ impl Accounts {
             description: description.to_owned(),
             scopes: dedup(scopes),
         };
-        self.store
-            .create_role(&role)
-            .await
-            .map_err(|e| AccountError::from_store(e, "role", "scope"))?;
+        if let Err(e) = self.store.create_role(&role).await {
+            let e = AccountError::from_store(e, "role", "scope");
+            return Err(self.naming_missing(e, "scope", &role.scopes).await);
+        }
         Ok(role)
     }
 
     /// Replaces a role's scopes.
     pub async fn set_role_scopes(&self, name: &str, scopes: &[String]) -> Result<(), AccountError> {
-        let result = self
-            .store
-            .set_role_scopes(name, &dedup(scopes))
-            .await
-            .map_err(|e| AccountError::from_store(e, "role", "scope"));
+        let scopes = dedup(scopes);
+        let result = match self.store.set_role_scopes(name, &scopes).await {
+            Err(e) => {
+                let e = AccountError::from_store(e, "role", "scope");
+                Err(self.naming_missing(e, "scope", &scopes).await)
+            }
+            Ok(()) => Ok(()),
+        };
         // Every holder of the role may hold other scopes now.
         self.access.everyone_changed();
         result
@@ -392,8 +442,8 @@ impl Accounts {
             .map(|s| s.name)
             .collect();
         let scopes = dedup(scopes);
-        if scopes.iter().any(|s| !known.contains(s)) {
-            return Err(AccountError::UnknownReference("scope"));
+        if let Some(unknown) = scopes.iter().find(|s| !known.contains(*s)) {
+            return Err(AccountError::Unknown("scope", unknown.clone()));
         }
         if let Some(aud) = &audience
             && (aud.is_empty()
@@ -436,8 +486,8 @@ impl Accounts {
             .map(|s| s.name)
             .collect();
         let scopes = dedup(scopes);
-        if scopes.iter().any(|s| !known.contains(s)) {
-            return Err(AccountError::UnknownReference("scope"));
+        if let Some(unknown) = scopes.iter().find(|s| !known.contains(*s)) {
+            return Err(AccountError::Unknown("scope", unknown.clone()));
         }
         self.store
             .set_client_scopes(id, &scopes)

@@ -23,8 +23,14 @@ pub fn parse_scope(s: &str) -> Option<BTreeSet<String>> {
 pub enum ScopeRefusal {
     /// A requested scope does not exist.
     Unknown(String),
-    /// Something was requested, but nothing of it may be granted.
-    NothingGrantable,
+    /// Something was requested, but nothing of it may be granted: each requested scope
+    /// is outside the client's allowed list or (for a user) not held through a role.
+    NothingGrantable {
+        /// Requested scopes the client may not be granted.
+        client_refuses: Vec<String>,
+        /// Requested scopes the client allows but the user's roles do not hold.
+        not_held: Vec<String>,
+    },
 }
 
 /// Inputs of the granting decision.
@@ -59,7 +65,14 @@ pub fn grant(
             let granted: BTreeSet<String> =
                 requested.iter().filter(|s| allowed(s)).cloned().collect();
             if granted.is_empty() {
-                Err(ScopeRefusal::NothingGrantable)
+                let (client_refuses, not_held) = requested
+                    .iter()
+                    .cloned()
+                    .partition(|s| !ctx.client_allowed.contains(s));
+                Err(ScopeRefusal::NothingGrantable {
+                    client_refuses,
+                    not_held,
+                })
             } else {
                 Ok(granted)
             }
@@ -140,9 +153,12 @@ mod tests {
                 Err(ScopeRefusal::Unknown("nope".into())),
             ),
             (
-                "nothing grantable",
+                "nothing grantable: not held",
                 Some(&["notes:write"]),
-                Err(ScopeRefusal::NothingGrantable),
+                Err(ScopeRefusal::NothingGrantable {
+                    client_refuses: vec![],
+                    not_held: vec!["notes:write".into()],
+                }),
             ),
         ];
         for (name, requested, want) in cases {
@@ -159,6 +175,14 @@ mod tests {
             grant(Some(&set(&["notes:read", "profile"])), ctx2),
             Ok(set(&["profile"])),
             "client narrows"
+        );
+        assert_eq!(
+            grant(Some(&set(&["notes:read", "notes:write"])), ctx2),
+            Err(ScopeRefusal::NothingGrantable {
+                client_refuses: vec!["notes:read".into(), "notes:write".into()],
+                not_held: vec![],
+            }),
+            "nothing grantable: the client refuses"
         );
         let machine = ScopeContext { held: None, ..ctx };
         assert_eq!(

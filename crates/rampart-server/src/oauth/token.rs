@@ -168,11 +168,31 @@ fn busy(state: &AppState, e: HashError) -> OAuthError {
     }
 }
 
-fn scope_error(refusal: ScopeRefusal) -> OAuthError {
-    match refusal {
-        ScopeRefusal::Unknown(s) => OAuthError::invalid_scope(format!("unknown scope {s}")),
-        ScopeRefusal::NothingGrantable => {
-            OAuthError::invalid_scope("none of the requested scopes may be granted")
+/// `invalid_scope` saying which scope failed and how to allow it (the requester has
+/// authenticated; the rules are the administrator's, not secrets).
+fn scope_error(client_id: &str) -> impl Fn(ScopeRefusal) -> OAuthError + '_ {
+    move |refusal| match refusal {
+        ScopeRefusal::Unknown(s) => OAuthError::invalid_scope(format!(
+            "unknown scope {s} (an administrator creates it: PUT /admin/scopes/{s} or rampart scope create {s})"
+        )),
+        ScopeRefusal::NothingGrantable {
+            client_refuses,
+            not_held,
+        } => {
+            let mut parts = Vec::new();
+            if !client_refuses.is_empty() {
+                parts.push(format!(
+                    "the client {client_id} may not be granted {} (allow it with PATCH /admin/clients/{client_id} {{\"scopes\": [...]}})",
+                    client_refuses.join(" ")
+                ));
+            }
+            if !not_held.is_empty() {
+                parts.push(format!("no role of this user holds {}", not_held.join(" ")));
+            }
+            OAuthError::invalid_scope(format!(
+                "none of the requested scopes may be granted: {}",
+                parts.join("; ")
+            ))
         }
     }
 }
@@ -311,7 +331,7 @@ async fn password(
             client_allowed: &allowed,
         },
     )
-    .map_err(scope_error)?;
+    .map_err(scope_error(&client.client.id))?;
     // The login's session: the refresh-token family, and the access tokens' `sid`.
     let session = Uuid::new_v4();
     let (access_token, expires_in) = issue::access_token(
@@ -490,7 +510,7 @@ async fn client_credentials(
             client_allowed: &allowed,
         },
     )
-    .map_err(scope_error)?;
+    .map_err(scope_error(&client.client.id))?;
     let (access_token, expires_in) =
         issue::access_token(state, &client.client, &Subject::Client, &granted)?;
     state

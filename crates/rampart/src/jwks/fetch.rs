@@ -98,6 +98,9 @@ fn max_age(value: &str) -> Option<Duration> {
     found
 }
 
+/// What went wrong, with every cause reqwest wraps (TLS: "invalid peer certificate:
+/// UnknownIssuer"; DNS; connection refused), but not reqwest's own message, which
+/// repeats the URL the log line already names.
 fn without_url(e: &reqwest::Error) -> String {
     let kind = if e.is_timeout() {
         "timed out"
@@ -108,7 +111,20 @@ fn without_url(e: &reqwest::Error) -> String {
     } else {
         "request error"
     };
-    kind.to_owned()
+    let mut text = kind.to_owned();
+    let mut last = String::new();
+    let mut cause = std::error::Error::source(e);
+    while let Some(err) = cause {
+        let message = err.to_string();
+        // hyper and rustls often wrap an error in one that prints the same text.
+        if message != last && !last.ends_with(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        last = message;
+        cause = err.source();
+    }
+    text
 }
 
 pub(super) fn is_loopback(url: &reqwest::Url) -> bool {

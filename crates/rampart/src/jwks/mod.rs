@@ -157,6 +157,7 @@ pub struct RemoteJwksBuilder {
     url: String,
     settings: Settings,
     client: Option<reqwest::Client>,
+    ca_file: Option<std::path::PathBuf>,
     allow_http: bool,
 }
 
@@ -175,6 +176,7 @@ impl RemoteJwks {
                 max_body: 512 * 1024,
             },
             client: None,
+            ca_file: None,
             allow_http: false,
         }
     }
@@ -353,7 +355,11 @@ impl Inner {
                 Ok(count)
             }
             Err(err) => {
-                tracing::warn!(url = %self.url, %err, "JWKS fetch failed; keeping the cached keys");
+                if self.keys.load().is_some() {
+                    tracing::warn!(url = %self.url, error = %err, "JWKS fetch failed; keeping the cached keys");
+                } else {
+                    tracing::warn!(url = %self.url, error = %err, "JWKS fetch failed; nothing is cached, so tokens are refused with 503 until a fetch succeeds");
+                }
                 state.failures = state.failures.saturating_add(1);
                 // Keys that are still fresh need no early retry; otherwise back off.
                 let retry = later(now, self.settings.backoff(state.failures));
@@ -365,6 +371,26 @@ impl Inner {
             }
         }
     }
+}
+
+/// The certificates of a PEM file, at least one.
+fn read_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, JwksError> {
+    let pem = std::fs::read(path).map_err(|e| {
+        JwksError::Config(format!(
+            "cannot read the JWKS CA file {}: {e}",
+            path.display()
+        ))
+    })?;
+    let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|_| {
+        JwksError::Config(format!("{} is not a PEM certificate file", path.display()))
+    })?;
+    if certs.is_empty() {
+        return Err(JwksError::Config(format!(
+            "{} holds no PEM certificate",
+            path.display()
+        )));
+    }
+    Ok(certs)
 }
 
 fn later(now: Instant, after: Duration) -> Instant {
@@ -466,6 +492,17 @@ impl RemoteJwksBuilder {
         self
     }
 
+    /// Trust only the certificates in this PEM file (one or more) for the JWKS endpoint,
+    /// instead of the system's roots: a private CA, or the self-signed certificate of
+    /// `rampart serve --dev` (`rampart-data/dev-cert.pem`). Read by [`Self::build`],
+    /// which fails with a [`JwksError::Config`] naming the file if it cannot be read or
+    /// holds no certificate. Not combinable with [`Self::client`] (configure that client's
+    /// roots instead).
+    pub fn ca_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.ca_file = Some(path.into());
+        self
+    }
+
     /// Allow a plain-HTTP JWKS URL on a non-loopback host. Anyone on the path could then
     /// substitute their own keys.
     pub fn insecure_allow_http(mut self) -> Self {
@@ -490,14 +527,25 @@ impl RemoteJwksBuilder {
         if self.settings.min_refresh > self.settings.max_refresh {
             return Err(JwksError::Config("min_refresh is above max_refresh".into()));
         }
-        let client = match self.client {
-            Some(client) => client,
-            None => reqwest::Client::builder()
-                .timeout(self.settings.timeout)
-                .connect_timeout(self.settings.timeout)
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .map_err(|e| JwksError::Config(e.to_string()))?,
+        let client = match (self.client, &self.ca_file) {
+            (Some(_), Some(_)) => {
+                return Err(JwksError::Config(
+                    "ca_file and client exclude each other: give the client its roots".into(),
+                ));
+            }
+            (Some(client), None) => client,
+            (None, ca_file) => {
+                let mut builder = reqwest::Client::builder()
+                    .timeout(self.settings.timeout)
+                    .connect_timeout(self.settings.timeout)
+                    .redirect(reqwest::redirect::Policy::none());
+                if let Some(path) = ca_file {
+                    builder = builder.tls_certs_only(read_ca_file(path)?);
+                }
+                builder
+                    .build()
+                    .map_err(|e| JwksError::Config(e.to_string()))?
+            }
         };
         Ok(RemoteJwks {
             inner: Arc::new(Inner {
