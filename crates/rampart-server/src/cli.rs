@@ -74,17 +74,28 @@ pub enum Command {
 pub enum UserCommand {
     /// Create a user; the password comes from RAMPART_PASSWORD or a prompt.
     Create {
+        /// The username (1–64 letters, digits and . _ - @ +; case-insensitive).
         name: String,
+        /// A role the user holds (repeat for several; create roles with `rampart role create`).
         #[arg(long = "role")]
         roles: Vec<String>,
     },
     /// Set a user's password (ends their sessions); from RAMPART_PASSWORD or a prompt.
-    Passwd { name: String },
+    Passwd {
+        /// The username.
+        name: String,
+    },
     /// Disable a user (ends their sessions).
-    Disable { name: String },
+    Disable {
+        /// The username.
+        name: String,
+    },
     /// Import users with existing bcrypt/argon2 hashes from CSV (username,password_hash,roles)
     /// or JSON lines; all-or-nothing per batch of 500, rejected rows reported.
-    Import { file: std::path::PathBuf },
+    Import {
+        /// The CSV (.csv) or JSON-lines file.
+        file: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -128,9 +139,12 @@ pub enum RoleCommand {
 pub enum ClientCommand {
     /// Create a client; a confidential client's secret is printed once.
     Create {
+        /// A name for people (1–200 printable characters); the client_id is generated.
         name: String,
+        /// A grant type it may use: password, refresh_token or client_credentials (repeat).
         #[arg(long = "grant", required = true)]
         grants: Vec<String>,
+        /// A scope it may be granted (repeat; each must exist).
         #[arg(long = "scope")]
         scopes: Vec<String>,
         /// A public client (no secret; cannot use client_credentials).
@@ -154,6 +168,50 @@ pub enum KeysCommand {
 pub enum ConfigCommand {
     /// Validate the configuration and print the effective values (secrets redacted).
     Check,
+}
+
+/// The settings every verb takes as a flag; the others (listeners, TLS, lifetimes,
+/// hashing, …) are the server's, shown only under `serve`, though a verb still reads them
+/// from the environment and the configuration file (and accepts them as flags).
+const SHARED_SETTINGS: [&str; 2] = ["data_dir", "database_url"];
+
+/// The command line: [`Cli`] with the server's settings hidden from every help but
+/// that of `serve`, where they are listed after its own options.
+///
+/// clap shows a global argument in every subcommand's help, and cannot change an
+/// argument of a built command (its index would break), so the settings are hidden
+/// before clap builds the command, and `serve`'s help lists them from a rendering of
+/// [`Settings`] alone.
+pub fn command() -> clap::Command {
+    use clap::{Args as _, CommandFactory as _};
+    let settings = Settings::augment_args(clap::Command::new("settings"));
+    let server_only: Vec<clap::Id> = settings
+        .get_arguments()
+        .map(|a| a.get_id().clone())
+        .filter(|id| !SHARED_SETTINGS.contains(&id.as_str()))
+        .collect();
+    let mut listing = server_only
+        .iter()
+        .fold(
+            clap::Command::new("settings").help_template("{options}"),
+            |listing, id| match settings.get_arguments().find(|a| a.get_id() == id) {
+                Some(arg) => listing.arg(arg.clone().global(false)),
+                None => listing,
+            },
+        )
+        .disable_help_flag(true);
+    let listed = listing.render_long_help().to_string();
+    let cmd = server_only
+        .iter()
+        .fold(Cli::command(), |cmd, id| cmd.mut_arg(id, |a| a.hide(true)));
+    cmd.mut_subcommand("serve", |serve| {
+        serve
+            .after_help("Server settings (listeners, TLS, token lifetimes, hashing, database pool, …): rampart serve --help")
+            .after_long_help(format!(
+            "Server settings (each also an environment variable or a key of the --config file; \
+             every other command reads them too):\n{listed}"
+        ))
+    })
 }
 
 /// Audit events from the CLI carry the actor `cli`.
@@ -406,5 +464,68 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("# configuration OK");
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn help(path: &[&str]) -> String {
+        let mut cmd = command();
+        cmd.build();
+        let mut current = &mut cmd;
+        for name in path {
+            current = current.find_subcommand_mut(name).unwrap();
+        }
+        current.render_long_help().to_string()
+    }
+
+    #[test]
+    fn the_server_settings_are_shown_under_serve_only() {
+        let cases: [(&[&str], bool); 5] = [
+            (&[], false),
+            (&["serve"], true),
+            (&["user", "create"], false),
+            (&["scope", "list"], false),
+            (&["keys", "rotate"], false),
+        ];
+        for (path, shown) in cases {
+            let text = help(path);
+            assert_eq!(text.contains("--https-addr"), shown, "{path:?}:\n{text}");
+            assert_eq!(text.contains("--argon2-memory-kib"), shown, "{path:?}");
+            assert!(
+                text.contains("--data-dir"),
+                "{path:?}: shared settings stay"
+            );
+        }
+    }
+
+    #[test]
+    fn a_hidden_server_setting_still_works_as_a_flag_on_a_verb() {
+        use clap::FromArgMatches as _;
+        let matches = command()
+            .try_get_matches_from(["rampart", "keys", "rotate", "--signing-alg", "EdDSA"])
+            .unwrap();
+        let cli = Cli::from_arg_matches(&matches).unwrap();
+        assert_eq!(cli.settings.signing_alg.as_deref(), Some("EdDSA"));
+    }
+
+    #[test]
+    fn every_argument_of_every_command_has_help_text() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.get_help().is_none() && !["help", "version"].contains(&id) {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&command(), "rampart", &mut missing);
+        assert!(missing.is_empty(), "arguments without help: {missing:?}");
     }
 }

@@ -27,7 +27,7 @@ pub struct Settings {
     /// Database URL [default: sqlite://<data-dir>/rampart.db]
     #[arg(long, env = "RAMPART_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
-    /// Public URL of this server: the token issuer and default audience [default: https://localhost:8443]
+    /// Public URL of this server: the token issuer and default audience [default: https://localhost:8443; with --dev, https://localhost:<port of --https-addr>]
     #[arg(long, env = "RAMPART_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
     /// Address of the HTTPS listener [default: 127.0.0.1:8443]

@@ -1,13 +1,21 @@
 use std::io::IsTerminal as _;
 
-use clap::Parser as _;
-use rampart_server::cli::{Cli, LogFormat};
+use clap::FromArgMatches as _;
+use rampart_server::cli::{Cli, Command, LogFormat};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
-    let filter = EnvFilter::try_from_env("RAMPART_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let cli = Cli::from_arg_matches(&rampart_server::cli::command().get_matches())
+        .unwrap_or_else(|e| e.exit());
+    // A verb prints its result on stdout; its logs are for warnings and errors only.
+    let default_level = if matches!(cli.command, Command::Serve { .. }) {
+        "info"
+    } else {
+        "warn"
+    };
+    let filter =
+        EnvFilter::try_from_env("RAMPART_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
     let json = match cli.log_format {
         LogFormat::Json => true,
         LogFormat::Text => false,
@@ -24,7 +32,15 @@ async fn main() -> std::process::ExitCode {
     match rampart_server::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e:#}");
+            if json {
+                tracing::error!("{e:#}");
+            } else {
+                // One readable line: the error and its causes.
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!("error: {e:#}");
+                }
+            }
             std::process::ExitCode::FAILURE
         }
     }

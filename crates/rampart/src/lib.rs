@@ -51,8 +51,13 @@
 //! present unless [`Profile::PlainJwt`] is chosen,
 //! every key bound to one algorithm, `none` unrepresentable, duplicate JSON members and
 //! `crit` extensions refused, tokens over 8 KiB refused before decoding.
+//!
+//! [axum]: https://docs.rs/axum/0.8
 
 #![deny(missing_docs)]
+// docs.rs builds with every feature and `--cfg docsrs` (Cargo.toml), labelling the items
+// that need a feature (`testing::TestIssuer` needs `testing`).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod cookie;
 pub mod csrf;
@@ -61,11 +66,14 @@ pub mod https;
 pub mod json;
 pub mod jwks;
 #[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub mod openapi;
 pub mod reject;
 #[cfg(feature = "signing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "signing")))]
 pub mod signing;
 #[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
 pub mod token;
 
