@@ -25,6 +25,9 @@ pub enum ApiError {
     /// 409 `conflict`.
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// 409 `conflict`: the change contradicts the current state, for the reason given.
+    #[error("{0}")]
+    Contradicts(String),
     /// 429 `temporarily_unavailable`: too many failed attempts; retry after the seconds given.
     #[error("too many attempts; retry after {0} seconds")]
     TooMany(u64),
@@ -42,7 +45,7 @@ impl ApiError {
             Self::BadRequest(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
             Self::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            Self::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            Self::Conflict(_) | Self::Contradicts(_) => (StatusCode::CONFLICT, "conflict"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable"),
             Self::TooMany(_) => (StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
@@ -115,7 +118,7 @@ impl From<AccountError> for ApiError {
             AccountError::UnknownReference(what) => Self::BadRequest(format!("unknown {what}")),
             e @ AccountError::Unknown(..) => Self::BadRequest(e.to_string()),
             AccountError::Invalid(why) => Self::BadRequest(why),
-            AccountError::LastAdmin => Self::Conflict("another enabled administrator"),
+            e @ AccountError::LastAdmin => Self::Contradicts(e.to_string()),
             AccountError::Store(e) => e.into(),
             AccountError::Hash(crate::accounts::passwords::HashError::Busy) => Self::Unavailable,
             AccountError::Hash(e) => Self::Internal(e.to_string()),

@@ -356,5 +356,10 @@ async fn the_last_enabled_administrator_cannot_be_removed() {
     assert_eq!(disable.status(), StatusCode::CONFLICT);
     assert_eq!(demote.status(), StatusCode::CONFLICT);
     assert_eq!(delete.status(), StatusCode::CONFLICT);
+    let body: Value = delete.json().await.unwrap();
+    assert_eq!(
+        body["error_description"],
+        "refusing to remove the last enabled administrator"
+    );
     app.login("admin", ADMIN_PW, None).await;
 }
