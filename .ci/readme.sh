@@ -19,8 +19,9 @@ cloned_at=$SECONDS
 git clone -q "$root" "$work/rampart"
 echo "[readme] cloned HEAD $(git -C "$work/rampart" rev-parse --short HEAD) into $work/rampart" >&2
 cd "$work/rampart"
-# A target directory of its own (kept between runs), never the checkout's: two checkouts
-# of one workspace overwrite each other's artifacts.
-export CARGO_TARGET_DIR="$root/target/readme-clone"
+# The checkout's target directory: the clone is the same commit, so what it builds is what
+# the checkout built (cargo names a workspace crate's artifacts by its path inside the
+# workspace, so the clone's overwrite the checkout's with identical ones). Run last in CI.
+export CARGO_TARGET_DIR="$root/target"
 RAMPART_README_LOGS="$root/target/readme-logs" python3 "$root/.ci/readme.py"
 echo "[readme] clone to last block: $((SECONDS - cloned_at)) s" >&2
