@@ -142,6 +142,20 @@ async fn a_role_with_an_unknown_scope_is_400() {
 
     assert_eq!(created.status(), StatusCode::BAD_REQUEST);
     assert_eq!(changed.status(), StatusCode::BAD_REQUEST);
+    let want = "unknown scope no-such-scope (create it first: PUT /admin/scopes/no-such-scope or rampart scope create no-such-scope)";
+    for response in [created, changed] {
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error_description"], want);
+    }
+    let user = app
+        .create_user(&admin, "lee", USER_PW, &["no-such-role"])
+        .await;
+    assert_eq!(user.status(), StatusCode::BAD_REQUEST);
+    let body: Value = user.json().await.unwrap();
+    assert_eq!(
+        body["error_description"],
+        "unknown role no-such-role (create it first: POST /admin/roles or rampart role create no-such-role)"
+    );
 }
 
 #[tokio::test]

@@ -134,5 +134,55 @@ async fn requesting_only_scopes_the_user_does_not_hold_is_invalid_scope() {
         )
         .await;
 
-    assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_scope").await;
+    let body = assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_scope").await;
+    assert_eq!(
+        body["error_description"],
+        "none of the requested scopes may be granted: the client first-party may not be granted billing (allow it with PATCH /admin/clients/first-party {\"scopes\": [...]})",
+        "names the scope and how to allow it"
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_scope_error_says_which_scope_the_user_lacks_and_which_the_client_refuses() {
+    let app = TestApp::spawn().await;
+    notes_world(&app).await;
+    let admin = app.admin_token().await;
+    let allowed = app
+        .admin(
+            reqwest::Method::PATCH,
+            "/admin/clients/first-party",
+            &admin,
+            Some(serde_json::json!({"scopes": ["profile", "admin", "billing"]})),
+        )
+        .await;
+    assert_eq!(allowed.status(), StatusCode::OK);
+    let cases = [
+        (
+            "a scope the client allows but no role holds",
+            "billing",
+            "none of the requested scopes may be granted: no role of this user holds billing",
+        ),
+        (
+            "a scope the client does not allow",
+            "notes:write",
+            "none of the requested scopes may be granted: the client first-party may not be granted notes:write (allow it with PATCH /admin/clients/first-party {\"scopes\": [...]})",
+        ),
+        (
+            "a scope that does not exist",
+            "nope",
+            "unknown scope nope (an administrator creates it: PUT /admin/scopes/nope or rampart scope create nope)",
+        ),
+    ];
+    for (name, scope, want) in cases {
+        let response = app
+            .password_grant(
+                "kim",
+                USER_PW,
+                Some(scope),
+                crate::helpers::ClientAuth::FirstParty,
+            )
+            .await;
+        let body = assert_oauth_error(response, StatusCode::BAD_REQUEST, "invalid_scope").await;
+        assert_eq!(body["error_description"], want, "{name}");
+    }
 }
