@@ -475,7 +475,7 @@ impl KeySet {
     /// changes no selection (say an ES384 key next to one ES256 key) supersedes nothing.
     ///
     /// The verified-token cache is flushed when this is true, so it decides whether a cached
-    /// verdict can outlive a key change. Pure: it follows [`KeySet::select`] path by path.
+    /// verdict can outlive a key change. Pure: it follows `KeySet::select` path by path.
     pub fn is_superseded_by(&self, next: &KeySet) -> bool {
         // Each selection path a token can take through `self`, replayed on `next`.
         let kept = |now: Result<&VerifyingKey, TokenError>,
