@@ -55,8 +55,15 @@ token=$(curl -sf --cacert "$dir/dev-cert.pem" "$base/oauth/token" \
   --data-urlencode "password=$password" --data-urlencode "scope=profile admin" |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
 
+# The run's own administrator and session (not secrets): the hooks keep the fuzzer from
+# revoking the credentials it runs on (.ci/schemathesis_hooks.py `filter_case`).
+me=$(curl -sf --cacert "$dir/dev-cert.pem" -H "Authorization: Bearer $token" "$base/users/me" |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["id"])')
+session=$(curl -sf --cacert "$dir/dev-cert.pem" -H "Authorization: Bearer $token" "$base/admin/sessions?user_id=$me" |
+  python3 -c 'import json, sys; print(",".join(s["id"] for s in json.load(sys.stdin)))')
+
 status=0
-RAMPART_TOKEN="$token" "$st" --config-file .ci/schemathesis.toml run "$base/openapi.json" \
+RAMPART_FUZZ_ADMIN_ID="$me" RAMPART_FUZZ_ADMIN_SESSIONS="$session" RAMPART_TOKEN="$token" "$st" --config-file .ci/schemathesis.toml run "$base/openapi.json" \
   --checks all \
   --tls-verify "$dir/dev-cert.pem" \
   --workers 1 \

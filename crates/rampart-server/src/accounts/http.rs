@@ -75,7 +75,9 @@ pub async fn me(
 /// Body of `PUT /users/me/password`.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct PasswordChange {
+    #[schema(format = Password)]
     current_password: String,
+    #[schema(value_type = crate::docs::fields::NewPassword)]
     new_password: String,
 }
 

@@ -30,6 +30,8 @@ use crate::store::{Client, Role, ScopeDef, Store, StoreError, User, UserChange};
 pub const GRANTS: [&str; 3] = ["password", "refresh_token", "client_credentials"];
 /// Scopes every installation has (migrations); they cannot be deleted.
 pub const BUILT_IN_SCOPES: [&str; 2] = ["profile", "admin"];
+/// Roles every installation has (migrations); they cannot be deleted.
+pub const BUILT_IN_ROLES: [&str; 2] = ["admin", "user"];
 /// The built-in first-party public client (ARCHITECTURE.md).
 pub const FIRST_PARTY_CLIENT: &str = "first-party";
 
@@ -389,7 +391,7 @@ impl Accounts {
 
     /// Deletes a role (built-in roles cannot be deleted).
     pub async fn delete_role(&self, name: &str) -> Result<(), AccountError> {
-        if name == "admin" || name == "user" {
+        if BUILT_IN_ROLES.contains(&name) {
             return Err(AccountError::Invalid(
                 "built-in roles cannot be deleted".into(),
             ));

@@ -77,11 +77,17 @@ async fn list(
 /// `audience` (the tokens' `aud`, default the public URL) without spaces.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct CreateClient {
+    #[schema(value_type = crate::docs::fields::ClientName)]
     name: String,
     confidential: bool,
+    /// At least one; `client_credentials` only for a confidential client.
+    // The second rule is the `anyOf` of `docs::openapi::BodyConstraints`.
+    #[schema(value_type = Vec<crate::docs::schemas::GrantType>, min_items = 1)]
     grants: Vec<String>,
     #[serde(default)]
+    #[schema(value_type = Vec<crate::docs::fields::ScopeName>)]
     scopes: Vec<String>,
+    #[schema(value_type = Option<crate::docs::fields::Audience>)]
     audience: Option<String>,
 }
 
@@ -153,6 +159,7 @@ async fn get_one(
 #[serde(deny_unknown_fields)]
 pub(super) struct UpdateClient {
     disabled: Option<bool>,
+    #[schema(value_type = Option<Vec<crate::docs::fields::ScopeName>>)]
     scopes: Option<Vec<String>>,
 }
 

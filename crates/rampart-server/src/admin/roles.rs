@@ -61,10 +61,13 @@ async fn list(
 /// must exist.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct CreateRole {
+    #[schema(value_type = crate::docs::fields::RoleName)]
     name: String,
     #[serde(default)]
+    #[schema(value_type = crate::docs::fields::Description)]
     description: String,
     #[serde(default)]
+    #[schema(value_type = Vec<crate::docs::fields::ScopeName>)]
     scopes: Vec<String>,
 }
 
@@ -103,13 +106,14 @@ async fn create(
 /// The role's complete new scope list (each scope must exist).
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct SetScopes {
+    #[schema(value_type = Vec<crate::docs::fields::ScopeName>)]
     scopes: Vec<String>,
 }
 
 /// `PUT /admin/roles/{name}` `{"scopes": [...]}` — scope `admin`.
 #[utoipa::path(put, path = "/admin/roles/{name}", operation_id = "set_role_scopes",
     summary = "Replace a role's scopes", tag = "admin",
-    params(("name" = String, Path, description = "The role's name")),
+    params(("name" = crate::docs::fields::RoleName, Path, description = "The role's name")),
     request_body = SetScopes,
     security(("oauth2" = ["admin"])),
     responses(
@@ -147,7 +151,7 @@ async fn set_scopes(
 /// `DELETE /admin/roles/{name}` — scope `admin`.
 #[utoipa::path(delete, path = "/admin/roles/{name}", operation_id = "delete_role",
     summary = "Delete a role", tag = "admin",
-    params(("name" = String, Path, description = "The role's name")),
+    params(("name" = inline(crate::docs::fields::DeletableRoleName), Path, description = "The role's name")),
     security(("oauth2" = ["admin"])),
     responses(
         (status = 204, description = "Deleted"),
@@ -213,6 +217,7 @@ async fn list_scopes(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct PutScope {
     #[serde(default)]
+    #[schema(value_type = crate::docs::fields::Description)]
     description: String,
     #[serde(default)]
     default: bool,
@@ -222,7 +227,7 @@ pub(super) struct PutScope {
 /// updates a scope; `admin` can never become a default scope.
 #[utoipa::path(put, path = "/admin/scopes/{name}", operation_id = "put_scope",
     summary = "Create or update a scope", tag = "admin",
-    params(("name" = String, Path, description = "The scope: printable ASCII without spaces, quotes or backslashes, at most 128 characters")),
+    params(("name" = crate::docs::fields::ScopeName, Path, description = "The scope: printable ASCII without spaces, quotes or backslashes, at most 128 characters")),
     request_body = PutScope,
     security(("oauth2" = ["admin"])),
     responses(

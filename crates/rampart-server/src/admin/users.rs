@@ -48,7 +48,10 @@ impl From<User> for UserView {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct ListQuery {
-    /// Username prefix (normalised like usernames).
+    /// Username prefix (normalised like usernames; blank = none).
+    // The prefix is parsed as a username when not blank: the sound subset of
+    // `docs::fields::UsernameText`, empty allowed.
+    #[param(max_length = 64, pattern = "^[A-Za-z0-9._@+-]*$")]
     q: Option<String>,
     /// Page size, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
@@ -125,9 +128,12 @@ async fn list(
 /// Password: 8–1024 bytes, not a common password, not the username. Roles must exist.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct CreateUser {
+    #[schema(value_type = crate::docs::fields::UsernameText)]
     username: String,
+    #[schema(value_type = crate::docs::fields::NewPassword)]
     password: String,
     #[serde(default)]
+    #[schema(value_type = Vec<crate::docs::fields::RoleName>)]
     roles: Vec<String>,
 }
 
@@ -199,6 +205,7 @@ async fn get_one(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct UpdateUser {
+    #[schema(value_type = Option<Vec<crate::docs::fields::RoleName>>)]
     roles: Option<Vec<String>>,
     disabled: Option<bool>,
 }

@@ -8,6 +8,7 @@
 //! `oauth2` (password flow against `/oauth/token`) and `bearer` schemes and the RFC 6750
 //! rejections of every protected operation.
 
+pub mod fields;
 pub mod openapi;
 pub mod schemas;
 pub mod swagger;

@@ -133,13 +133,15 @@ pub fn document(scopes: impl IntoIterator<Item = (String, String)>) -> Document 
     );
     addon.modify(&mut api);
     FormConstraints.modify(&mut api);
+    BodyConstraints.modify(&mut api);
     api
 }
 
 /// The constraints of the hand-parsed OAuth forms (`oauth::form::Params`) that the derive
 /// cannot state. A form value is a string, never `null`; any further parameter is one
 /// string (RFC 6749 §3.1: unknown parameters are ignored, none may repeat); a non-empty
-/// `client_secret` needs a non-empty `client_id` (§2.3.1; an empty value counts as absent).
+/// `client_secret` needs a non-empty `client_id` (§2.3.1; an empty value counts as absent);
+/// each grant its own parameters (§4.3.2, §6; `oauth::token`).
 struct FormConstraints;
 
 impl Modify for FormConstraints {
@@ -179,7 +181,61 @@ impl Modify for FormConstraints {
                         {"required": ["client_id"], "properties": {"client_id": {"minLength": 1}}},
                     ]),
                 );
+            if form == "TokenRequest" {
+                let present = json!({"minLength": 1});
+                object
+                    .extensions
+                    .get_or_insert_with(Default::default)
+                    .insert(
+                        "oneOf".to_owned(),
+                        json!([
+                            {
+                                "required": ["username", "password"],
+                                "properties": {
+                                    "grant_type": {"const": "password"},
+                                    "username": present,
+                                    "password": present,
+                                },
+                            },
+                            {
+                                "required": ["refresh_token"],
+                                "properties": {
+                                    "grant_type": {"const": "refresh_token"},
+                                    "refresh_token": present,
+                                },
+                            },
+                            {"properties": {"grant_type": {"const": "client_credentials"}}},
+                        ]),
+                    );
+            }
         }
+    }
+}
+
+/// The cross-member rules of the JSON bodies that the derive cannot state:
+/// `client_credentials` is for confidential clients only (RFC 6749 §4.4;
+/// `accounts::Accounts::create_client`).
+struct BodyConstraints;
+
+impl Modify for BodyConstraints {
+    fn modify(&self, api: &mut Document) {
+        let Some(RefOr::T(Schema::Object(object))) = api
+            .components
+            .as_mut()
+            .and_then(|components| components.schemas.get_mut("CreateClient"))
+        else {
+            return;
+        };
+        object
+            .extensions
+            .get_or_insert_with(Default::default)
+            .insert(
+                "anyOf".to_owned(),
+                json!([
+                    {"properties": {"confidential": {"const": true}}},
+                    {"properties": {"grants": {"items": {"not": {"const": "client_credentials"}}}}},
+                ]),
+            );
     }
 }
 

@@ -65,6 +65,8 @@ pub enum GrantType {
 pub struct TokenRequest {
     pub grant_type: GrantType,
     /// `password` grant.
+    // `fields::UsernameText`, or empty (absent).
+    #[schema(max_length = 64, pattern = "^[A-Za-z0-9._@+-]*$")]
     pub username: Option<String>,
     /// `password` grant.
     #[schema(format = Password)]
@@ -73,8 +75,15 @@ pub struct TokenRequest {
     pub refresh_token: Option<String>,
     /// Space-separated scopes to request; absent = the user's default scopes (never
     /// `admin` implicitly). A refresh may only narrow the original grant.
+    // Exactly `accounts::scopes::parse_scope`: RFC 6749 §3.3 scope tokens (see
+    // `fields::ScopeName`) separated by spaces (checked in `fields`' tests).
+    #[schema(
+        pattern = "^ *(?:[\\x21\\x23-\\x5B\\x5D-\\x7E]{1,128}(?: +[\\x21\\x23-\\x5B\\x5D-\\x7E]{1,128})*)? *$"
+    )]
     pub scope: Option<String>,
     /// The client, when it does not use HTTP Basic (e.g. `first-party`).
+    // Exactly `oauth::client_auth::plausible_client_id`, or empty (absent).
+    #[schema(max_length = 64, pattern = "^[\\x21-\\x7E]*$")]
     pub client_id: Option<String>,
     /// Confidential clients not using HTTP Basic (`client_secret_post`).
     #[schema(format = Password)]
@@ -91,6 +100,8 @@ pub struct RevokeRequest {
     /// `refresh_token` or `access_token`; only orders the lookups.
     pub token_type_hint: Option<String>,
     /// Public clients identify themselves with this (absent = `first-party`).
+    // Exactly `oauth::client_auth::plausible_client_id`, or empty (absent).
+    #[schema(max_length = 64, pattern = "^[\\x21-\\x7E]*$")]
     pub client_id: Option<String>,
     /// `client_secret_post` (with `client_id`).
     #[schema(format = Password)]
@@ -107,6 +118,8 @@ pub struct IntrospectRequest {
     /// `refresh_token` or `access_token`; ignored.
     pub token_type_hint: Option<String>,
     /// `client_secret_post` (with `client_secret`); or use HTTP Basic.
+    // Exactly `oauth::client_auth::plausible_client_id`, or empty (absent).
+    #[schema(max_length = 64, pattern = "^[\\x21-\\x7E]*$")]
     pub client_id: Option<String>,
     /// `client_secret_post` (with `client_id`).
     #[schema(format = Password)]

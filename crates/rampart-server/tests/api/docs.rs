@@ -285,3 +285,154 @@ async fn the_api_keeps_its_own_csp_outside_the_docs() {
         "frame-ancestors 'none'"
     );
 }
+
+/// The schema `schema` refers to (one `$ref` followed), or `schema` itself.
+fn resolved<'a>(doc: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema["$ref"].as_str() {
+        Some(target) => doc
+            .pointer(target.trim_start_matches('#'))
+            .unwrap_or_else(|| panic!("dangling $ref {target}")),
+        None => schema,
+    }
+}
+
+/// The schema of a request body member.
+fn member<'a>(doc: &'a Value, body: &str, name: &str) -> &'a Value {
+    let schema = &doc["components"]["schemas"][body]["properties"][name];
+    assert!(!schema.is_null(), "{body} has no member {name}");
+    resolved(doc, schema)
+}
+
+/// The schema of an operation's parameter.
+fn parameter<'a>(doc: &'a Value, path: &str, method: &str, name: &str) -> &'a Value {
+    let parameters = doc["paths"][path][method]["parameters"].as_array().unwrap();
+    let parameter = parameters
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("{method} {path} has no parameter {name}"));
+    resolved(doc, &parameter["schema"])
+}
+
+fn matches(schema: &Value, value: &str) -> bool {
+    let pattern = schema["pattern"].as_str().expect("a pattern");
+    regex::Regex::new(pattern).unwrap().is_match(value)
+}
+
+#[tokio::test]
+async fn the_document_states_the_name_and_password_rules_the_server_enforces() {
+    let app = TestApp::spawn().await;
+
+    let doc = document(&app).await;
+
+    let username = member(&doc, "CreateUser", "username");
+    assert_eq!(username["minLength"], 1);
+    assert_eq!(username["maxLength"], 64);
+    assert!(matches(username, "a.b_c-d@e+f") && !matches(username, "a b"));
+    let password = member(&doc, "CreateUser", "password");
+    assert_eq!(password["minLength"], 8);
+    assert_eq!(password["format"], "password");
+    assert_eq!(member(&doc, "PasswordChange", "new_password"), password);
+    let role = member(&doc, "CreateRole", "name");
+    assert_eq!(role["maxLength"], 64);
+    assert!(matches(role, "editor") && !matches(role, "a\"b"));
+    let deletable = parameter(&doc, "/admin/roles/{name}", "delete", "name");
+    assert_eq!(deletable["pattern"], role["pattern"]);
+    assert_eq!(
+        deletable["not"]["enum"],
+        serde_json::json!(["admin", "user"])
+    );
+    let scope = parameter(&doc, "/admin/scopes/{name}", "put", "name");
+    assert_eq!(scope["maxLength"], 128);
+    assert!(matches(scope, "notes:read") && !matches(scope, "a b") && !matches(scope, "a\\b"));
+    let role_scopes = member(&doc, "CreateRole", "scopes");
+    assert_eq!(resolved(&doc, &role_scopes["items"]), scope);
+    let description = member(&doc, "CreateRole", "description");
+    assert_eq!(description["maxLength"], 500);
+    assert!(matches(description, "Édition") && !matches(description, "a\u{7}"));
+    let grants = member(&doc, "CreateClient", "grants");
+    assert_eq!(grants["minItems"], 1);
+    assert_eq!(
+        resolved(&doc, &grants["items"])["enum"],
+        serde_json::json!(["password", "refresh_token", "client_credentials"])
+    );
+    let limit = parameter(&doc, "/admin/users", "get", "limit");
+    assert_eq!(
+        (&limit["minimum"], &limit["maximum"]),
+        (&1.into(), &200.into())
+    );
+    assert_eq!(parameter(&doc, "/admin/users", "get", "q")["maxLength"], 64);
+    let token_scope = member(&doc, "TokenRequest", "scope");
+    assert!(matches(token_scope, "profile notes:read") && !matches(token_scope, "a \"b"));
+}
+
+#[tokio::test]
+async fn values_at_the_bounds_the_document_states_are_accepted() {
+    // Arrange: the longest names, in the widest characters each schema allows.
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let scope = format!("!#[]~{}", "s".repeat(123));
+    let role = format!("{}:x", "r".repeat(62));
+    let username = format!("A.b_c-d@e+{}", "f".repeat(54));
+    // 256 four-byte characters: the 1024 bytes of the password rule.
+    let password = "😀".repeat(256);
+
+    // Act
+    // `#` and `[` are ordinary in a scope, not in a URL path.
+    let scope_path =
+        percent_encoding::utf8_percent_encode(&scope, percent_encoding::NON_ALPHANUMERIC);
+    let put_scope = app.put_scope(&token, &scope_path.to_string(), false).await;
+    let create_role = app
+        .admin(
+            reqwest::Method::POST,
+            "/admin/roles",
+            &token,
+            Some(serde_json::json!({
+                "name": role,
+                "description": "é".repeat(500),
+                "scopes": [scope],
+            })),
+        )
+        .await;
+    let create_user = app
+        .create_user(&token, &username, &password, &[&role, "user"])
+        .await;
+    let ascii_client = app
+        .create_client(
+            &token,
+            serde_json::json!({
+                "name": format!(" {} ", "n".repeat(198)),
+                "confidential": true,
+                "grants": ["client_credentials"],
+                "scopes": [scope],
+                "audience": "a".repeat(512),
+            }),
+        )
+        .await;
+    let wide_client = app
+        .create_client(
+            &token,
+            serde_json::json!({
+                "name": "😀".repeat(50),
+                "confidential": false,
+                "grants": ["password", "refresh_token"],
+                "audience": "😀".repeat(128),
+            }),
+        )
+        .await;
+
+    // Assert
+    assert_eq!(put_scope.status(), StatusCode::OK);
+    assert_eq!(create_role.status(), StatusCode::CREATED);
+    assert_eq!(create_user.status(), StatusCode::CREATED);
+    assert_eq!(ascii_client.status(), StatusCode::CREATED);
+    assert_eq!(wide_client.status(), StatusCode::CREATED);
+    let login = app
+        .password_grant(
+            &username,
+            &password,
+            None,
+            crate::helpers::ClientAuth::FirstParty,
+        )
+        .await;
+    assert_eq!(login.status(), StatusCode::OK);
+}

@@ -202,3 +202,48 @@ async fn a_rotated_refresh_token_is_exactly_inactive() {
 
     assert_eq!(body, json!({"active": false}));
 }
+
+#[tokio::test]
+async fn a_confidential_client_introspects_with_client_secret_post() {
+    // Arrange: the discovery document advertises client_secret_post here (RFC 8414 §2).
+    let app = TestApp::spawn().await;
+    let metadata: Value = app
+        .get("/.well-known/oauth-authorization-server")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        metadata["introspection_endpoint_auth_methods_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&"client_secret_post".into()),
+        "{metadata}"
+    );
+    let rs = resource_server_client(&app).await;
+    let secret = rs.secret.clone().unwrap();
+    let access = app.login("admin", ADMIN_PW, None).await.access_token;
+
+    // Act: RFC 6749 §2.3.1, the credentials in the form body.
+    let response = app
+        .introspect(&access, ClientAuth::Post(&rs.id, &secret))
+        .await;
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["active"], true);
+    assert_eq!(body["client_id"], "first-party");
+}
+
+#[tokio::test]
+async fn introspection_with_client_secret_post_and_a_wrong_secret_is_invalid_client() {
+    let app = TestApp::spawn().await;
+    let rs = resource_server_client(&app).await;
+
+    let response = app
+        .introspect("anything", ClientAuth::Post(&rs.id, "wrong"))
+        .await;
+
+    assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
+}

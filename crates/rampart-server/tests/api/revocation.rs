@@ -133,3 +133,62 @@ async fn a_client_cannot_revoke_the_access_token_of_another_client() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(app.me(&access).await.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_confidential_client_revokes_its_refresh_token_with_client_secret_post() {
+    // Arrange: the discovery document advertises client_secret_post here (RFC 8414 §2).
+    let app = TestApp::spawn().await;
+    let metadata: serde_json::Value = app
+        .get("/.well-known/oauth-authorization-server")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        metadata["revocation_endpoint_auth_methods_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&"client_secret_post".into()),
+        "{metadata}"
+    );
+    let client = app
+        .given_client(true, &["password", "refresh_token"], &["profile"], None)
+        .await;
+    let secret = client.secret.clone().unwrap();
+    let refresh = tokens(
+        app.password_grant("admin", ADMIN_PW, None, client.auth())
+            .await,
+    )
+    .await
+    .refresh_token
+    .unwrap();
+
+    // Act: RFC 6749 §2.3.1, the credentials in the form body.
+    let response = app
+        .revoke(&refresh, ClientAuth::Post(&client.id, &secret))
+        .await;
+
+    // Assert
+    assert_eq!(response.status(), StatusCode::OK);
+    let after = app.refresh(&refresh, None, client.auth()).await;
+    assert_oauth_error(after, StatusCode::BAD_REQUEST, "invalid_grant").await;
+}
+
+#[tokio::test]
+async fn revocation_with_client_secret_post_and_a_wrong_secret_is_invalid_client() {
+    let app = TestApp::spawn().await;
+    let client = app
+        .given_client(true, &["client_credentials"], &["profile"], None)
+        .await;
+
+    let response = app
+        .revoke("anything", ClientAuth::Post(&client.id, "wrong"))
+        .await;
+
+    assert_eq!(
+        challenge(&response),
+        "",
+        "no Basic challenge: Basic was not used"
+    );
+    assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
+}
