@@ -404,28 +404,22 @@ impl Application {
             .map(|t| TlsAcceptor::from(Arc::clone(&t.config)));
         let scheme = if acceptor.is_some() { "https" } else { "http" };
         tracing::info!(address = %self.address, scheme, "serving");
-        let metrics = self.metrics.map(|(listener, router)| {
-            if let Ok(address) = listener.local_addr() {
-                tracing::info!(%address, "serving Prometheus metrics");
-            }
-            tokio::spawn(crate::serve::serve(
-                listener,
-                None,
-                router,
-                stopped(rx.clone()),
-            ))
-        });
-        let redirect = self.redirect.map(|(listener, router)| {
-            if let Ok(address) = listener.local_addr() {
-                tracing::info!(%address, "redirecting plain HTTP to HTTPS");
-            }
-            tokio::spawn(crate::serve::serve(
-                listener,
-                None,
-                router,
-                stopped(rx.clone()),
-            ))
-        });
+        // The plain-HTTP side listeners (metrics, the HTTPS redirect), each optional.
+        let plain = |side: Option<(TcpListener, Router)>, what: &'static str| {
+            side.map(|(listener, router)| {
+                if let Ok(address) = listener.local_addr() {
+                    tracing::info!(%address, "{what}");
+                }
+                tokio::spawn(crate::serve::serve(
+                    listener,
+                    None,
+                    router,
+                    stopped(rx.clone()),
+                ))
+            })
+        };
+        let metrics = plain(self.metrics, "serving Prometheus metrics");
+        let redirect = plain(self.redirect, "redirecting plain HTTP to HTTPS");
         tokio::spawn(async move {
             stop.await;
             let _ = tx.send(true);

@@ -169,44 +169,38 @@ impl Modify for FormConstraints {
             object.additional_properties = Some(Box::new(AdditionalProperties::RefOr(RefOr::T(
                 Schema::Object(Object::with_type(Type::String)),
             ))));
-            // utoipa's `Object` has no `anyOf`; its flattened extensions serialize the
-            // keyword in place.
-            object
-                .extensions
-                .get_or_insert_with(Default::default)
-                .insert(
-                    "anyOf".to_owned(),
-                    json!([
-                        {"properties": {"client_secret": {"maxLength": 0}}},
-                        {"required": ["client_id"], "properties": {"client_id": {"minLength": 1}}},
-                    ]),
-                );
+            add_keyword(
+                object,
+                "anyOf",
+                json!([
+                    {"properties": {"client_secret": {"maxLength": 0}}},
+                    {"required": ["client_id"], "properties": {"client_id": {"minLength": 1}}},
+                ]),
+            );
             if form == "TokenRequest" {
                 let present = json!({"minLength": 1});
-                object
-                    .extensions
-                    .get_or_insert_with(Default::default)
-                    .insert(
-                        "oneOf".to_owned(),
-                        json!([
-                            {
-                                "required": ["username", "password"],
-                                "properties": {
-                                    "grant_type": {"const": "password"},
-                                    "username": present,
-                                    "password": present,
-                                },
+                add_keyword(
+                    object,
+                    "oneOf",
+                    json!([
+                        {
+                            "required": ["username", "password"],
+                            "properties": {
+                                "grant_type": {"const": "password"},
+                                "username": present,
+                                "password": present,
                             },
-                            {
-                                "required": ["refresh_token"],
-                                "properties": {
-                                    "grant_type": {"const": "refresh_token"},
-                                    "refresh_token": present,
-                                },
+                        },
+                        {
+                            "required": ["refresh_token"],
+                            "properties": {
+                                "grant_type": {"const": "refresh_token"},
+                                "refresh_token": present,
                             },
-                            {"properties": {"grant_type": {"const": "client_credentials"}}},
-                        ]),
-                    );
+                        },
+                        {"properties": {"grant_type": {"const": "client_credentials"}}},
+                    ]),
+                );
             }
         }
     }
@@ -226,17 +220,24 @@ impl Modify for BodyConstraints {
         else {
             return;
         };
-        object
-            .extensions
-            .get_or_insert_with(Default::default)
-            .insert(
-                "anyOf".to_owned(),
-                json!([
-                    {"properties": {"confidential": {"const": true}}},
-                    {"properties": {"grants": {"items": {"not": {"const": "client_credentials"}}}}},
-                ]),
-            );
+        add_keyword(
+            object,
+            "anyOf",
+            json!([
+                {"properties": {"confidential": {"const": true}}},
+                {"properties": {"grants": {"items": {"not": {"const": "client_credentials"}}}}},
+            ]),
+        );
     }
+}
+
+/// Adds a JSON Schema keyword utoipa's `Object` has no field for (`anyOf`, `oneOf`): its
+/// flattened extensions serialize it in place.
+fn add_keyword(object: &mut Object, keyword: &str, value: serde_json::Value) {
+    object
+        .extensions
+        .get_or_insert_with(Default::default)
+        .insert(keyword.to_owned(), value);
 }
 
 /// The OpenAPI 3.1 document of this server.
