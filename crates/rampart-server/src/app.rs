@@ -33,7 +33,7 @@ use crate::audit::Audit;
 use crate::config::{Config, TlsMode};
 use crate::keys::{KeySettings, Keys, Sealer};
 use crate::state::{AnyAudience, AppState, Denylist, TokenSettings};
-use crate::store::{PostgresSettings, PostgresStore, SqliteStore, Store};
+use crate::store::{self, PostgresSettings, Store};
 use crate::tls::{CertFiles, Tls};
 use crate::{accounts, admin, bootstrap, oauth};
 
@@ -55,34 +55,23 @@ pub struct Application {
 pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let url = &config.database_url;
     let opening = || format!("opening {}", crate::config::redact_url(url));
-    let scheme = url.split_once(':').map_or("", |(scheme, _)| scheme);
-    let store: Arc<dyn Store> = match scheme {
-        "sqlite" => {
-            create_private_dir(&config.data_dir)?;
-            let store = SqliteStore::connect(url, config.db_max_connections)
-                .await
-                .with_context(opening)?;
-            Arc::new(store)
-        }
-        "postgres" | "postgresql" => {
+    match store::Backend::of_url(url) {
+        Some(store::Backend::Sqlite) => create_private_dir(&config.data_dir)?,
+        Some(store::Backend::Postgres) => {
             if config.master_key.is_none() {
                 // The generated master key lives there (one instance only: several
                 // instances must share RAMPART_MASTER_KEY to open each other's keys).
                 create_private_dir(&config.data_dir)?;
             }
-            let settings = PostgresSettings {
-                max_connections: config.db_max_connections,
-                acquire_timeout: config.db_acquire_timeout,
-                statement_timeout: config.db_statement_timeout,
-            };
-            Arc::new(
-                PostgresStore::connect(url, settings)
-                    .await
-                    .with_context(opening)?,
-            )
         }
-        _ => anyhow::bail!("unsupported database URL (expected sqlite://… or postgres://…)"),
+        None => anyhow::bail!("unsupported database URL (expected sqlite://… or postgres://…)"),
+    }
+    let settings = PostgresSettings {
+        max_connections: config.db_max_connections,
+        acquire_timeout: config.db_acquire_timeout,
+        statement_timeout: config.db_statement_timeout,
     };
+    let store = store::open(url, settings).await.with_context(opening)?;
     store.migrate().await.context("running migrations")?;
     Ok(store)
 }

@@ -11,7 +11,7 @@ use crate::accounts::Accounts;
 use crate::accounts::throttle::{LoginRate, Throttle};
 use crate::audit::Audit;
 use crate::keys::Keys;
-use crate::store::{Store, StoreError};
+use crate::store::{RevocationStore, StoreError};
 
 /// Token settings derived from the configuration.
 #[derive(Debug, Clone)]
@@ -72,7 +72,7 @@ impl Denylist {
     /// Merges the store's list into the mirror and drops expired entries. Merging, not
     /// replacing: a revocation made here while the store was being read is kept (a
     /// revocation is never undone).
-    pub async fn reload(&self, store: &dyn Store, now: i64) -> Result<(), StoreError> {
+    pub async fn reload(&self, store: &dyn RevocationStore, now: i64) -> Result<(), StoreError> {
         let fresh = store.revoked_jtis(now).await?;
         let mut entries = self
             .entries

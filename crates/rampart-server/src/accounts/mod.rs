@@ -5,6 +5,7 @@ pub mod budget;
 pub mod hasher;
 pub mod http;
 pub mod import;
+pub mod last_admin;
 pub mod passwords;
 pub mod pool;
 pub mod scopes;
@@ -283,7 +284,7 @@ impl Accounts {
     ) -> Result<(), AccountError> {
         let result = self
             .store
-            .change_user(user_id, change, "admin", now)
+            .change_user(user_id, change, last_admin::GUARD, now)
             .await
             .map_err(|e| match e {
                 StoreError::LastHolder => AccountError::LastAdmin,

@@ -23,7 +23,7 @@
 use std::time::Duration;
 
 use crate::clock::Clock;
-use crate::store::{Store, StoreError};
+use crate::store::{StoreError, ThrottleStore};
 
 /// An exponential backoff schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,13 +113,17 @@ impl Subject {
 /// The throttle over a store.
 #[derive(Clone)]
 pub struct Throttle {
-    store: std::sync::Arc<dyn Store>,
+    store: std::sync::Arc<dyn ThrottleStore>,
     clock: Clock,
     policy: ThrottlePolicy,
 }
 
 impl Throttle {
-    pub fn new(store: std::sync::Arc<dyn Store>, clock: Clock, policy: ThrottlePolicy) -> Self {
+    pub fn new(
+        store: std::sync::Arc<dyn ThrottleStore>,
+        clock: Clock,
+        policy: ThrottlePolicy,
+    ) -> Self {
         Self {
             store,
             clock,

@@ -26,7 +26,7 @@ use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::clock::Clock;
-use crate::store::{AUDIT_BATCH_ROWS, AuditFilter, AuditRecord, Store, StoreError};
+use crate::store::{AUDIT_BATCH_ROWS, AuditFilter, AuditRecord, AuditStore, StoreError};
 
 /// What happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,7 +145,7 @@ const QUEUE_CAPACITY: usize = 4096;
 /// Writes events. Cheap to clone.
 #[derive(Clone)]
 pub struct Audit {
-    store: Arc<dyn Store>,
+    store: Arc<dyn AuditStore>,
     clock: Clock,
     /// The background writer's queue (`None`: every event is stored at once).
     queue: Option<mpsc::Sender<Queued>>,
@@ -161,7 +161,7 @@ enum Queued {
 impl Audit {
     /// Stores every event before [`Self::record`] returns: for short-lived processes (the
     /// CLI), which would otherwise exit with events still queued.
-    pub fn new(store: Arc<dyn Store>, clock: Clock) -> Self {
+    pub fn new(store: Arc<dyn AuditStore>, clock: Clock) -> Self {
         Self {
             store,
             clock,
@@ -171,11 +171,11 @@ impl Audit {
 
     /// Stores events in batches on a background task (spawned here, on the current
     /// runtime). Call [`Self::flush`] before the process exits.
-    pub fn batched(store: Arc<dyn Store>, clock: Clock) -> Self {
+    pub fn batched(store: Arc<dyn AuditStore>, clock: Clock) -> Self {
         Self::with_capacity(store, clock, QUEUE_CAPACITY)
     }
 
-    fn with_capacity(store: Arc<dyn Store>, clock: Clock, capacity: usize) -> Self {
+    fn with_capacity(store: Arc<dyn AuditStore>, clock: Clock, capacity: usize) -> Self {
         let (queue, received) = mpsc::channel(capacity);
         tokio::spawn(write_batches(Arc::clone(&store), received));
         Self {
@@ -260,7 +260,7 @@ impl Audit {
     }
 }
 
-async fn store_one(store: &dyn Store, record: &AuditRecord) {
+async fn store_one(store: &dyn AuditStore, record: &AuditRecord) {
     if let Err(e) = store.append_audit(record).await {
         tracing::error!(error = %e, event = %record.kind, "could not store an audit event");
     }
@@ -269,7 +269,7 @@ async fn store_one(store: &dyn Store, record: &AuditRecord) {
 /// The background writer: stores whatever has queued up (at most [`AUDIT_BATCH_ROWS`]
 /// events) with one INSERT, then answers the flushes that were queued with it. Ends when
 /// every [`Audit`] is gone.
-async fn write_batches(store: Arc<dyn Store>, mut queue: mpsc::Receiver<Queued>) {
+async fn write_batches(store: Arc<dyn AuditStore>, mut queue: mpsc::Receiver<Queued>) {
     let mut received = Vec::with_capacity(AUDIT_BATCH_ROWS);
     while queue.recv_many(&mut received, AUDIT_BATCH_ROWS).await > 0 {
         let mut events = Vec::with_capacity(received.len());
@@ -380,7 +380,7 @@ mod tests {
     use sqlx::{Connection as _, SqliteConnection};
 
     use super::*;
-    use crate::store::SqliteStore;
+    use crate::store::{SqliteStore, Store};
 
     /// A store in `dir`, and a second connection that can take its write lock.
     async fn store(dir: &tempfile::TempDir) -> (Arc<dyn Store>, SqliteConnection) {

@@ -23,7 +23,7 @@ use serde_json::Value;
 pub use seal::{SealError, Sealer};
 
 use crate::clock::Clock;
-use crate::store::{Store, StoreError, StoredKey};
+use crate::store::{KeyStore, StoreError, StoredKey};
 
 /// How often keys are reloaded from the store.
 pub const RELOAD_EVERY: Duration = Duration::from_secs(5);
@@ -68,7 +68,7 @@ struct Ring {
 /// server's own validator.
 #[derive(Clone)]
 pub struct Keys {
-    store: Arc<dyn Store>,
+    store: Arc<dyn KeyStore>,
     sealer: Arc<Sealer>,
     clock: Clock,
     settings: KeySettings,
@@ -83,7 +83,7 @@ fn context(kid: &str, alg: &str) -> String {
 impl Keys {
     /// Loads the keys, generating the first one if the store has none.
     pub async fn load(
-        store: Arc<dyn Store>,
+        store: Arc<dyn KeyStore>,
         sealer: Sealer,
         clock: Clock,
         settings: KeySettings,

@@ -2,6 +2,7 @@
 //! client_credentials grants.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Bytes;
@@ -15,6 +16,7 @@ use super::client_auth::{Authenticated, authenticate};
 use super::error::OAuthError;
 use super::form::Params;
 use super::issue::{self, Subject};
+use super::rotation::{self, Rotation};
 use crate::accounts::Username;
 use crate::accounts::passwords::HashError;
 use crate::accounts::pool::Slot;
@@ -22,7 +24,7 @@ use crate::accounts::scopes::{self, ScopeContext, ScopeRefusal};
 use crate::accounts::throttle::Subject as Throttled;
 use crate::audit::{Event, Kind};
 use crate::state::AppState;
-use crate::store::{Rotation, User};
+use crate::store::{RefreshStore, User};
 use rampart::https::ClientIp;
 use serde_json::json;
 use uuid::Uuid;
@@ -421,13 +423,20 @@ async fn refresh(
         record.family_id,
     );
     let now = state.accounts.clock.now();
-    match store
-        .rotate_refresh(&hash, &client.client.id, &next_row, &next_hash, now)
-        .await?
+    let refresh_store: Arc<dyn RefreshStore> = Arc::clone(store) as Arc<dyn RefreshStore>;
+    match rotation::rotate(
+        refresh_store,
+        &hash,
+        &client.client.id,
+        &next_row,
+        &next_hash,
+        now,
+    )
+    .await?
     {
         Rotation::Rotated(_) => {}
         Rotation::Reused { family_id, user_id } => {
-            // The store revoked the family; its access tokens end with it.
+            // The family is revoked; its access tokens end with it.
             state.accounts.access.session_revoked(family_id, now);
             state
                 .audit

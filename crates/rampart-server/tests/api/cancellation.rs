@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use rampart_server::store::{RefreshToken, Rotation, Store, User, UserChange};
+use rampart_server::accounts::last_admin;
+use rampart_server::store::{RefreshToken, RotateOutcome, Store, User, UserChange};
 use reqwest::StatusCode;
 use tokio::task::JoinSet;
 use uuid::Uuid;
@@ -83,7 +84,7 @@ async fn abandon_one_of_each(
     abandon_after(
         polls,
         pause,
-        store.rotate_refresh(&hash, "first-party", &next, &next_hash, now),
+        store.rotate_if_current(&hash, "first-party", &next, &next_hash, now),
     )
     .await;
     let name = format!("abandoned-{}", Uuid::new_v4().simple());
@@ -94,7 +95,7 @@ async fn abandon_one_of_each(
         store.change_user(
             owner,
             UserChange::Roles(vec!["admin".to_owned(), "user".to_owned()]),
-            "admin",
+            last_admin::GUARD,
             now,
         ),
     )
@@ -180,12 +181,12 @@ async fn transactions_dropped_midway_leave_every_pooled_connection_usable() {
                 .map_err(|e| format!("insert_refresh: {e}"))?;
             let (next, next_hash) = refresh_row(owner.id, now);
             match store
-                .rotate_refresh(&hash, "first-party", &next, &next_hash, now)
+                .rotate_if_current(&hash, "first-party", &next, &next_hash, now)
                 .await
             {
-                Ok(Rotation::Rotated(_)) => Ok(()),
-                Ok(other) => Err(format!("rotate_refresh: {other:?}")),
-                Err(e) => Err(format!("rotate_refresh: {e}")),
+                Ok(RotateOutcome::Rotated(_)) => Ok(()),
+                Ok(other) => Err(format!("rotate_if_current: {other:?}")),
+                Err(e) => Err(format!("rotate_if_current: {e}")),
             }
         });
     }

@@ -1,0 +1,190 @@
+//! What the store holds, as the rest of the server sees it (no SQL types here: the rows
+//! the backends decode are in `rows.rs`).
+
+use uuid::Uuid;
+
+/// A change to one user that can take a role away from them ([`UserStore::change_user`](super::UserStore::change_user)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserChange {
+    /// Replace the user's roles with these (sorted, no duplicates).
+    Roles(Vec<String>),
+    /// Disable (`true`) or enable the user.
+    Disabled(bool),
+    /// Delete the user; their refresh tokens and role grants go with them.
+    Delete,
+}
+
+/// A user account.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub password_changed_at: i64,
+    /// Access tokens of this user issued in an earlier second are void (set on disable,
+    /// role change, password change and when all sessions end).
+    pub tokens_valid_after: i64,
+    pub roles: Vec<String>,
+}
+
+/// A scope definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeDef {
+    pub name: String,
+    pub description: String,
+    pub is_default: bool,
+}
+
+/// A role: a name mapped to a set of scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Role {
+    pub name: String,
+    pub description: String,
+    pub scopes: Vec<String>,
+}
+
+/// An OAuth client.
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    pub confidential: bool,
+    /// SHA-256 of the secret (confidential clients only).
+    pub secret_hash: Option<Vec<u8>>,
+    pub grants: Vec<String>,
+    pub scopes: Vec<String>,
+    pub audience: Option<String>,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+/// A stored refresh token (never the token itself: its SHA-256 is the lookup key).
+#[derive(Debug, Clone)]
+pub struct RefreshToken {
+    pub id: Uuid,
+    pub family_id: Uuid,
+    pub user_id: Uuid,
+    pub client_id: String,
+    pub scope: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub idle_expires_at: i64,
+    pub used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// A refresh-token family as the admin API shows it (one login session).
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub family_id: Uuid,
+    pub user_id: Uuid,
+    pub username: String,
+    pub client_id: String,
+    pub scope: String,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub expires_at: i64,
+}
+
+/// What [`RefreshStore::rotate_if_current`](super::RefreshStore::rotate_if_current)
+/// did. The store decides nothing more: whether a token that was not current means reuse
+/// is decided above it (`oauth::rotation`).
+#[derive(Debug)]
+pub enum RotateOutcome {
+    /// The token was current; it is now used and the successor replaces it. Holds the
+    /// token as it was.
+    Rotated(RefreshToken),
+    /// Nothing changed: the token is not current (used, revoked, expired, or bound to
+    /// another client). Holds the stored row, if there is one.
+    NotCurrent(Option<RefreshToken>),
+}
+
+/// What a guarded change did to the holders of the guarded role, counted inside the
+/// change's serialising transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holders {
+    /// The changed user held the role, enabled, before the change.
+    pub held_before: bool,
+    /// Enabled users holding the role after the change.
+    pub after: u64,
+}
+
+/// The guard of [`UserStore::change_user`](super::UserStore::change_user): the role to
+/// keep and the rule deciding, from the [`Holders`] the backend counted, whether the
+/// change is refused.
+///
+/// The rule is passed in rather than written in the backends so that it exists once
+/// (`accounts::last_admin`): a backend runs the SQL (lock, change, count) and calls
+/// `refuses`, nothing else, and two backends cannot decide differently. The count has to
+/// happen inside the transaction (two admins demoting each other at once), which is why
+/// the rule travels down instead of the counts travelling up.
+#[derive(Debug, Clone, Copy)]
+pub struct Guard<'a> {
+    /// The role that must keep an enabled holder.
+    pub role: &'a str,
+    /// `true`: refuse the change ([`StoreError::LastHolder`](super::StoreError::LastHolder)), nothing changed.
+    pub refuses: fn(Holders) -> bool,
+}
+
+/// A signing key as stored: the private key sealed with the master key.
+#[derive(Debug, Clone)]
+pub struct StoredKey {
+    pub kid: String,
+    pub alg: String,
+    pub sealed_key: Vec<u8>,
+    pub created_at: i64,
+    pub activates_at: i64,
+    pub retired_at: Option<i64>,
+    pub publish_until: Option<i64>,
+}
+
+/// One audit event as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    pub id: Uuid,
+    /// Seconds since the epoch.
+    pub at: i64,
+    /// What happened (`login_succeeded`, `login_failed`, `admin_change`, …).
+    pub kind: String,
+    /// Who did it: a user id, a client id, or `cli`.
+    pub actor: Option<String>,
+    /// What it was done to (a user id, a client id, a role, a kid, …).
+    pub subject: Option<String>,
+    pub client_id: Option<String>,
+    pub ip: Option<String>,
+    /// Internal reason (e.g. `unknown_user` vs `wrong_password`); never sent to the client
+    /// that failed.
+    pub reason: Option<String>,
+    /// JSON details (before/after for admin changes).
+    pub details: serde_json::Value,
+}
+
+/// Filters for reading the audit trail; all optional, combined with AND.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub kind: Option<String>,
+    pub actor: Option<String>,
+    pub subject: Option<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+/// Held while one instance does first-start work; dropping it releases the lock (for
+/// Postgres: closes the dedicated connection holding a session advisory lock).
+#[derive(Default)]
+#[must_use = "the lock is released when this is dropped"]
+pub struct StartupLock {
+    _held: Option<Box<dyn Send>>,
+}
+
+impl StartupLock {
+    /// A lock that lives as long as `held` (a guard, a connection).
+    pub(crate) fn holding(held: impl Send + 'static) -> Self {
+        Self {
+            _held: Some(Box::new(held)),
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Scopes and roles on SQLite.
+
+use async_trait::async_trait;
+use sqlx::{SqliteConnection, SqlitePool};
+
+use super::SqliteStore;
+use crate::store::rows::{RoleRow, ScopeRow, model, models};
+use crate::store::{Role, RoleStore, ScopeDef, StoreError, detached, found, map_err};
+
+const ROLE_COLUMNS: &str = "r.name, r.description, \
+     (SELECT group_concat(scope, ' ') FROM (SELECT scope FROM role_scopes WHERE role = r.name ORDER BY scope)) AS scopes";
+
+#[async_trait]
+impl RoleStore for SqliteStore {
+    async fn list_scopes(&self) -> Result<Vec<ScopeDef>, StoreError> {
+        let rows = sqlx::query_as::<_, ScopeRow>(
+            "SELECT name, description, is_default FROM scopes ORDER BY name",
+        )
+        .fetch_all(self.reader())
+        .await
+        .map_err(map_err)?;
+        models(rows)
+    }
+
+    async fn upsert_scope(&self, scope: &ScopeDef) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO scopes (name, description, is_default) VALUES (?, ?, ?) \
+             ON CONFLICT(name) DO UPDATE SET description = excluded.description, is_default = excluded.is_default",
+        )
+        .bind(&scope.name)
+        .bind(&scope.description)
+        .bind(scope.is_default)
+        .execute(self.writer())
+        .await
+        .map_err(map_err)
+        .map(|_| ())
+    }
+
+    async fn delete_scope(&self, name: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM scopes WHERE name = ?")
+            .bind(name)
+            .execute(self.writer())
+            .await
+            .map_err(map_err)?;
+        found(done.rows_affected())
+    }
+
+    async fn list_roles(&self) -> Result<Vec<Role>, StoreError> {
+        let sql = format!("SELECT {ROLE_COLUMNS} FROM roles r ORDER BY r.name");
+        let rows = sqlx::query_as::<_, RoleRow>(&sql)
+            .fetch_all(self.reader())
+            .await
+            .map_err(map_err)?;
+        models(rows)
+    }
+
+    async fn role(&self, name: &str) -> Result<Option<Role>, StoreError> {
+        let sql = format!("SELECT {ROLE_COLUMNS} FROM roles r WHERE r.name = ?");
+        let row = sqlx::query_as::<_, RoleRow>(&sql)
+            .bind(name)
+            .fetch_optional(self.reader())
+            .await
+            .map_err(map_err)?;
+        model(row)
+    }
+
+    async fn create_role(&self, role: &Role) -> Result<(), StoreError> {
+        let (pool, role) = (self.writer().clone(), role.clone());
+        detached(async move { insert_role(&pool, &role).await }).await
+    }
+
+    async fn set_role_scopes(&self, name: &str, scopes: &[String]) -> Result<(), StoreError> {
+        let (pool, name, scopes) = (self.writer().clone(), name.to_owned(), scopes.to_vec());
+        detached(async move { replace_role_scopes(&pool, &name, &scopes).await }).await
+    }
+
+    async fn delete_role(&self, name: &str) -> Result<(), StoreError> {
+        let done = sqlx::query("DELETE FROM roles WHERE name = ?")
+            .bind(name)
+            .execute(self.writer())
+            .await
+            .map_err(map_err)?;
+        found(done.rows_affected())
+    }
+}
+
+async fn insert_role(pool: &SqlitePool, role: &Role) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+    sqlx::query("INSERT INTO roles (name, description) VALUES (?, ?)")
+        .bind(&role.name)
+        .bind(&role.description)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    insert_role_scopes(&mut tx, &role.name, &role.scopes).await?;
+    tx.commit().await.map_err(map_err)
+}
+
+async fn replace_role_scopes(
+    pool: &SqlitePool,
+    name: &str,
+    scopes: &[String],
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+    let exists: Option<String> = sqlx::query_scalar("SELECT name FROM roles WHERE name = ?")
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    if exists.is_none() {
+        return Err(StoreError::NotFound);
+    }
+    sqlx::query("DELETE FROM role_scopes WHERE role = ?")
+        .bind(name)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    insert_role_scopes(&mut tx, name, scopes).await?;
+    tx.commit().await.map_err(map_err)
+}
+
+async fn insert_role_scopes(
+    tx: &mut SqliteConnection,
+    role: &str,
+    scopes: &[String],
+) -> Result<(), StoreError> {
+    for scope in scopes {
+        sqlx::query("INSERT INTO role_scopes (role, scope) VALUES (?, ?)")
+            .bind(role)
+            .bind(scope)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,237 @@
+//! Users and their roles on SQLite.
+
+use async_trait::async_trait;
+use sqlx::{SqliteConnection, SqlitePool};
+use uuid::Uuid;
+
+use super::SqliteStore;
+use crate::store::rows::{UserRow, model, models};
+use crate::store::{
+    Guard, Holders, StoreError, User, UserChange, UserStore, detached, found, like_prefix, map_err,
+};
+
+const USER_COLUMNS: &str = "u.id, u.username, u.password_hash, u.disabled, u.created_at, u.updated_at, u.password_changed_at, u.tokens_valid_after, \
+     (SELECT group_concat(role, ' ') FROM (SELECT role FROM user_roles WHERE user_id = u.id ORDER BY role)) AS roles";
+
+/// Enabled holders of a role.
+const HOLDERS: &str = "SELECT COUNT(*) FROM user_roles r JOIN users u ON u.id = r.user_id \
+     WHERE r.role = ? AND u.disabled = 0";
+
+#[async_trait]
+impl UserStore for SqliteStore {
+    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        let (pool, users) = (self.writer().clone(), vec![user.clone()]);
+        detached(async move { insert_users(&pool, &users).await }).await
+    }
+
+    async fn create_users(&self, users: &[User]) -> Result<(), StoreError> {
+        let (pool, users) = (self.writer().clone(), users.to_vec());
+        detached(async move { insert_users(&pool, &users).await }).await
+    }
+
+    async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?");
+        let row = sqlx::query_as::<_, UserRow>(&sql)
+            .bind(id.to_string())
+            .fetch_optional(self.reader())
+            .await
+            .map_err(map_err)?;
+        model(row)
+    }
+
+    async fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.username = ?");
+        let row = sqlx::query_as::<_, UserRow>(&sql)
+            .bind(username)
+            .fetch_optional(self.reader())
+            .await
+            .map_err(map_err)?;
+        model(row)
+    }
+
+    async fn list_users(
+        &self,
+        prefix: Option<&str>,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.username LIKE ? ESCAPE '\\' AND u.username > ? \
+             ORDER BY u.username LIMIT ?"
+        );
+        let rows = sqlx::query_as::<_, UserRow>(&sql)
+            .bind(like_prefix(prefix.unwrap_or("")))
+            .bind(after.unwrap_or(""))
+            .bind(i64::from(limit))
+            .fetch_all(self.reader())
+            .await
+            .map_err(map_err)?;
+        models(rows)
+    }
+
+    async fn change_user(
+        &self,
+        id: Uuid,
+        change: UserChange,
+        guard: Guard<'_>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let (pool, role, refuses) = (self.writer().clone(), guard.role.to_owned(), guard.refuses);
+        detached(async move {
+            let guard = Guard {
+                role: &role,
+                refuses,
+            };
+            change_user_guarded(&pool, id, change, guard, now).await
+        })
+        .await
+    }
+
+    async fn set_password_hash(
+        &self,
+        id: Uuid,
+        hash: &str,
+        changed_at: Option<i64>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = ?1, updated_at = ?2, \
+             password_changed_at = COALESCE(?3, password_changed_at), \
+             tokens_valid_after = MAX(tokens_valid_after, COALESCE(?3, tokens_valid_after)) WHERE id = ?4",
+        )
+        .bind(hash)
+        .bind(now)
+        .bind(changed_at)
+        .bind(id.to_string())
+        .execute(self.writer())
+        .await
+        .map_err(map_err)?;
+        found(done.rows_affected())
+    }
+
+    async fn count_users_with_role(&self, role: &str) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(HOLDERS)
+            .bind(role)
+            .fetch_one(self.reader())
+            .await
+            .map_err(map_err)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+}
+
+/// Inserts `users` with their roles, all or none (one `BEGIN IMMEDIATE` transaction).
+async fn insert_users(pool: &SqlitePool, users: &[User]) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+    for user in users {
+        let id = user.id.to_string();
+        sqlx::query(
+            "INSERT INTO users (id, username, password_hash, disabled, created_at, updated_at, password_changed_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&id)
+        .bind(&user.username)
+        .bind(&user.password_hash)
+        .bind(user.disabled)
+        .bind(user.created_at)
+        .bind(user.updated_at)
+        .bind(user.password_changed_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        insert_roles(&mut tx, &id, &user.roles).await?;
+    }
+    tx.commit().await.map_err(map_err)
+}
+
+/// [`UserStore::change_user`]: `BEGIN IMMEDIATE` takes the write lock first, so guarded
+/// changes run one at a time and each counts the holders the others left.
+async fn change_user_guarded(
+    pool: &SqlitePool,
+    id: Uuid,
+    change: UserChange,
+    guard: Guard<'_>,
+    now: i64,
+) -> Result<(), StoreError> {
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+    let id = id.to_string();
+    let held: Option<bool> = sqlx::query_scalar(
+        "SELECT NOT u.disabled AND EXISTS \
+         (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = ?2) \
+         FROM users u WHERE u.id = ?1",
+    )
+    .bind(&id)
+    .bind(guard.role)
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(map_err)?;
+    let held_before = held.ok_or(StoreError::NotFound)?;
+    match &change {
+        UserChange::Roles(roles) => {
+            stamp_user(&mut tx, &id, now, None).await?;
+            sqlx::query("DELETE FROM user_roles WHERE user_id = ?")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            insert_roles(&mut tx, &id, roles).await?;
+        }
+        UserChange::Disabled(disabled) => stamp_user(&mut tx, &id, now, Some(*disabled)).await?,
+        UserChange::Delete => {
+            sqlx::query("DELETE FROM users WHERE id = ?")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+    }
+    let after: i64 = sqlx::query_scalar(HOLDERS)
+        .bind(guard.role)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    let holders = Holders {
+        held_before,
+        after: u64::try_from(after).unwrap_or(0),
+    };
+    if (guard.refuses)(holders) {
+        tx.rollback().await.map_err(map_err)?;
+        return Err(StoreError::LastHolder);
+    }
+    tx.commit().await.map_err(map_err)
+}
+
+/// Voids the user's earlier access tokens (and sets `disabled` when given).
+async fn stamp_user(
+    tx: &mut SqliteConnection,
+    id: &str,
+    now: i64,
+    disabled: Option<bool>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE users SET disabled = COALESCE(?1, disabled), updated_at = ?2, \
+         tokens_valid_after = MAX(tokens_valid_after, ?2) WHERE id = ?3",
+    )
+    .bind(disabled)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await
+    .map_err(map_err)
+    .map(|_| ())
+}
+
+async fn insert_roles(
+    tx: &mut SqliteConnection,
+    user_id: &str,
+    roles: &[String],
+) -> Result<(), StoreError> {
+    for role in roles {
+        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, ?)")
+            .bind(user_id)
+            .bind(role)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    }
+    Ok(())
+}
