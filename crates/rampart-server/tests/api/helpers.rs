@@ -231,7 +231,9 @@ impl TestApp {
 
     /// The Prometheus exposition from the metrics listener.
     pub(crate) async fn metrics_text(&self) -> String {
-        let metrics = self.metrics.expect("the test config has a metrics listener");
+        let metrics = self
+            .metrics
+            .expect("the test config has a metrics listener");
         self.client
             .get(format!("http://{metrics}/metrics"))
             .send()

@@ -1,8 +1,8 @@
 //! Brute-force backoff: per IP, per account and per client, behind a proxy too, on an
 //! injected clock; unknown accounts throttled like real ones; success forgetting failures.
 
-use reqwest::StatusCode;
 use rampart_server::config::TlsMode;
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 use crate::helpers::{ADMIN_PW, TestApp, USER_PW, throttle_defaults};
@@ -14,13 +14,20 @@ async fn the_lockout_timeline_with_an_injected_clock() {
     // Five free failures per IP …
     for n in 1..=5 {
         assert_eq!(
-            app.login_attempt("alice", "wrong password!", None).await.status(),
+            app.login_attempt("alice", "wrong password!", None)
+                .await
+                .status(),
             400,
             "failure {n}"
         );
     }
     // … the sixth locks the IP for 1 s, the seventh for 2 s.
-    assert_eq!(app.login_attempt("alice", "wrong password!", None).await.status(), 400);
+    assert_eq!(
+        app.login_attempt("alice", "wrong password!", None)
+            .await
+            .status(),
+        400
+    );
     let locked = app.login_attempt("alice", USER_PW, None).await;
     assert_eq!(
         locked.status(),
@@ -31,7 +38,12 @@ async fn the_lockout_timeline_with_an_injected_clock() {
     let body: Value = locked.json().await.unwrap();
     assert_eq!(body["error"], "temporarily_unavailable");
     app.clock().advance(1);
-    assert_eq!(app.login_attempt("alice", "wrong password!", None).await.status(), 400);
+    assert_eq!(
+        app.login_attempt("alice", "wrong password!", None)
+            .await
+            .status(),
+        400
+    );
     let locked = app.login_attempt("alice", USER_PW, None).await;
     assert_eq!(locked.headers()["retry-after"], "2");
     app.clock().advance(2);
@@ -42,14 +54,22 @@ async fn the_lockout_timeline_with_an_injected_clock() {
     );
     // The IP's counter persists (success only resets the account), so the next failure
     // from it locks again at once.
-    assert_eq!(app.login_attempt("alice", "wrong password!", None).await.status(), 400);
+    assert_eq!(
+        app.login_attempt("alice", "wrong password!", None)
+            .await
+            .status(),
+        400
+    );
     assert_eq!(
         app.login_attempt("alice", USER_PW, None).await.status(),
         StatusCode::TOO_MANY_REQUESTS
     );
     // After an hour without failures the counters start over.
     app.clock().advance(3600 + 60);
-    assert_eq!(app.login_attempt("alice", USER_PW, None).await.status(), 200);
+    assert_eq!(
+        app.login_attempt("alice", USER_PW, None).await.status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -128,10 +148,17 @@ async fn a_distributed_guessing_attack_locks_the_account_for_a_bounded_time() {
 async fn unknown_users_are_throttled_like_real_ones() {
     let app = TestApp::spawn_with(throttle_defaults).await;
     for _ in 0..6 {
-        assert_eq!(app.login_attempt("nobody", "wrong password!", None).await.status(), 400);
+        assert_eq!(
+            app.login_attempt("nobody", "wrong password!", None)
+                .await
+                .status(),
+            400
+        );
     }
     assert_eq!(
-        app.login_attempt("nobody", "wrong password!", None).await.status(),
+        app.login_attempt("nobody", "wrong password!", None)
+            .await
+            .status(),
         StatusCode::TOO_MANY_REQUESTS
     );
 }
@@ -148,7 +175,9 @@ async fn a_successful_login_forgets_the_accounts_failures() {
     // Ten failures, each from an IP of its own: the account's free allowance, spent.
     for i in 0..10 {
         let ip = format!("203.0.113.{i}");
-        let res = app.login_attempt("alice", "wrong password!", Some(&ip)).await;
+        let res = app
+            .login_attempt("alice", "wrong password!", Some(&ip))
+            .await;
         assert_eq!(res.status(), 400, "failure {i}");
     }
     assert_eq!(
@@ -160,7 +189,9 @@ async fn a_successful_login_forgets_the_accounts_failures() {
     // The success reset the account's count: ten more failures lock nothing.
     for i in 10..20 {
         let ip = format!("203.0.113.{i}");
-        let res = app.login_attempt("alice", "wrong password!", Some(&ip)).await;
+        let res = app
+            .login_attempt("alice", "wrong password!", Some(&ip))
+            .await;
         assert_eq!(res.status(), 400, "failure {i} after the success");
     }
     assert_eq!(
@@ -252,7 +283,12 @@ async fn client_secret_guessing_is_throttled() {
 async fn guessing_the_current_password_on_the_change_endpoint_is_throttled() {
     let app = TestApp::spawn_with(throttle_defaults).await;
     app.given_user("alice", &["user"]).await;
-    let token: Value = app.login_attempt("alice", USER_PW, None).await.json().await.unwrap();
+    let token: Value = app
+        .login_attempt("alice", USER_PW, None)
+        .await
+        .json()
+        .await
+        .unwrap();
     let token = token["access_token"].as_str().unwrap().to_owned();
     let change = |current: &'static str| {
         app.client()

@@ -56,7 +56,15 @@ async fn sql_injection_payloads_change_nothing_and_leak_nothing() {
     }
     for body in &bodies {
         let lower = body.to_lowercase();
-        for leak in ["sqlite", "postgres", "syntax", "sqlx", "near \"", "constraint", "relation \""] {
+        for leak in [
+            "sqlite",
+            "postgres",
+            "syntax",
+            "sqlx",
+            "near \"",
+            "constraint",
+            "relation \"",
+        ] {
             assert!(!lower.contains(leak), "error text leaked: {body}");
         }
     }
