@@ -27,6 +27,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::accounts::login::Login;
 use crate::accounts::throttle::{LoginRate, Throttle, ThrottlePolicy};
 use crate::accounts::{Accounts, Passwords};
 use crate::audit::Audit;
@@ -218,6 +219,20 @@ impl Application {
                 .context("building the validator")?,
         };
         let ttl = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        let throttle = Throttle::new(
+            Arc::clone(&accounts_store),
+            config.clock.clone(),
+            ThrottlePolicy::default(),
+        );
+        let login_rate = LoginRate::new(config.login_rate_per_ip);
+        let audit = Audit::batched(Arc::clone(&accounts_store), config.clock.clone());
+        let login = Login::new(
+            accounts.clone(),
+            throttle.clone(),
+            audit.clone(),
+            login_rate.clone(),
+            Arc::clone(&metrics),
+        );
         let state = AppState {
             accounts,
             keys,
@@ -230,14 +245,11 @@ impl Application {
                 refresh_idle_ttl: ttl(config.refresh_idle_ttl),
             }),
             denylist,
-            throttle: Throttle::new(
-                Arc::clone(&accounts_store),
-                config.clock.clone(),
-                ThrottlePolicy::default(),
-            ),
-            login_rate: LoginRate::new(config.login_rate_per_ip),
-            audit: Audit::batched(Arc::clone(&accounts_store), config.clock.clone()),
+            throttle,
+            login_rate,
+            audit,
             metrics: Arc::clone(&metrics),
+            login,
         };
         let origin =
             Origin::parse(&config.public_url).map_err(|e| anyhow::anyhow!("public_url: {e}"))?;

@@ -19,12 +19,9 @@ use super::client_auth::authenticate;
 use super::error::OAuthError;
 use super::form::Params;
 use crate::accounts::scopes::{self, ScopeRefusal};
-use crate::accounts::throttle::Subject as Throttled;
-use crate::audit::{Event, Kind};
 use crate::state::AppState;
 use crate::store::User;
 use rampart::https::ClientIp;
-use serde_json::json;
 
 /// RFC 6749 §5.1 success body.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -126,33 +123,6 @@ pub async fn token(
             e
         }
     })
-}
-
-/// Counts a failure against each subject and audits every lock it causes.
-pub(crate) async fn record_lockouts(
-    state: &AppState,
-    subjects: &[Throttled],
-    ip: std::net::IpAddr,
-) -> Result<(), OAuthError> {
-    for (subject, lock) in state.throttle.failed(subjects).await? {
-        let (who, what) = match &subject {
-            Throttled::Ip(ip) => ("ip", ip.to_string()),
-            Throttled::Account(name) => ("account", name.clone()),
-            Throttled::Client(id) => ("client", id.clone()),
-            Throttled::ClientAtIp(id, _) => ("client_at_ip", id.clone()),
-        };
-        state
-            .audit
-            .record(
-                Event::new(Kind::Lockout)
-                    .subject(what)
-                    .ip(ip)
-                    .reason("repeated_failures")
-                    .details(json!({"kind": who, "seconds": lock.as_secs()})),
-            )
-            .await;
-    }
-    Ok(())
 }
 
 /// `invalid_scope` saying which scope failed and how to allow it (the requester has
