@@ -57,16 +57,16 @@ impl IntoResponse for TokenResponse {
 /// Granted scopes = requested ∩ the user's roles' scopes ∩ the client's scopes.
 #[utoipa::path(post, path = "/oauth/token", operation_id = "token",
     summary = "Get tokens (password, refresh_token, client_credentials grants)", tag = "oauth",
-    request_body(content = crate::docs::schemas::TokenRequest, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = crate::openapi::schemas::TokenRequest, content_type = "application/x-www-form-urlencoded"),
     security((), ("client_basic" = [])),
     responses(
         (status = 200, description = "The tokens (RFC 6749 §5.1)", body = TokenResponse,
             headers(("Cache-Control" = String, description = "`no-store`"), ("Pragma" = String, description = "`no-cache`"))),
-        (status = 400, response = crate::docs::schemas::OAuthBadRequest),
-        (status = 401, response = crate::docs::schemas::InvalidClient),
-        (status = 413, response = crate::docs::schemas::FormTooLarge),
-        (status = 429, response = crate::docs::schemas::TooManyAttempts),
-        (status = 503, response = crate::docs::schemas::OAuthUnavailable),
+        (status = 400, response = crate::openapi::schemas::OAuthBadRequest),
+        (status = 401, response = crate::openapi::schemas::InvalidClient),
+        (status = 413, response = crate::openapi::schemas::FormTooLarge),
+        (status = 429, response = crate::openapi::schemas::TooManyAttempts),
+        (status = 503, response = crate::openapi::schemas::OAuthUnavailable),
     ))]
 pub async fn token(
     State(state): State<AppState>,
