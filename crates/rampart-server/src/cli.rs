@@ -7,9 +7,9 @@ use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret as _, SecretString};
 
-use crate::app::{Application, core, open_store};
 use crate::audit::{Audit, Event, Kind};
 use crate::config::{Config, Settings};
+use crate::startup::{Application, core, open_store};
 
 /// Rampart: an OAuth2 token server.
 #[derive(Debug, Parser)]
@@ -459,7 +459,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Config(ConfigCommand::Check) => {
             let config = config(&cli, false)?;
-            crate::app::validate(&config)?;
+            crate::startup::validate(&config)?;
             print!("{}", config.describe());
             println!("# configuration OK");
             Ok(())

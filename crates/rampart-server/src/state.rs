@@ -8,6 +8,7 @@ use rampart::Validator;
 use rampart::token::RevocationList;
 
 use crate::accounts::Accounts;
+use crate::accounts::login::Login;
 use crate::accounts::throttle::{LoginRate, Throttle};
 use crate::audit::Audit;
 use crate::keys::Keys;
@@ -51,6 +52,7 @@ pub struct AppState {
     pub audit: Audit,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub login_rate: LoginRate,
+    pub login: Login,
 }
 
 /// Revoked access-token ids (RFC 7009), mirrored in memory from the store so every

@@ -52,10 +52,10 @@ async fn current_user(accounts: &Accounts, token: &rampart::Auth) -> Result<User
     responses(
         (status = 200, description = "The caller's profile and the token's scopes", body = Me),
         (status = 403, description = "`insufficient_scope` (the token lacks `profile`), or `forbidden`: the token is not a user's (client_credentials) or the account is disabled",
-            body = crate::docs::schemas::ErrorBody,
+            body = crate::openapi::schemas::ErrorBody,
             example = json!({"error": "insufficient_scope", "error_description": "the token lacks the scope(s): profile"})),
-        (status = 404, response = crate::docs::schemas::NotFound),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 404, response = crate::openapi::schemas::NotFound),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 pub async fn me(
     State(accounts): State<Accounts>,
@@ -77,7 +77,7 @@ pub async fn me(
 pub struct PasswordChange {
     #[schema(format = Password)]
     current_password: String,
-    #[schema(value_type = crate::docs::fields::NewPassword)]
+    #[schema(value_type = crate::openapi::fields::NewPassword)]
     new_password: String,
 }
 
@@ -88,13 +88,13 @@ pub struct PasswordChange {
     security(("oauth2" = ["profile"])),
     responses(
         (status = 204, description = "Changed; every refresh token of the user is revoked"),
-        (status = 400, response = crate::docs::schemas::InvalidRequest),
-        (status = 429, response = crate::docs::schemas::TooManyFailures),
+        (status = 400, response = crate::openapi::schemas::InvalidRequest),
+        (status = 429, response = crate::openapi::schemas::TooManyFailures),
         (status = 403, description = "`insufficient_scope` (the token lacks `profile`), or `forbidden`: the token is not a user's or the account is disabled",
-            body = crate::docs::schemas::ErrorBody,
+            body = crate::openapi::schemas::ErrorBody,
             example = json!({"error": "insufficient_scope", "error_description": "the token lacks the scope(s): profile"})),
-        (status = 404, response = crate::docs::schemas::NotFound),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 404, response = crate::openapi::schemas::NotFound),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 pub async fn change_password(
     State(accounts): State<Accounts>,

@@ -5,6 +5,7 @@ pub mod budget;
 pub mod hasher;
 pub mod http;
 pub mod import;
+pub mod login;
 pub mod passwords;
 pub mod pool;
 pub mod scopes;

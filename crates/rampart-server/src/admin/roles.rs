@@ -7,9 +7,9 @@ use http::StatusCode;
 use rampart::Scoped;
 use serde::{Deserialize, Serialize};
 
+use super::AdminActor;
 use super::AdminScope;
 use crate::accounts::Accounts;
-use crate::audit::AdminActor;
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
 use crate::store::Role;
@@ -40,7 +40,7 @@ impl From<Role> for RoleView {
     security(("oauth2" = ["admin"])),
     responses(
         (status = 200, description = "Every role", body = [RoleView]),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn list(
     State(accounts): State<Accounts>,
@@ -61,13 +61,13 @@ async fn list(
 /// must exist.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct CreateRole {
-    #[schema(value_type = crate::docs::fields::RoleName)]
+    #[schema(value_type = crate::openapi::fields::RoleName)]
     name: String,
     #[serde(default)]
-    #[schema(value_type = crate::docs::fields::Description)]
+    #[schema(value_type = crate::openapi::fields::Description)]
     description: String,
     #[serde(default)]
-    #[schema(value_type = Vec<crate::docs::fields::ScopeName>)]
+    #[schema(value_type = Vec<crate::openapi::fields::ScopeName>)]
     scopes: Vec<String>,
 }
 
@@ -78,9 +78,9 @@ pub(super) struct CreateRole {
     security(("oauth2" = ["admin"])),
     responses(
         (status = 201, description = "Created", body = RoleView),
-        (status = 400, response = crate::docs::schemas::InvalidRequest),
-        (status = 409, response = crate::docs::schemas::Conflict),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 400, response = crate::openapi::schemas::InvalidRequest),
+        (status = 409, response = crate::openapi::schemas::Conflict),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn create(
     State(accounts): State<Accounts>,
@@ -106,21 +106,21 @@ async fn create(
 /// The role's complete new scope list (each scope must exist).
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct SetScopes {
-    #[schema(value_type = Vec<crate::docs::fields::ScopeName>)]
+    #[schema(value_type = Vec<crate::openapi::fields::ScopeName>)]
     scopes: Vec<String>,
 }
 
 /// `PUT /admin/roles/{name}` `{"scopes": [...]}` — scope `admin`.
 #[utoipa::path(put, path = "/admin/roles/{name}", operation_id = "set_role_scopes",
     summary = "Replace a role's scopes", tag = "admin",
-    params(("name" = crate::docs::fields::RoleName, Path, description = "The role's name")),
+    params(("name" = crate::openapi::fields::RoleName, Path, description = "The role's name")),
     request_body = SetScopes,
     security(("oauth2" = ["admin"])),
     responses(
         (status = 200, description = "The updated role", body = RoleView),
-        (status = 400, response = crate::docs::schemas::InvalidRequest),
-        (status = 404, response = crate::docs::schemas::NotFound),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 400, response = crate::openapi::schemas::InvalidRequest),
+        (status = 404, response = crate::openapi::schemas::NotFound),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn set_scopes(
     State(accounts): State<Accounts>,
@@ -151,14 +151,14 @@ async fn set_scopes(
 /// `DELETE /admin/roles/{name}` — scope `admin`.
 #[utoipa::path(delete, path = "/admin/roles/{name}", operation_id = "delete_role",
     summary = "Delete a role", tag = "admin",
-    params(("name" = inline(crate::docs::fields::DeletableRoleName), Path, description = "The role's name")),
+    params(("name" = inline(crate::openapi::fields::DeletableRoleName), Path, description = "The role's name")),
     security(("oauth2" = ["admin"])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "`invalid_request`: the built-in roles `admin` and `user` cannot be deleted", body = crate::docs::schemas::ErrorBody,
+        (status = 400, description = "`invalid_request`: the built-in roles `admin` and `user` cannot be deleted", body = crate::openapi::schemas::ErrorBody,
             example = json!({"error": "invalid_request", "error_description": "built-in roles cannot be deleted"})),
-        (status = 404, response = crate::docs::schemas::NotFound),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 404, response = crate::openapi::schemas::NotFound),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn delete(
     State(accounts): State<Accounts>,
@@ -194,7 +194,7 @@ pub(super) struct ScopeView {
     security(("oauth2" = ["admin"])),
     responses(
         (status = 200, description = "Every scope", body = [ScopeView]),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn list_scopes(
     State(accounts): State<Accounts>,
@@ -217,7 +217,7 @@ async fn list_scopes(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct PutScope {
     #[serde(default)]
-    #[schema(value_type = crate::docs::fields::Description)]
+    #[schema(value_type = crate::openapi::fields::Description)]
     description: String,
     #[serde(default)]
     default: bool,
@@ -227,13 +227,13 @@ pub(super) struct PutScope {
 /// updates a scope; `admin` can never become a default scope.
 #[utoipa::path(put, path = "/admin/scopes/{name}", operation_id = "put_scope",
     summary = "Create or update a scope", tag = "admin",
-    params(("name" = crate::docs::fields::ScopeName, Path, description = "The scope: printable ASCII without spaces, quotes or backslashes, at most 128 characters")),
+    params(("name" = crate::openapi::fields::ScopeName, Path, description = "The scope: printable ASCII without spaces, quotes or backslashes, at most 128 characters")),
     request_body = PutScope,
     security(("oauth2" = ["admin"])),
     responses(
         (status = 200, description = "The scope as stored", body = ScopeView),
-        (status = 400, response = crate::docs::schemas::InvalidRequest),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 400, response = crate::openapi::schemas::InvalidRequest),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn put_scope(
     State(accounts): State<Accounts>,

@@ -8,9 +8,9 @@ use rampart::Scoped;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::AdminActor;
 use super::AdminScope;
 use crate::accounts::Accounts;
-use crate::audit::AdminActor;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
@@ -41,8 +41,8 @@ pub(super) struct SessionQuery {
     security(("oauth2" = ["admin"])),
     responses(
         (status = 200, description = "Live sessions, optionally of one user", body = [SessionView]),
-        (status = 400, response = crate::docs::schemas::InvalidRequest),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 400, response = crate::openapi::schemas::InvalidRequest),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn list(
     State(accounts): State<Accounts>,
@@ -77,8 +77,8 @@ async fn list(
     security(("oauth2" = ["admin"])),
     responses(
         (status = 204, description = "Revoked: every refresh token of the family stops working"),
-        (status = 404, response = crate::docs::schemas::NotFound),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 404, response = crate::openapi::schemas::NotFound),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn revoke(
     State(accounts): State<Accounts>,
@@ -110,8 +110,8 @@ async fn revoke(
     security(("oauth2" = ["admin"])),
     responses(
         (status = 204, description = "Ended: the user must log in again"),
-        (status = 404, response = crate::docs::schemas::NotFound),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 404, response = crate::openapi::schemas::NotFound),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn end_all(
     State(accounts): State<Accounts>,

@@ -156,7 +156,7 @@ pub async fn authenticate(
                         .reason("unknown_client"),
                 )
                 .await;
-            super::token::record_lockouts(state, &subjects, ip).await?;
+            state.login.record_failure(&subjects, ip).await?;
         }
         return Err(OAuthError::invalid_client(basic));
     };
@@ -185,7 +185,7 @@ pub async fn authenticate(
                             .reason("wrong_secret"),
                     )
                     .await;
-                super::token::record_lockouts(state, &subjects, ip).await?;
+                state.login.record_failure(&subjects, ip).await?;
                 return Err(OAuthError::invalid_client(basic));
             }
             for subject in &subjects[..2] {

@@ -17,16 +17,16 @@ use rampart::https::ClientIp;
 /// be protected). An inactive or unknown token answers exactly `{"active":false}`.
 #[utoipa::path(post, path = "/oauth/introspect", operation_id = "introspect",
     summary = "Introspect a token (confidential clients)", tag = "oauth",
-    request_body(content = crate::docs::schemas::IntrospectRequest, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = crate::openapi::schemas::IntrospectRequest, content_type = "application/x-www-form-urlencoded"),
     security(("client_basic" = []), ()),
     responses(
-        (status = 200, description = "The token's state (RFC 7662 §2.2)", body = crate::docs::schemas::Introspection,
+        (status = 200, description = "The token's state (RFC 7662 §2.2)", body = crate::openapi::schemas::Introspection,
             headers(("Cache-Control" = String, description = "`no-store`"))),
-        (status = 400, response = crate::docs::schemas::OAuthBadRequest),
-        (status = 401, response = crate::docs::schemas::InvalidClient),
-        (status = 413, response = crate::docs::schemas::FormTooLarge),
-        (status = 429, response = crate::docs::schemas::TooManyAttempts),
-        (status = 503, response = crate::docs::schemas::OAuthUnavailable),
+        (status = 400, response = crate::openapi::schemas::OAuthBadRequest),
+        (status = 401, response = crate::openapi::schemas::InvalidClient),
+        (status = 413, response = crate::openapi::schemas::FormTooLarge),
+        (status = 429, response = crate::openapi::schemas::TooManyAttempts),
+        (status = 503, response = crate::openapi::schemas::OAuthUnavailable),
     ))]
 pub async fn introspect(
     State(state): State<AppState>,

@@ -11,7 +11,7 @@ use crate::state::AppState;
 /// `GET /.well-known/oauth-authorization-server`. `issuer` equals the tokens' `iss`.
 #[utoipa::path(get, path = "/.well-known/oauth-authorization-server", operation_id = "server_metadata",
     summary = "Authorization server metadata", tag = "oauth",
-    responses((status = 200, description = "RFC 8414 authorization server metadata", body = crate::docs::schemas::ServerMetadata,
+    responses((status = 200, description = "RFC 8414 authorization server metadata", body = crate::openapi::schemas::ServerMetadata,
         headers(("Cache-Control" = String, description = "`public, max-age=3600`")))))]
 pub async fn metadata(State(state): State<AppState>) -> Response {
     let issuer = state.settings.issuer.trim_end_matches('/');
@@ -44,7 +44,7 @@ pub async fn metadata(State(state): State<AppState>) -> Response {
 /// parties pick up a rotation well within the rotation delay.
 #[utoipa::path(get, path = "/.well-known/jwks.json", operation_id = "jwks",
     summary = "Public signing keys (JWKS)", tag = "oauth",
-    responses((status = 200, description = "RFC 7517 key set: the public signing keys", body = crate::docs::schemas::JwkSet,
+    responses((status = 200, description = "RFC 7517 key set: the public signing keys", body = crate::openapi::schemas::JwkSet,
         content_type = "application/jwk-set+json",
         headers(("Cache-Control" = String, description = "`public, max-age=300`")))))]
 pub async fn jwks(State(state): State<AppState>) -> Response {

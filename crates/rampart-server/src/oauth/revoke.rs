@@ -16,15 +16,15 @@ use rampart::https::ClientIp;
 /// token was valid, and a token of another client is left alone.
 #[utoipa::path(post, path = "/oauth/revoke", operation_id = "revoke",
     summary = "Revoke a refresh or access token", tag = "oauth",
-    request_body(content = crate::docs::schemas::RevokeRequest, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = crate::openapi::schemas::RevokeRequest, content_type = "application/x-www-form-urlencoded"),
     security((), ("client_basic" = [])),
     responses(
         (status = 200, description = "Revoked, or nothing to revoke (RFC 7009 §2.2)"),
-        (status = 400, response = crate::docs::schemas::OAuthBadRequest),
-        (status = 401, response = crate::docs::schemas::InvalidClient),
-        (status = 413, response = crate::docs::schemas::FormTooLarge),
-        (status = 429, response = crate::docs::schemas::TooManyAttempts),
-        (status = 503, response = crate::docs::schemas::OAuthUnavailable),
+        (status = 400, response = crate::openapi::schemas::OAuthBadRequest),
+        (status = 401, response = crate::openapi::schemas::InvalidClient),
+        (status = 413, response = crate::openapi::schemas::FormTooLarge),
+        (status = 429, response = crate::openapi::schemas::TooManyAttempts),
+        (status = 503, response = crate::openapi::schemas::OAuthUnavailable),
     ))]
 pub async fn revoke(
     State(state): State<AppState>,

@@ -168,7 +168,7 @@ async fn each_protected_operation_documents_the_scopes_its_extractor_requires() 
     use rampart_server::accounts::http::ProfileScope;
     use rampart_server::admin::AdminScope;
 
-    let api = rampart_server::docs::openapi::document(Vec::new());
+    let api = rampart_server::openapi::document(Vec::new());
     let scopes = |set: &[&str]| Some(set.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
 
     for (method, path) in [

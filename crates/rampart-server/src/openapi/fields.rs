@@ -329,7 +329,7 @@ mod tests {
             false,
         );
         // The OAuth forms: an empty value counts as absent (RFC 6749 §3.1).
-        let token_request = schema_of::<crate::docs::schemas::TokenRequest>();
+        let token_request = schema_of::<crate::openapi::schemas::TokenRequest>();
         check(
             "form client_id",
             &token_request["properties"]["client_id"],

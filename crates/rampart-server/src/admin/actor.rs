@@ -1,0 +1,60 @@
+//! The administrator behind an admin API call, for the audit trail.
+
+use std::net::IpAddr;
+
+use serde_json::Value;
+
+use crate::audit::{Audit, Event, Kind};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The administrator behind an admin API call, for audit events. Extract it after
+/// `Scoped<AdminScope>` (or behind the admin route layer), which validated the token.
+pub struct AdminActor {
+    audit: Audit,
+    actor: String,
+    ip: IpAddr,
+}
+
+impl axum::extract::FromRequestParts<AppState> for AdminActor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut ::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let actor = parts
+            .extensions
+            .get::<rampart::Verified>()
+            // Only this server's own validator's verdict names an administrator.
+            .filter(|v| v.produced_by(&state.validator))
+            .and_then(|v| v.claims.sub.clone())
+            .ok_or_else(|| ApiError::Internal("admin route without a validated token".into()))?;
+        let ip = match rampart::https::ClientIp::from_request_parts(parts, state).await {
+            Ok(rampart::https::ClientIp(ip)) => ip,
+            Err(_) => IpAddr::from([0, 0, 0, 0]),
+        };
+        Ok(Self {
+            audit: state.audit.clone(),
+            actor,
+            ip,
+        })
+    }
+}
+
+impl AdminActor {
+    /// Records an admin change: `action` on `subject`, with before/after snapshots.
+    pub async fn changed(&self, action: &str, subject: impl ToString, before: Value, after: Value) {
+        self.audit
+            .record(
+                Event::new(Kind::AdminChange)
+                    .actor(&self.actor)
+                    .subject(subject)
+                    .ip(self.ip)
+                    .details(
+                        serde_json::json!({"action": action, "before": before, "after": after}),
+                    ),
+            )
+            .await;
+    }
+}
