@@ -311,13 +311,7 @@ async fn users_imported_from_a_fastapi_app_log_in_with_their_old_passwords_and_a
             .await
             .unwrap();
         assert_eq!(res.status(), 200, "{user}");
-        let stored = state
-            .accounts
-            .store
-            .user_by_username(user)
-            .await
-            .unwrap()
-            .unwrap();
+        let stored = state.store.user_by_username(user).await.unwrap().unwrap();
         assert!(
             stored
                 .password_hash
@@ -328,7 +322,6 @@ async fn users_imported_from_a_fastapi_app_log_in_with_their_old_passwords_and_a
     }
     assert!(
         state
-            .accounts
             .store
             .user_by_username("carol")
             .await
