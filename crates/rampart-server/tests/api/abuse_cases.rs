@@ -7,7 +7,7 @@ use rampart_server::clock::Clock;
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_PW, ClientAuth, TestApp, USER_PW};
+use crate::helpers::{ADMIN_PW, ClientAuth, TestApp, USER_PW, throttle_defaults};
 
 /// A manual clock (a lock lasts until the test moves time, however slow the machine),
 /// behind a trusted proxy on loopback (`X-Forwarded-For` names the client IP).
@@ -496,4 +496,43 @@ async fn a_locked_throttle_row_outlives_the_purge_until_its_lock_ends() {
     );
     store.purge_throttle(until, now + 1).await.unwrap();
     assert!(throttle_rows(&app, &["ip:127.0.0.1"]).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_oversized_token_request_gets_413_in_the_oauth_shape() {
+    let app = TestApp::spawn_with(throttle_defaults).await;
+    let res = app
+        .client()
+        .post(app.url("/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=password&username=a&password={}",
+            "x".repeat(64 * 1024)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn json_bodies_must_be_objects() {
+    let app = TestApp::spawn_with(throttle_defaults).await;
+    let token = app.admin_token().await;
+    for body in ["[\"rr\"]", "\"rr\"", "null", "1"] {
+        let res = app
+            .client()
+            .post(app.url("/admin/roles"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{body}");
+        let err: Value = res.json().await.unwrap();
+        assert_eq!(err["error"], "invalid_request");
+    }
 }
