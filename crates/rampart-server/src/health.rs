@@ -7,6 +7,8 @@ use axum::routing::get;
 use http::StatusCode;
 use serde_json::json;
 
+use crate::accounts::Accounts;
+use crate::keys::Keys;
 use crate::state::AppState;
 
 /// The health routes.
@@ -31,9 +33,12 @@ pub(crate) async fn healthz() -> impl IntoResponse {
         (status = 200, description = "Ready", body = crate::openapi::schemas::Readiness),
         (status = 503, description = "The store does not answer or no signing key is active", body = crate::openapi::schemas::Readiness),
     ))]
-pub(crate) async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let store = state.accounts.store.ping().await.is_ok();
-    let keys = state.keys.active().is_ok();
+pub(crate) async fn readyz(
+    State(accounts): State<Accounts>,
+    State(keys): State<Keys>,
+) -> impl IntoResponse {
+    let store = accounts.ping().await.is_ok();
+    let keys = keys.active().is_ok();
     let status = if store && keys {
         StatusCode::OK
     } else {

@@ -18,7 +18,7 @@ use super::Accounts;
 use super::Username;
 use super::passwords::HashError;
 use super::pool::Slot;
-use super::throttle::{LoginRate, Subject, Throttle};
+use super::throttle::{Counter, LoginRate, Throttle};
 use crate::audit::{Audit, Event, Kind};
 use crate::metrics::Metrics;
 use crate::store::{StoreError, User};
@@ -126,8 +126,8 @@ impl Login {
         password: &SecretString,
     ) -> Result<User, LoginError> {
         // Throttling comes before any hashing: a locked request costs one lookup.
-        let account = Subject::Account(name.as_str().to_owned());
-        let subjects = [Subject::Ip(ip), account];
+        let account = Counter::Account(name.as_str().to_owned());
+        let subjects = [Counter::Ip(ip), account];
         let standing = self.throttle.standing(&subjects).await?;
         if let Err(wait) = standing.locked() {
             self.metrics.login("locked");
@@ -186,13 +186,13 @@ impl Login {
     }
 
     /// Counts a failure against each subject and audits every lock it causes.
-    pub async fn record_failure(&self, subjects: &[Subject], ip: IpAddr) -> Result<(), StoreError> {
+    pub async fn record_failure(&self, subjects: &[Counter], ip: IpAddr) -> Result<(), StoreError> {
         for (subject, lock) in self.throttle.failed(subjects).await? {
             let (who, what) = match &subject {
-                Subject::Ip(ip) => ("ip", ip.to_string()),
-                Subject::Account(name) => ("account", name.clone()),
-                Subject::Client(id) => ("client", id.clone()),
-                Subject::ClientAtIp(id, _) => ("client_at_ip", id.clone()),
+                Counter::Ip(ip) => ("ip", ip.to_string()),
+                Counter::Account(name) => ("account", name.clone()),
+                Counter::Client(id) => ("client", id.clone()),
+                Counter::ClientAtIp(id, _) => ("client_at_ip", id.clone()),
             };
             self.audit
                 .record(

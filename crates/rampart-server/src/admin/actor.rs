@@ -2,11 +2,12 @@
 
 use std::net::IpAddr;
 
+use axum::extract::{FromRef, FromRequestParts};
+use rampart::Validator;
 use serde_json::Value;
 
 use crate::audit::{Audit, Event, Kind};
 use crate::error::ApiError;
-use crate::state::AppState;
 
 /// The administrator behind an admin API call, for audit events. Extract it after
 /// `Scoped<AdminScope>` (or behind the admin route layer), which validated the token.
@@ -16,18 +17,24 @@ pub struct AdminActor {
     ip: IpAddr,
 }
 
-impl axum::extract::FromRequestParts<AppState> for AdminActor {
+impl<S> FromRequestParts<S> for AdminActor
+where
+    S: Send + Sync,
+    Validator: FromRef<S>,
+    Audit: FromRef<S>,
+{
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut ::http::request::Parts,
-        state: &AppState,
+        state: &S,
     ) -> Result<Self, Self::Rejection> {
+        let validator = Validator::from_ref(state);
         let actor = parts
             .extensions
             .get::<rampart::Verified>()
             // Only this server's own validator's verdict names an administrator.
-            .filter(|v| v.produced_by(&state.validator))
+            .filter(|v| v.produced_by(&validator))
             .and_then(|v| v.claims.sub.clone())
             .ok_or_else(|| ApiError::Internal("admin route without a validated token".into()))?;
         let ip = match rampart::https::ClientIp::from_request_parts(parts, state).await {
@@ -35,7 +42,7 @@ impl axum::extract::FromRequestParts<AppState> for AdminActor {
             Err(_) => IpAddr::from([0, 0, 0, 0]),
         };
         Ok(Self {
-            audit: state.audit.clone(),
+            audit: Audit::from_ref(state),
             actor,
             ip,
         })

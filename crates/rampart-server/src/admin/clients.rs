@@ -63,8 +63,7 @@ async fn list(
 ) -> Result<ApiJson<Vec<ClientView>>, ApiError> {
     Ok(ApiJson(
         accounts
-            .store
-            .list_clients()
+            .clients()
             .await?
             .into_iter()
             .map(ClientView::from)
@@ -147,7 +146,6 @@ async fn get_one(
     ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<ClientView>, ApiError> {
     let client = accounts
-        .store
         .client(&id)
         .await?
         .ok_or(ApiError::NotFound("client"))?;
@@ -188,7 +186,6 @@ async fn update(
         other => other.into(),
     };
     let before = accounts
-        .store
         .client(&id)
         .await?
         .ok_or(ApiError::NotFound("client"))?;
@@ -197,13 +194,11 @@ async fn update(
     }
     if let Some(disabled) = body.disabled {
         accounts
-            .store
             .set_client_disabled(&id, disabled)
             .await
             .map_err(not_found)?;
     }
     let client = accounts
-        .store
         .client(&id)
         .await?
         .ok_or(ApiError::NotFound("client"))?;
@@ -235,15 +230,11 @@ async fn delete(
     actor: AdminActor,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    let before = accounts.store.client(&id).await?.map(ClientView::from);
-    accounts
-        .store
-        .delete_client(&id)
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::NotFound => ApiError::NotFound("client"),
-            other => other.into(),
-        })?;
+    let before = accounts.client(&id).await?.map(ClientView::from);
+    accounts.delete_client(&id).await.map_err(|e| match e {
+        crate::store::StoreError::NotFound => ApiError::NotFound("client"),
+        other => other.into(),
+    })?;
     actor
         .changed(
             "client.delete",

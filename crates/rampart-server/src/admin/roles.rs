@@ -48,8 +48,7 @@ async fn list(
 ) -> Result<ApiJson<Vec<RoleView>>, ApiError> {
     Ok(ApiJson(
         accounts
-            .store
-            .list_roles()
+            .roles()
             .await?
             .into_iter()
             .map(RoleView::from)
@@ -129,10 +128,9 @@ async fn set_scopes(
     ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<SetScopes>,
 ) -> Result<ApiJson<RoleView>, ApiError> {
-    let before = accounts.store.role(&name).await?.map(RoleView::from);
+    let before = accounts.role(&name).await?.map(RoleView::from);
     accounts.set_role_scopes(&name, &body.scopes).await?;
     let role = accounts
-        .store
         .role(&name)
         .await?
         .ok_or(ApiError::NotFound("role"))?;
@@ -166,7 +164,7 @@ async fn delete(
     actor: AdminActor,
     ApiPath(name): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    let before = accounts.store.role(&name).await?.map(RoleView::from);
+    let before = accounts.role(&name).await?.map(RoleView::from);
     accounts.delete_role(&name).await?;
     actor
         .changed(
@@ -200,7 +198,7 @@ async fn list_scopes(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
 ) -> Result<ApiJson<Vec<ScopeView>>, ApiError> {
-    let scopes = accounts.store.list_scopes().await?;
+    let scopes = accounts.scopes().await?;
     Ok(ApiJson(
         scopes
             .into_iter()
@@ -243,8 +241,7 @@ async fn put_scope(
     ApiJson(body): ApiJson<PutScope>,
 ) -> Result<ApiJson<ScopeView>, ApiError> {
     let before = accounts
-        .store
-        .list_scopes()
+        .scopes()
         .await?
         .into_iter()
         .find(|s| s.name == name);

@@ -49,10 +49,7 @@ async fn list(
     _: Scoped<AdminScope>,
     ApiQuery(q): ApiQuery<SessionQuery>,
 ) -> Result<ApiJson<Vec<SessionView>>, ApiError> {
-    let sessions = accounts
-        .store
-        .list_sessions(q.user_id, accounts.clock.now())
-        .await?;
+    let sessions = accounts.sessions(q.user_id).await?;
     Ok(ApiJson(
         sessions
             .into_iter()

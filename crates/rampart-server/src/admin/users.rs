@@ -109,7 +109,6 @@ async fn list(
         None => None,
     };
     let mut users = accounts
-        .store
         .list_users(prefix.as_deref(), after.as_deref(), limit + 1)
         .await?;
     let next_cursor = if users.len() > limit as usize {
@@ -193,8 +192,7 @@ async fn get_one(
     ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<UserView>, ApiError> {
     let user = accounts
-        .store
-        .user_by_id(parse_id(&id)?)
+        .user(parse_id(&id)?)
         .await?
         .ok_or(ApiError::NotFound("user"))?;
     Ok(ApiJson(user.into()))
@@ -231,22 +229,14 @@ async fn update(
     ApiJson(body): ApiJson<UpdateUser>,
 ) -> Result<ApiJson<UserView>, ApiError> {
     let id = parse_id(&id)?;
-    let before = accounts
-        .store
-        .user_by_id(id)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
+    let before = accounts.user(id).await?.ok_or(ApiError::NotFound("user"))?;
     if let Some(roles) = &body.roles {
         accounts.set_roles(id, roles).await?;
     }
     if let Some(disabled) = body.disabled {
         accounts.set_disabled(id, disabled).await?;
     }
-    let user = accounts
-        .store
-        .user_by_id(id)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
+    let user = accounts.user(id).await?.ok_or(ApiError::NotFound("user"))?;
     let (before, after) = (UserView::from(before), UserView::from(user));
     actor
         .changed(
@@ -277,11 +267,7 @@ async fn delete(
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
-    let before = accounts
-        .store
-        .user_by_id(id)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
+    let before = accounts.user(id).await?.ok_or(ApiError::NotFound("user"))?;
     accounts.delete_user(id).await?;
     actor
         .changed(

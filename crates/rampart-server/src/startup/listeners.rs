@@ -7,12 +7,16 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use axum::Router;
+use axum::extract::State;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use rampart::https::{Origin, https_redirect_router};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
+use crate::accounts::Accounts;
 use crate::config::{Config, TlsMode};
+use crate::metrics::{HashPoolSample, Metrics};
 use crate::state::AppState;
 use crate::tls::{CertFiles, Tls};
 
@@ -174,8 +178,30 @@ pub(super) fn certificate(
 /// `GET /metrics`, for the metrics listener.
 pub(super) fn metrics_router(state: AppState) -> Router {
     Router::new()
-        .route("/metrics", get(crate::metrics::endpoint))
+        .route("/metrics", get(metrics))
         .with_state(state)
+}
+
+/// `GET /metrics` on the metrics listener: the registry, with the hashing pool's and the
+/// store's gauges read now.
+async fn metrics(
+    State(metrics): State<Arc<Metrics>>,
+    State(accounts): State<Accounts>,
+) -> impl IntoResponse {
+    let refusals = accounts.passwords.refusals();
+    let hashing = HashPoolSample {
+        queue: accounts.passwords.queue_depth(),
+        refused_queue_full: refusals.queue_full,
+        refused_cpu_budget: refusals.cpu_budget,
+    };
+    let body = metrics.render(hashing, accounts.pool_stats());
+    (
+        [(
+            http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        body,
+    )
 }
 
 /// Every plain-HTTP request answered with a redirect to `origin`, for the redirect listener.

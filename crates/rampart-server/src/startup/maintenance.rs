@@ -32,7 +32,7 @@ pub(super) fn spawn(state: AppState, audit_retention: Duration) -> tokio::task::
             }
             if let Err(e) = state
                 .denylist
-                .reload(state.accounts.store.as_ref(), state.accounts.clock.now())
+                .reload(state.store.as_ref(), state.accounts.clock.now())
                 .await
             {
                 tracing::warn!(error = %e, "reloading the revocation list failed");

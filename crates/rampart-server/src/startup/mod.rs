@@ -24,7 +24,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
-use crate::bootstrap;
+use crate::accounts::bootstrap;
 use crate::config::Config;
 use crate::state::AppState;
 use crate::tls::Tls;
@@ -72,7 +72,7 @@ impl Application {
             .startup_lock()
             .await
             .context("waiting for other instances to finish starting")?;
-        let (accounts, keys) = store::core_on(store, &config).await?;
+        let (accounts, keys) = store::core_on(Arc::clone(&store), &config).await?;
         bootstrap::first_party_client(&accounts, config.first_party_client)
             .await
             .context("creating the first-party client")?;
@@ -84,7 +84,7 @@ impl Application {
             bootstrap::announce(&password);
         }
         drop(startup);
-        let state = state::build(&config, accounts, keys).await?;
+        let state = state::build(&config, store, accounts, keys).await?;
         let origin = checked.origin.clone();
         let validator = state.validator.clone();
         let router = router::build(config.tls_mode, checked, state.clone(), &validator);

@@ -16,7 +16,7 @@ use tower_http::trace::TraceLayer;
 use super::checks::Checked;
 use crate::config::TlsMode;
 use crate::state::AppState;
-use crate::{accounts, admin, health, oauth};
+use crate::{admin, health, oauth, profile};
 
 /// Largest JSON body accepted by the API.
 pub const MAX_JSON_BYTES: usize = 64 * 1024;
@@ -40,7 +40,7 @@ pub(super) fn build(
     let metrics = Arc::clone(&state.metrics);
     let mut router = Router::new()
         .merge(oauth::router())
-        .merge(accounts::http::router())
+        .merge(profile::router())
         .merge(admin::router(validator))
         .merge(crate::openapi::router())
         .merge(health::router())

@@ -15,17 +15,18 @@ use crate::audit::Audit;
 use crate::config::Config;
 use crate::keys::Keys;
 use crate::state::{AnyAudience, AppState, Denylist, TokenSettings};
+use crate::store::Store;
 
 /// Builds the state of a server over `accounts` and `keys`.
 pub(super) async fn build(
     config: &Config,
+    store: Arc<dyn Store>,
     accounts: Accounts,
     keys: Keys,
 ) -> anyhow::Result<AppState> {
-    let accounts_store = Arc::clone(&accounts.store);
     let denylist = Arc::new(Denylist::default());
     denylist
-        .reload(accounts.store.as_ref(), accounts.clock.now())
+        .reload(store.as_ref(), accounts.clock.now())
         .await
         .context("loading the revocation list")?;
     accounts
@@ -70,12 +71,12 @@ pub(super) async fn build(
     };
     let ttl = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
     let throttle = Throttle::new(
-        Arc::clone(&accounts_store),
+        Arc::clone(&store),
         config.clock.clone(),
         ThrottlePolicy::default(),
     );
     let login_rate = LoginRate::new(config.login_rate_per_ip);
-    let audit = Audit::batched(Arc::clone(&accounts_store), config.clock.clone());
+    let audit = Audit::batched(Arc::clone(&store), config.clock.clone());
     let login = Login::new(
         accounts.clone(),
         throttle.clone(),
@@ -100,6 +101,7 @@ pub(super) async fn build(
         audit,
         metrics: Arc::clone(&metrics),
         login,
+        store,
     };
     Ok(state)
 }

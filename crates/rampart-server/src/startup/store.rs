@@ -75,16 +75,12 @@ pub(super) async fn core_on(
         hash_cpu_budget,
     )
     .context("password hashing parameters")?;
-    let accounts = Accounts {
-        access: accounts::Access::new(
-            Arc::clone(&store),
-            config.clock.clone(),
-            config.access_token_ttl,
-        ),
-        store: Arc::clone(&store),
-        passwords,
-        clock: config.clock.clone(),
-    };
+    let access = accounts::Access::new(
+        Arc::clone(&store),
+        config.clock.clone(),
+        config.access_token_ttl,
+    );
+    let accounts = Accounts::new(Arc::clone(&store), passwords, config.clock.clone(), access);
     let sealer = Sealer::load(config.master_key.as_ref(), &config.data_dir)
         .context("loading the master key")?;
     let keys = Keys::load(

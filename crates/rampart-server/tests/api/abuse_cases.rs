@@ -160,7 +160,6 @@ async fn two_admins_removing_each_other_at_once_always_leave_an_enabled_admin() 
         // Assert
         let admins = app
             .state
-            .accounts
             .store
             .count_users_with_role("admin")
             .await
@@ -376,12 +375,7 @@ async fn percent_encoded_invalid_utf8_in_a_form_value_is_invalid_request_not_a_r
 /// The store's throttle rows for `keys` (white-box: nothing over HTTP lists them).
 async fn throttle_rows(app: &TestApp, keys: &[&str]) -> Vec<(String, i64)> {
     let keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
-    app.state
-        .accounts
-        .store
-        .throttle_locks(&keys)
-        .await
-        .unwrap()
+    app.state.store.throttle_locks(&keys).await.unwrap()
 }
 
 #[tokio::test]
@@ -469,7 +463,7 @@ async fn expired_throttle_rows_are_purged_and_live_ones_kept() {
     assert_eq!(throttle_rows(&app, &keys).await.len(), 3);
     let now = app.state.accounts.clock.now();
     // Act / Assert: within the reset window nothing goes.
-    let store = &app.state.accounts.store;
+    let store = &app.state.store;
     assert_eq!(store.purge_throttle(now, now - 3600).await.unwrap(), 0);
     assert_eq!(throttle_rows(&app, &keys).await.len(), 3);
     // An hour and more later, every row whose count would restart goes.
@@ -491,7 +485,7 @@ async fn a_locked_throttle_row_outlives_the_purge_until_its_lock_ends() {
     let now = app.state.accounts.clock.now();
     assert!(until > now, "locked");
     // Act: purge as if the last failure were old but the lock not over.
-    let store = &app.state.accounts.store;
+    let store = &app.state.store;
     let purged = store.purge_throttle(until - 1, now + 1).await.unwrap();
     // Assert
     assert_eq!(purged, 1, "the account's row (never locked) goes");

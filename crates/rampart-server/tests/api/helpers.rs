@@ -668,12 +668,7 @@ impl TestApp {
             disabled: false,
             created_at: self.state.accounts.clock.now(),
         };
-        self.state
-            .accounts
-            .store
-            .create_client(&client)
-            .await
-            .unwrap();
+        self.state.store.create_client(&client).await.unwrap();
     }
 }
 

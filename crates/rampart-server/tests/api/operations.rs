@@ -231,7 +231,6 @@ async fn users_imported_from_a_fastapi_app_log_in_with_their_old_passwords_and_a
         assert_eq!(res.status(), 200, "{user}");
         let stored = app
             .state
-            .accounts
             .store
             .user_by_username(user)
             .await
@@ -247,7 +246,6 @@ async fn users_imported_from_a_fastapi_app_log_in_with_their_old_passwords_and_a
     }
     assert!(
         app.state
-            .accounts
             .store
             .user_by_username("carol")
             .await

@@ -10,11 +10,10 @@ use crate::audit::{Event, Kind};
 use crate::oauth::client_auth::Authenticated;
 use crate::oauth::error::OAuthError;
 use crate::oauth::issue::{self, Subject};
-use crate::state::AppState;
 
 /// RFC 6749 §4.4: confidential clients only, no refresh token, `sub` = client id.
 pub(super) async fn grant(
-    state: &AppState,
+    state: &super::TokenState,
     ip: std::net::IpAddr,
     client: &Authenticated,
     requested: Option<&BTreeSet<String>>,
@@ -42,7 +41,9 @@ pub(super) async fn grant(
     )
     .map_err(scope_error(&client.client.id))?;
     let (access_token, expires_in) =
-        issue::access_token(state, &client.client, &Subject::Client, &granted)?;
+        state
+            .issuer
+            .access_token(&client.client, &Subject::Client, &granted)?;
     state
         .audit
         .record(

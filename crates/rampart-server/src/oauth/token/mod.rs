@@ -10,15 +10,20 @@ use std::collections::BTreeSet;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{FromRef, State};
 use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, header};
 use serde::Serialize;
 
-use super::client_auth::authenticate;
+use super::client_auth::{ClientAuth, authenticate};
 use super::error::OAuthError;
 use super::form::Params;
+use super::issue::Issuer;
+use crate::accounts::Accounts;
+use crate::accounts::login::Login;
 use crate::accounts::scopes::{self, ScopeRefusal};
+use crate::audit::Audit;
+use crate::metrics::Metrics;
 use crate::state::AppState;
 use crate::store::User;
 use rampart::https::ClientIp;
@@ -49,6 +54,30 @@ impl IntoResponse for TokenResponse {
     }
 }
 
+/// What the token endpoint needs.
+#[derive(Clone)]
+pub struct TokenState {
+    clients: ClientAuth,
+    login: Login,
+    accounts: Accounts,
+    issuer: Issuer,
+    audit: Audit,
+    metrics: std::sync::Arc<Metrics>,
+}
+
+impl FromRef<AppState> for TokenState {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            clients: ClientAuth::from_ref(state),
+            login: state.login.clone(),
+            accounts: state.accounts.clone(),
+            issuer: Issuer::from_ref(state),
+            audit: state.audit.clone(),
+            metrics: std::sync::Arc::clone(&state.metrics),
+        }
+    }
+}
+
 /// The token endpoint.
 ///
 /// `password` (RFC 6749 §4.3): `username`, `password`, optional `scope`; no client
@@ -69,7 +98,7 @@ impl IntoResponse for TokenResponse {
         (status = 503, response = crate::openapi::schemas::OAuthUnavailable),
     ))]
 pub async fn token(
-    State(state): State<AppState>,
+    State(state): State<TokenState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
@@ -88,7 +117,7 @@ pub async fn token(
         "password" => Some(password::admit(&state, ip)?),
         _ => None,
     };
-    let client = authenticate(&state, ip, &headers, &params).await?;
+    let client = authenticate(&state.clients, ip, &headers, &params).await?;
     let basic = client.used_basic();
     if !client.client.grants.iter().any(|g| g == grant_type) {
         let mut e = OAuthError::unauthorized_client("this client may not use this grant type");
@@ -154,8 +183,10 @@ fn scope_error(client_id: &str) -> impl Fn(ScopeRefusal) -> OAuthError + '_ {
     }
 }
 
-async fn scope_sets(state: &AppState) -> Result<(BTreeSet<String>, BTreeSet<String>), OAuthError> {
-    let all = state.accounts.store.list_scopes().await?;
+async fn scope_sets(
+    state: &TokenState,
+) -> Result<(BTreeSet<String>, BTreeSet<String>), OAuthError> {
+    let all = state.accounts.scopes().await?;
     let known = all.iter().map(|s| s.name.clone()).collect();
     let defaults = all
         .iter()
@@ -165,7 +196,7 @@ async fn scope_sets(state: &AppState) -> Result<(BTreeSet<String>, BTreeSet<Stri
     Ok((known, defaults))
 }
 
-async fn held_scopes(state: &AppState, user: &User) -> Result<BTreeSet<String>, OAuthError> {
+async fn held_scopes(state: &TokenState, user: &User) -> Result<BTreeSet<String>, OAuthError> {
     state.accounts.user_scopes(user).await.map_err(|e| {
         tracing::error!(error = %e, "reading roles failed");
         OAuthError::server_error()

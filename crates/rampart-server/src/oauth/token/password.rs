@@ -15,11 +15,10 @@ use crate::oauth::client_auth::Authenticated;
 use crate::oauth::error::OAuthError;
 use crate::oauth::form::Params;
 use crate::oauth::issue::{self, Subject};
-use crate::state::AppState;
 
 /// Admits a password-grant attempt before any store lookup (429, 503); see
 /// [`Login::admit`](crate::accounts::login::Login::admit).
-pub(super) fn admit(state: &AppState, ip: std::net::IpAddr) -> Result<Slot, OAuthError> {
+pub(super) fn admit(state: &super::TokenState, ip: std::net::IpAddr) -> Result<Slot, OAuthError> {
     Ok(state.login.admit(ip)?)
 }
 
@@ -27,7 +26,7 @@ pub(super) fn admit(state: &AppState, ip: std::net::IpAddr) -> Result<Slot, OAut
 /// `invalid_grant`, after the same amount of hashing work. `slot`: the place on the
 /// hashing pool from [`admit`].
 pub(super) async fn grant(
-    state: &AppState,
+    state: &super::TokenState,
     ip: std::net::IpAddr,
     client: &Authenticated,
     params: &Params,
@@ -60,8 +59,7 @@ pub(super) async fn grant(
     .map_err(scope_error(&client.client.id))?;
     // The login's session: the refresh-token family, and the access tokens' `sid`.
     let session = Uuid::new_v4();
-    let (access_token, expires_in) = issue::access_token(
-        state,
+    let (access_token, expires_in) = state.issuer.access_token(
         &client.client,
         &Subject::User {
             id: user.id,
@@ -73,8 +71,10 @@ pub(super) async fn grant(
     let scope = issue::join(&granted);
     let refresh_token = if client.client.grants.iter().any(|g| g == "refresh_token") {
         let (value, hash, row) =
-            issue::new_refresh(state, &client.client.id, user.id, &scope, session);
-        state.accounts.store.insert_refresh(&row, &hash).await?;
+            state
+                .issuer
+                .new_refresh(&client.client.id, user.id, &scope, session);
+        state.accounts.start_session(&row, &hash).await?;
         Some(value)
     } else {
         None

@@ -8,12 +8,11 @@ use crate::oauth::client_auth::Authenticated;
 use crate::oauth::error::OAuthError;
 use crate::oauth::form::Params;
 use crate::oauth::issue::{self, Subject};
-use crate::state::AppState;
 use crate::store::Rotation;
 
 /// RFC 6749 §6, with rotation and reuse detection (RFC 9700 §4.14.2).
 pub(super) async fn grant(
-    state: &AppState,
+    state: &super::TokenState,
     ip: std::net::IpAddr,
     client: &Authenticated,
     params: &Params,
@@ -21,9 +20,9 @@ pub(super) async fn grant(
 ) -> Result<TokenResponse, OAuthError> {
     let presented = params.require("refresh_token")?;
     let hash = crate::secret::digest(presented);
-    let store = &state.accounts.store;
+    let accounts = &state.accounts;
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or revoked");
-    let Some(record) = store.refresh_by_hash(&hash).await? else {
+    let Some(record) = accounts.refresh_token(&hash).await? else {
         return Err(invalid());
     };
     if record.client_id != client.client.id {
@@ -46,20 +45,17 @@ pub(super) async fn grant(
             "a refresh may not widen the original scope",
         ));
     }
-    let user = store.user_by_id(record.user_id).await?;
+    let user = accounts.user(record.user_id).await?;
     let Some(user) = user.filter(|u| !u.disabled) else {
         state.accounts.revoke_session(record.family_id).await?;
         return Err(invalid());
     };
-    let (next_value, next_hash, next_row) = issue::new_refresh(
-        state,
-        &client.client.id,
-        user.id,
-        &record.scope,
-        record.family_id,
-    );
+    let (next_value, next_hash, next_row) =
+        state
+            .issuer
+            .new_refresh(&client.client.id, user.id, &record.scope, record.family_id);
     let now = state.accounts.clock.now();
-    match store
+    match accounts
         .rotate_refresh(&hash, &client.client.id, &next_row, &next_hash, now)
         .await?
     {
@@ -91,8 +87,7 @@ pub(super) async fn grant(
         .filter(|s| held.contains(*s) && allowed.contains(*s))
         .cloned()
         .collect();
-    let (access_token, expires_in) = issue::access_token(
-        state,
+    let (access_token, expires_in) = state.issuer.access_token(
         &client.client,
         &Subject::User {
             id: user.id,

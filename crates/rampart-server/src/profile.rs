@@ -1,4 +1,4 @@
-//! `/users/me`: the caller's own account.
+//! `/users/me`: the caller's own account (scope `profile`).
 
 use axum::Router;
 use axum::extract::State;
@@ -8,8 +8,8 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Accounts;
-use super::throttle::{Subject, Throttle};
+use crate::accounts::throttle::{Counter, Throttle};
+use crate::accounts::{AccountError, Accounts};
 use crate::audit::{Audit, Event, Kind};
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
@@ -34,11 +34,7 @@ async fn current_user(accounts: &Accounts, token: &rampart::Auth) -> Result<User
         .subject()
         .and_then(|s| Uuid::parse_str(s).ok())
         .ok_or_else(|| ApiError::Forbidden("this token does not belong to a user".into()))?;
-    let user = accounts
-        .store
-        .user_by_id(id)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
+    let user = accounts.user(id).await?.ok_or(ApiError::NotFound("user"))?;
     if user.disabled {
         return Err(ApiError::Forbidden("the account is disabled".into()));
     }
@@ -106,7 +102,7 @@ pub async fn change_password(
 ) -> Result<StatusCode, ApiError> {
     let user = current_user(&accounts, &token).await?;
     // Guessing the current password here is throttled like a login.
-    let subjects = [Subject::Ip(ip), Subject::Account(user.username.clone())];
+    let subjects = [Counter::Ip(ip), Counter::Account(user.username.clone())];
     if let Err(wait) = throttle.check(&subjects).await? {
         return Err(ApiError::TooMany(wait));
     }
@@ -115,7 +111,7 @@ pub async fn change_password(
         .passwords
         .verify(&current, Some(&user.password_hash))
         .await
-        .map_err(|e| ApiError::from(super::AccountError::Hash(e)))?;
+        .map_err(|e| ApiError::from(AccountError::Hash(e)))?;
     if !check.ok {
         throttle.failed(&subjects).await?;
         return Err(ApiError::BadRequest(
