@@ -16,8 +16,6 @@
 //! (user id, username attempted, client id, kid, family id) and reasons only. The
 //! `secret_scan` test runs every flow with known secrets and greps logs and rows.
 
-pub mod http;
-
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -295,59 +293,6 @@ async fn write_batches(store: Arc<dyn AuditStore>, mut queue: mpsc::Receiver<Que
     }
 }
 
-/// The administrator behind an admin API call, for audit events. Extract it after
-/// `Scoped<AdminScope>` (or behind the admin route layer), which validated the token.
-pub struct AdminActor {
-    audit: Audit,
-    actor: String,
-    ip: IpAddr,
-}
-
-impl axum::extract::FromRequestParts<crate::state::AppState> for AdminActor {
-    type Rejection = crate::error::ApiError;
-
-    async fn from_request_parts(
-        parts: &mut ::http::request::Parts,
-        state: &crate::state::AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let actor = parts
-            .extensions
-            .get::<rampart::Verified>()
-            // Only this server's own validator's verdict names an administrator.
-            .filter(|v| v.produced_by(&state.validator))
-            .and_then(|v| v.claims.sub.clone())
-            .ok_or_else(|| {
-                crate::error::ApiError::Internal("admin route without a validated token".into())
-            })?;
-        let ip = match rampart::https::ClientIp::from_request_parts(parts, state).await {
-            Ok(rampart::https::ClientIp(ip)) => ip,
-            Err(_) => IpAddr::from([0, 0, 0, 0]),
-        };
-        Ok(Self {
-            audit: state.audit.clone(),
-            actor,
-            ip,
-        })
-    }
-}
-
-impl AdminActor {
-    /// Records an admin change: `action` on `subject`, with before/after snapshots.
-    pub async fn changed(&self, action: &str, subject: impl ToString, before: Value, after: Value) {
-        self.audit
-            .record(
-                Event::new(Kind::AdminChange)
-                    .actor(&self.actor)
-                    .subject(subject)
-                    .ip(self.ip)
-                    .details(
-                        serde_json::json!({"action": action, "before": before, "after": after}),
-                    ),
-            )
-            .await;
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -421,7 +366,10 @@ mod tests {
     async fn a_read_sees_every_event_recorded_before_it_even_while_the_writer_waits() {
         let dir = tempfile::tempdir().unwrap();
         let (store, other) = store(&dir).await;
-        let audit = Audit::batched(Arc::clone(&store), Clock::manual(1_000));
+        let audit = Audit::batched(
+            Arc::clone(&store) as Arc<dyn AuditStore>,
+            Clock::manual(1_000),
+        );
         let released = stall_writes(other, Duration::from_millis(300)).await;
 
         for n in 0..10 {
@@ -440,7 +388,11 @@ mod tests {
     async fn when_the_queue_is_full_requests_store_their_own_events_and_none_is_lost() {
         let dir = tempfile::tempdir().unwrap();
         let (store, other) = store(&dir).await;
-        let audit = Audit::with_capacity(Arc::clone(&store), Clock::manual(1_000), 1);
+        let audit = Audit::with_capacity(
+            Arc::clone(&store) as Arc<dyn AuditStore>,
+            Clock::manual(1_000),
+            1,
+        );
         let released = stall_writes(other, Duration::from_millis(300)).await;
 
         for n in 0..20 {
@@ -464,7 +416,10 @@ mod tests {
     async fn the_cli_stores_each_event_before_record_returns() {
         let dir = tempfile::tempdir().unwrap();
         let (store, _) = store(&dir).await;
-        let audit = Audit::new(Arc::clone(&store), Clock::manual(1_000));
+        let audit = Audit::new(
+            Arc::clone(&store) as Arc<dyn AuditStore>,
+            Clock::manual(1_000),
+        );
 
         audit.record(event(1)).await;
 

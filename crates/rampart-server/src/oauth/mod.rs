@@ -7,7 +7,6 @@ pub mod introspect;
 pub mod issue;
 pub mod metadata;
 pub mod revoke;
-pub mod rotation;
 pub mod token;
 
 use axum::Router;

@@ -8,7 +8,7 @@
 //!   types both backends decode, and their conversions; `error.rs`: the one
 //!   classification of database failures;
 //! - `sqlite/`, `postgres/`: per backend, one file per entity group, SQL only. No rule
-//!   about content lives in a backend: refresh reuse (`oauth::rotation`), the last
+//!   about content lives in a backend: refresh reuse (`accounts::rotation`), the last
 //!   administrator (`accounts::last_admin`) and scope granting (`accounts::scopes`) are
 //!   decided above the store, once.
 //!

@@ -91,7 +91,7 @@ pub struct Session {
 
 /// What [`RefreshStore::rotate_if_current`](super::RefreshStore::rotate_if_current)
 /// did. The store decides nothing more: whether a token that was not current means reuse
-/// is decided above it (`oauth::rotation`).
+/// is decided above it (`accounts::rotation`).
 #[derive(Debug)]
 pub enum RotateOutcome {
     /// The token was current; it is now used and the successor replaces it. Holds the

@@ -93,7 +93,7 @@ pub trait RefreshStore: Send + Sync + 'static {
     /// as its successor (same family, same absolute expiry). One conditional UPDATE
     /// decides, so of concurrent presentations exactly one gets `Rotated`; every other
     /// one gets `NotCurrent` with the stored row and nothing changed. What a token that
-    /// is not current means (reuse?) is the caller's decision (`oauth::rotation`).
+    /// is not current means (reuse?) is the caller's decision (`accounts::rotation`).
     async fn rotate_if_current(
         &self,
         hash: &[u8],

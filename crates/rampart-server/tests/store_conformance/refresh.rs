@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use rampart_server::oauth::rotation::{self, Rotation};
+use rampart_server::accounts::rotation::{self, Rotation};
 use rampart_server::store::{
     RefreshStore, RefreshToken, RotateOutcome, Store, StoreError, UserChange,
 };

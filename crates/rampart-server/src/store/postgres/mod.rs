@@ -5,7 +5,7 @@
 //!   Under READ COMMITTED a second UPDATE of the same row waits for the first to commit,
 //!   re-checks its WHERE clause on the new row version and matches nothing: of concurrent
 //!   presentations on any number of instances exactly one wins; the others find the
-//!   token not current, and the rule above the store (`oauth::rotation`) revokes the
+//!   token not current, and the rule above the store (`accounts::rotation`) revokes the
 //!   family (RFC 9700 §4.14.2), as on SQLite.
 //! - **Throttle counters** are one `INSERT … ON CONFLICT DO UPDATE … RETURNING` each; lock
 //!   deadlines only grow (`GREATEST`); the jti denylist is an upsert.
