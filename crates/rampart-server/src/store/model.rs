@@ -95,7 +95,7 @@ pub struct Session {
 #[derive(Debug)]
 pub enum RotateOutcome {
     /// The token was current; it is now used and the successor replaces it. Holds the
-    /// token as it was.
+    /// token, marked used.
     Rotated(RefreshToken),
     /// Nothing changed: the token is not current (used, revoked, expired, or bound to
     /// another client). Holds the stored row, if there is one.

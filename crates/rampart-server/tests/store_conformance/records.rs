@@ -323,9 +323,9 @@ pub(crate) async fn the_jti_denylist_forgets_expired_entries_and_the_access_epoc
         ),
         ("a user deleted", UserChange::Delete),
     ];
-    for (name, change) in changes {
+    for (now, (name, change)) in (10..).zip(changes) {
         store
-            .change_user(carol.id, change, last_admin::GUARD, 10)
+            .change_user(carol.id, change, last_admin::GUARD, now)
             .await
             .unwrap();
         let moved = store.access_epoch().await.unwrap();
