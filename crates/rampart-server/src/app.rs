@@ -16,7 +16,7 @@ use http::StatusCode;
 use http::{HeaderValue, header};
 use rampart::Validator;
 use rampart::https::{
-    ClientIpLayer, Hsts, Origin, RequireHttpsLayer, SecurityHeaders, TrustedProxies,
+    ClientIpLayer, Hsts, Origin, RequireHttpsLayer, SecurityHeadersLayer, TrustedProxies,
     https_redirect_router,
 };
 use serde_json::json;
@@ -270,7 +270,7 @@ impl Application {
             ))
             .layer(csrf(&config, &origin)?)
             // Inside the HTTPS check: plain-HTTP redirects must not carry HSTS (RFC 6797 §7.2).
-            .layer(SecurityHeaders::new(Some(hsts)));
+            .layer(SecurityHeadersLayer::new(Some(hsts)));
         if config.tls_mode == TlsMode::Proxy {
             // A request that reached the proxy over plain HTTP is treated like one on our
             // own plain listener: redirect GET/HEAD, refuse the rest.
@@ -561,7 +561,7 @@ pub(crate) fn csrf(
         .chain(config.cors_origins.iter().cloned())
         .chain(config.trusted_origins.iter().cloned());
     rampart::csrf::layer(origins)
-        .map_err(|e| anyhow::anyhow!("trusted_origins / cors_origins: {e:?}"))
+        .map_err(|e| anyhow::anyhow!("trusted_origins / cors_origins: {:?}", e.reason()))
 }
 
 /// CORS from an explicit allowlist (no wildcard; bearer tokens, not cookies, so no
