@@ -7,9 +7,9 @@ use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret as _, SecretString};
 
-use crate::app::{Application, core, open_store};
-use crate::audit::{Audit, Event, Kind};
+use crate::audit::{Event, Kind};
 use crate::config::{Config, Settings};
+use crate::startup::{Application, core, open_store};
 
 /// Rampart: an OAuth2 token server.
 #[derive(Debug, Parser)]
@@ -216,12 +216,7 @@ pub fn command() -> clap::Command {
 
 /// Audit events from the CLI carry the actor `cli`.
 async fn cli_audit(accounts: &crate::accounts::Accounts, event: Event) {
-    Audit::new(
-        std::sync::Arc::clone(&accounts.store),
-        accounts.clock.clone(),
-    )
-    .record(event.actor("cli"))
-    .await;
+    accounts.audit_now().record(event.actor("cli")).await;
 }
 
 fn config(cli: &Cli, dev: bool) -> anyhow::Result<Config> {
@@ -363,7 +358,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                 }
                 ScopeCommand::List => {
-                    for scope in accounts.store.list_scopes().await? {
+                    for scope in accounts.scopes().await? {
                         println!(
                             "{}{}  {}",
                             scope.name,
@@ -459,7 +454,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Config(ConfigCommand::Check) => {
             let config = config(&cli, false)?;
-            crate::app::validate(&config)?;
+            crate::startup::validate(&config)?;
             print!("{}", config.describe());
             println!("# configuration OK");
             Ok(())

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -154,17 +154,12 @@ impl Metrics {
 
     /// Renders the Prometheus text format, sampling the gauges (and the hashing pool's
     /// own refusal counts) now.
-    pub fn render(
-        &self,
-        hash_queue: usize,
-        hash_refusals: crate::accounts::pool::Refusals,
-        db: Option<(u32, usize)>,
-    ) -> String {
+    pub fn render(&self, hashing: HashPoolSample, db: Option<(u32, usize)>) -> String {
         self.hash_queue
-            .set(i64::try_from(hash_queue).unwrap_or(i64::MAX));
+            .set(i64::try_from(hashing.queue).unwrap_or(i64::MAX));
         for (reason, total) in [
-            ("queue_full", hash_refusals.queue_full),
-            ("cpu_budget", hash_refusals.cpu_budget),
+            ("queue_full", hashing.refused_queue_full),
+            ("cpu_budget", hashing.refused_cpu_budget),
         ] {
             // The pool counts; a max keeps the counter monotonic under concurrent scrapes.
             self.hash_refusals
@@ -182,6 +177,17 @@ impl Metrics {
         }
         out
     }
+}
+
+/// The password-hashing pool as it is now: its queue, and the refusals it has counted.
+#[derive(Debug, Clone, Copy)]
+pub struct HashPoolSample {
+    /// Attempts waiting for a hashing thread.
+    pub queue: usize,
+    /// Refused since start because the queue was full.
+    pub refused_queue_full: u64,
+    /// Refused since start because the CPU budget was spent.
+    pub refused_cpu_budget: u64,
 }
 
 /// Middleware: counts every request by matched route and status, and its latency.
@@ -207,20 +213,4 @@ pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: 
         .get_or_create(&RouteLabels { route })
         .observe(started.elapsed().as_secs_f64());
     response
-}
-
-/// `GET /metrics` on the metrics listener.
-pub async fn endpoint(State(state): State<crate::state::AppState>) -> impl IntoResponse {
-    let body = state.metrics.render(
-        state.accounts.passwords.queue_depth(),
-        state.accounts.passwords.refusals(),
-        state.accounts.store.pool_stats(),
-    );
-    (
-        [(
-            http::header::CONTENT_TYPE,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-        )],
-        body,
-    )
 }

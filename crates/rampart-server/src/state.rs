@@ -8,6 +8,7 @@ use rampart::Validator;
 use rampart::token::RevocationList;
 
 use crate::accounts::Accounts;
+use crate::accounts::login::Login;
 use crate::accounts::throttle::{LoginRate, Throttle};
 use crate::audit::Audit;
 use crate::keys::Keys;
@@ -51,6 +52,12 @@ pub struct AppState {
     pub audit: Audit,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub login_rate: LoginRate,
+    pub login: Login,
+    /// The store itself, for start-up, the background maintenance and the tests. No
+    /// handler can extract it (`skip`): handlers reach the store through the rules over
+    /// it (`Accounts`, `Login`, `Throttle`, `Audit`, `Keys`).
+    #[from_ref(skip)]
+    pub store: Arc<dyn Store>,
 }
 
 /// Revoked access-token ids (RFC 7009), mirrored in memory from the store so every

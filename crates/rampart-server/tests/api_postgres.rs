@@ -30,16 +30,24 @@ mod admin_users;
 mod cancellation;
 #[path = "api/client_authentication.rs"]
 mod client_authentication;
+#[path = "api/csrf_cors.rs"]
+mod csrf_cors;
 #[path = "api/database.rs"]
 mod database;
 #[path = "api/docs.rs"]
 mod docs;
+#[path = "api/hashing_pool.rs"]
+mod hashing_pool;
 #[path = "api/helpers.rs"]
 mod helpers;
 #[path = "api/introspection.rs"]
 mod introspection;
 #[path = "api/keys.rs"]
 mod keys;
+#[path = "api/lockout.rs"]
+mod lockout;
+#[path = "api/operations.rs"]
+mod operations;
 #[path = "api/passwords.rs"]
 mod passwords;
 #[path = "api/resource_server.rs"]
@@ -52,6 +60,8 @@ mod revocation;
 mod routes;
 #[path = "api/scopes.rs"]
 mod scopes;
+#[path = "api/sql_injection.rs"]
+mod sql_injection;
 #[path = "api/token_client_credentials.rs"]
 mod token_client_credentials;
 #[path = "api/token_errors.rs"]

@@ -208,7 +208,7 @@ async fn failures_on_either_instance_add_up_and_a_lockout_on_one_is_enforced_by_
 async fn an_audit_batch_is_stored_whole_or_not_at_all() {
     let Some(db) = database().await else { return };
     let app = instance(&db, |_| {}).await;
-    let store = &app.state.accounts.store;
+    let store = &app.state.store;
     let mut conn = db.connect().await;
     let before = count(&mut conn, "SELECT count(*) FROM audit_events").await;
     let events: Vec<AuditRecord> = (0..1201)

@@ -1,13 +1,17 @@
 //! Users, roles, scopes and clients: the rules shared by the HTTP handlers and the CLI.
 
 pub mod access;
+pub mod bootstrap;
 pub mod budget;
+pub mod client_id;
 pub mod hasher;
-pub mod http;
 pub mod import;
+pub mod login;
+mod lookups;
 pub mod passwords;
 pub mod pool;
 pub mod scopes;
+mod sessions;
 pub mod throttle;
 pub mod username;
 
@@ -99,10 +103,11 @@ pub struct NewClient {
     pub secret: Option<SecretString>,
 }
 
-/// The account rules over a [`Store`].
+/// The account rules over a [`Store`]. The store is private: every caller goes through
+/// a rule here (or a plain read in `lookups`), so no handler can write around one.
 #[derive(Clone)]
 pub struct Accounts {
-    pub store: Arc<dyn Store>,
+    store: Arc<dyn Store>,
     pub passwords: Passwords,
     pub clock: Clock,
     /// What the server's own routes check of every accepted token; every change below
@@ -111,6 +116,22 @@ pub struct Accounts {
 }
 
 impl Accounts {
+    /// The rules over `store`; `access` must watch the same store.
+    pub fn new(store: Arc<dyn Store>, passwords: Passwords, clock: Clock, access: Access) -> Self {
+        Self {
+            store,
+            passwords,
+            clock,
+            access,
+        }
+    }
+
+    /// An audit writer that stores each event before it returns, over the same store
+    /// (the CLI's: a verb exits right after its event).
+    pub fn audit_now(&self) -> crate::audit::Audit {
+        crate::audit::Audit::new(Arc::clone(&self.store), self.clock.clone())
+    }
+
     /// `e`, with the missing one of `names` named when the store refused a reference
     /// (one extra read, on that error path only).
     async fn naming_missing(
@@ -495,6 +516,16 @@ impl Accounts {
             .set_client_scopes(id, &scopes)
             .await
             .map_err(|e| AccountError::from_store(e, "client", "scope"))
+    }
+
+    /// Disables or enables a client (its tokens are refused while it is disabled).
+    pub async fn set_client_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError> {
+        self.store.set_client_disabled(id, disabled).await
+    }
+
+    /// Deletes a client; its refresh tokens go with it.
+    pub async fn delete_client(&self, id: &str) -> Result<(), StoreError> {
+        self.store.delete_client(id).await
     }
 
     /// The scopes held by a user: the union over their roles.

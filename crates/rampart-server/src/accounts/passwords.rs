@@ -243,6 +243,11 @@ impl Passwords {
         self.pool.refusals()
     }
 
+    /// How long until the CPU budget admits a hashing job again (zero: now, or no budget).
+    pub fn budget_wait(&self) -> Duration {
+        self.pool.budget_wait()
+    }
+
     /// The `Retry-After` for a [`HashError::Busy`] caller: until the CPU budget's debt
     /// drains back to its burst allowance, rounded up to whole seconds, at least 1 s (a
     /// full queue empties within about that).

@@ -86,9 +86,9 @@ impl Default for ThrottlePolicy {
     }
 }
 
-/// What is being throttled.
+/// A failure counter: what is being throttled.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Subject {
+pub enum Counter {
     /// A client IP.
     Ip(std::net::IpAddr),
     /// A (normalised) username, whether or not the account exists.
@@ -99,7 +99,7 @@ pub enum Subject {
     ClientAtIp(String, std::net::IpAddr),
 }
 
-impl Subject {
+impl Counter {
     fn key(&self) -> String {
         match self {
             Self::Ip(ip) => format!("ip:{ip}"),
@@ -128,14 +128,14 @@ impl Throttle {
     }
 
     /// `Err(seconds)` when any subject is locked now: how long until the last lock ends.
-    pub async fn check(&self, subjects: &[Subject]) -> Result<Result<(), u64>, StoreError> {
+    pub async fn check(&self, subjects: &[Counter]) -> Result<Result<(), u64>, StoreError> {
         Ok(self.standing(subjects).await?.locked())
     }
 
     /// What the store holds for `subjects` (one lookup): whether any is locked now, and
     /// which have failures on record.
-    pub async fn standing(&self, subjects: &[Subject]) -> Result<Standing, StoreError> {
-        let keys: Vec<String> = subjects.iter().map(Subject::key).collect();
+    pub async fn standing(&self, subjects: &[Counter]) -> Result<Standing, StoreError> {
+        let keys: Vec<String> = subjects.iter().map(Counter::key).collect();
         let rows = self.store.throttle_locks(&keys).await?;
         Ok(Standing::new(self.clock.now(), rows))
     }
@@ -143,8 +143,8 @@ impl Throttle {
     /// Records a failure for each subject; returns the subjects that became locked.
     pub async fn failed(
         &self,
-        subjects: &[Subject],
-    ) -> Result<Vec<(Subject, Duration)>, StoreError> {
+        subjects: &[Counter],
+    ) -> Result<Vec<(Counter, Duration)>, StoreError> {
         let now = self.clock.now();
         let reset_before =
             now - i64::try_from(self.policy.reset_after.as_secs()).unwrap_or(i64::MAX);
@@ -153,10 +153,10 @@ impl Throttle {
             let key = subject.key();
             let failures = self.store.record_failure(&key, now, reset_before).await?;
             let backoff = match subject {
-                Subject::Ip(_) => self.policy.per_ip,
-                Subject::Account(_) => self.policy.per_account,
-                Subject::Client(_) => self.policy.per_client,
-                Subject::ClientAtIp(..) => self.policy.per_client_ip,
+                Counter::Ip(_) => self.policy.per_ip,
+                Counter::Account(_) => self.policy.per_account,
+                Counter::Client(_) => self.policy.per_client,
+                Counter::ClientAtIp(..) => self.policy.per_client_ip,
             };
             let lock = backoff.lock_for(failures);
             if !lock.is_zero() {
@@ -178,7 +178,7 @@ impl Throttle {
     }
 
     /// Clears a subject's failures (after a successful login).
-    pub async fn succeeded(&self, subject: &Subject) -> Result<(), StoreError> {
+    pub async fn succeeded(&self, subject: &Counter) -> Result<(), StoreError> {
         self.store.clear_failures(&subject.key()).await
     }
 
@@ -189,7 +189,7 @@ impl Throttle {
     pub async fn succeeded_after(
         &self,
         standing: Option<&Standing>,
-        subject: &Subject,
+        subject: &Counter,
     ) -> Result<(), StoreError> {
         if standing.is_none_or(|s| s.has_failures(subject)) {
             self.succeeded(subject).await
@@ -232,7 +232,7 @@ impl Standing {
     }
 
     /// Whether `subject` has failures on record (a row, locked or not).
-    pub fn has_failures(&self, subject: &Subject) -> bool {
+    pub fn has_failures(&self, subject: &Counter) -> bool {
         let key = subject.key();
         self.recorded.contains(&key)
     }
@@ -261,8 +261,8 @@ mod tests {
 
     #[test]
     fn the_standing_table() {
-        let ip = Subject::Ip(std::net::IpAddr::from([10, 0, 0, 1]));
-        let account = Subject::Account("alice".into());
+        let ip = Counter::Ip(std::net::IpAddr::from([10, 0, 0, 1]));
+        let account = Counter::Account("alice".into());
         let cases = [
             ("nothing on record", vec![], Ok(()), false, false),
             (

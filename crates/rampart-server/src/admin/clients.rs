@@ -8,9 +8,9 @@ use rampart::Scoped;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
+use super::AdminActor;
 use super::AdminScope;
 use crate::accounts::Accounts;
-use crate::audit::AdminActor;
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
 use crate::store::Client;
@@ -55,7 +55,7 @@ impl From<Client> for ClientView {
     security(("oauth2" = ["admin"])),
     responses(
         (status = 200, description = "Every client (never a secret)", body = [ClientView]),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn list(
     State(accounts): State<Accounts>,
@@ -63,8 +63,7 @@ async fn list(
 ) -> Result<ApiJson<Vec<ClientView>>, ApiError> {
     Ok(ApiJson(
         accounts
-            .store
-            .list_clients()
+            .clients()
             .await?
             .into_iter()
             .map(ClientView::from)
@@ -77,17 +76,17 @@ async fn list(
 /// `audience` (the tokens' `aud`, default the public URL) without spaces.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct CreateClient {
-    #[schema(value_type = crate::docs::fields::ClientName)]
+    #[schema(value_type = crate::openapi::fields::ClientName)]
     name: String,
     confidential: bool,
     /// At least one; `client_credentials` only for a confidential client.
-    // The second rule is the `anyOf` of `docs::openapi::BodyConstraints`.
-    #[schema(value_type = Vec<crate::docs::schemas::GrantType>, min_items = 1)]
+    // The second rule is the `anyOf` of `openapi::document::BodyConstraints`.
+    #[schema(value_type = Vec<crate::openapi::schemas::GrantType>, min_items = 1)]
     grants: Vec<String>,
     #[serde(default)]
-    #[schema(value_type = Vec<crate::docs::fields::ScopeName>)]
+    #[schema(value_type = Vec<crate::openapi::fields::ScopeName>)]
     scopes: Vec<String>,
-    #[schema(value_type = Option<crate::docs::fields::Audience>)]
+    #[schema(value_type = Option<crate::openapi::fields::Audience>)]
     audience: Option<String>,
 }
 
@@ -99,8 +98,8 @@ pub(super) struct CreateClient {
     security(("oauth2" = ["admin"])),
     responses(
         (status = 201, description = "Created; `client_secret` is present for a confidential client, in this response only", body = ClientView),
-        (status = 400, response = crate::docs::schemas::InvalidRequest),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 400, response = crate::openapi::schemas::InvalidRequest),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn create(
     State(accounts): State<Accounts>,
@@ -138,8 +137,8 @@ async fn create(
     security(("oauth2" = ["admin"])),
     responses(
         (status = 200, description = "The client", body = ClientView),
-        (status = 404, response = crate::docs::schemas::NotFound),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 404, response = crate::openapi::schemas::NotFound),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn get_one(
     State(accounts): State<Accounts>,
@@ -147,7 +146,6 @@ async fn get_one(
     ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<ClientView>, ApiError> {
     let client = accounts
-        .store
         .client(&id)
         .await?
         .ok_or(ApiError::NotFound("client"))?;
@@ -159,7 +157,7 @@ async fn get_one(
 #[serde(deny_unknown_fields)]
 pub(super) struct UpdateClient {
     disabled: Option<bool>,
-    #[schema(value_type = Option<Vec<crate::docs::fields::ScopeName>>)]
+    #[schema(value_type = Option<Vec<crate::openapi::fields::ScopeName>>)]
     scopes: Option<Vec<String>>,
 }
 
@@ -172,9 +170,9 @@ pub(super) struct UpdateClient {
     security(("oauth2" = ["admin"])),
     responses(
         (status = 200, description = "The updated client", body = ClientView),
-        (status = 400, response = crate::docs::schemas::InvalidRequest),
-        (status = 404, response = crate::docs::schemas::NotFound),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 400, response = crate::openapi::schemas::InvalidRequest),
+        (status = 404, response = crate::openapi::schemas::NotFound),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn update(
     State(accounts): State<Accounts>,
@@ -188,7 +186,6 @@ async fn update(
         other => other.into(),
     };
     let before = accounts
-        .store
         .client(&id)
         .await?
         .ok_or(ApiError::NotFound("client"))?;
@@ -197,13 +194,11 @@ async fn update(
     }
     if let Some(disabled) = body.disabled {
         accounts
-            .store
             .set_client_disabled(&id, disabled)
             .await
             .map_err(not_found)?;
     }
     let client = accounts
-        .store
         .client(&id)
         .await?
         .ok_or(ApiError::NotFound("client"))?;
@@ -226,8 +221,8 @@ async fn update(
     security(("oauth2" = ["admin"])),
     responses(
         (status = 204, description = "Deleted, with its refresh tokens"),
-        (status = 404, response = crate::docs::schemas::NotFound),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 404, response = crate::openapi::schemas::NotFound),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn delete(
     State(accounts): State<Accounts>,
@@ -235,15 +230,11 @@ async fn delete(
     actor: AdminActor,
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    let before = accounts.store.client(&id).await?.map(ClientView::from);
-    accounts
-        .store
-        .delete_client(&id)
-        .await
-        .map_err(|e| match e {
-            crate::store::StoreError::NotFound => ApiError::NotFound("client"),
-            other => other.into(),
-        })?;
+    let before = accounts.client(&id).await?.map(ClientView::from);
+    accounts.delete_client(&id).await.map_err(|e| match e {
+        crate::store::StoreError::NotFound => ApiError::NotFound("client"),
+        other => other.into(),
+    })?;
     actor
         .changed(
             "client.delete",

@@ -1,5 +1,7 @@
 //! The admin API (ARCHITECTURE.md), every route behind scope `admin`.
 
+mod actor;
+mod audit;
 mod clients;
 pub(crate) mod openapi;
 mod roles;
@@ -7,6 +9,8 @@ mod sessions;
 mod users;
 
 use axum::Router;
+
+pub use actor::AdminActor;
 
 use crate::state::AppState;
 
@@ -19,7 +23,7 @@ pub fn router(validator: &rampart::Validator) -> Router<AppState> {
         .merge(roles::router())
         .merge(clients::router())
         .merge(sessions::router())
-        .merge(crate::audit::http::router())
+        .merge(audit::router())
         // Defence in depth: every handler also takes `Scoped<AdminScope>`.
         .route_layer(validator.require_scopes(["admin"]))
 }

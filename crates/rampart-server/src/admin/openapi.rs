@@ -3,9 +3,9 @@
 
 use utoipa::OpenApi;
 
-use super::{clients, roles, sessions, users};
+use super::{audit, clients, roles, sessions, users};
 
-/// The `/admin/*` operations; merged into `crate::docs::openapi`.
+/// The `/admin/*` operations; merged into `crate::openapi::document`.
 #[derive(OpenApi)]
 #[openapi(paths(
     users::list,
@@ -27,5 +27,6 @@ use super::{clients, roles, sessions, users};
     sessions::list,
     sessions::revoke,
     sessions::end_all,
+    audit::list,
 ))]
 pub(crate) struct AdminApi;

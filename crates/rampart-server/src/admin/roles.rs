@@ -7,9 +7,9 @@ use http::StatusCode;
 use rampart::Scoped;
 use serde::{Deserialize, Serialize};
 
+use super::AdminActor;
 use super::AdminScope;
 use crate::accounts::Accounts;
-use crate::audit::AdminActor;
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
 use crate::store::Role;
@@ -40,7 +40,7 @@ impl From<Role> for RoleView {
     security(("oauth2" = ["admin"])),
     responses(
         (status = 200, description = "Every role", body = [RoleView]),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn list(
     State(accounts): State<Accounts>,
@@ -48,8 +48,7 @@ async fn list(
 ) -> Result<ApiJson<Vec<RoleView>>, ApiError> {
     Ok(ApiJson(
         accounts
-            .store
-            .list_roles()
+            .roles()
             .await?
             .into_iter()
             .map(RoleView::from)
@@ -61,13 +60,13 @@ async fn list(
 /// must exist.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct CreateRole {
-    #[schema(value_type = crate::docs::fields::RoleName)]
+    #[schema(value_type = crate::openapi::fields::RoleName)]
     name: String,
     #[serde(default)]
-    #[schema(value_type = crate::docs::fields::Description)]
+    #[schema(value_type = crate::openapi::fields::Description)]
     description: String,
     #[serde(default)]
-    #[schema(value_type = Vec<crate::docs::fields::ScopeName>)]
+    #[schema(value_type = Vec<crate::openapi::fields::ScopeName>)]
     scopes: Vec<String>,
 }
 
@@ -78,9 +77,9 @@ pub(super) struct CreateRole {
     security(("oauth2" = ["admin"])),
     responses(
         (status = 201, description = "Created", body = RoleView),
-        (status = 400, response = crate::docs::schemas::InvalidRequest),
-        (status = 409, response = crate::docs::schemas::Conflict),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 400, response = crate::openapi::schemas::InvalidRequest),
+        (status = 409, response = crate::openapi::schemas::Conflict),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn create(
     State(accounts): State<Accounts>,
@@ -106,21 +105,21 @@ async fn create(
 /// The role's complete new scope list (each scope must exist).
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct SetScopes {
-    #[schema(value_type = Vec<crate::docs::fields::ScopeName>)]
+    #[schema(value_type = Vec<crate::openapi::fields::ScopeName>)]
     scopes: Vec<String>,
 }
 
 /// `PUT /admin/roles/{name}` `{"scopes": [...]}` — scope `admin`.
 #[utoipa::path(put, path = "/admin/roles/{name}", operation_id = "set_role_scopes",
     summary = "Replace a role's scopes", tag = "admin",
-    params(("name" = crate::docs::fields::RoleName, Path, description = "The role's name")),
+    params(("name" = crate::openapi::fields::RoleName, Path, description = "The role's name")),
     request_body = SetScopes,
     security(("oauth2" = ["admin"])),
     responses(
         (status = 200, description = "The updated role", body = RoleView),
-        (status = 400, response = crate::docs::schemas::InvalidRequest),
-        (status = 404, response = crate::docs::schemas::NotFound),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 400, response = crate::openapi::schemas::InvalidRequest),
+        (status = 404, response = crate::openapi::schemas::NotFound),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn set_scopes(
     State(accounts): State<Accounts>,
@@ -129,10 +128,9 @@ async fn set_scopes(
     ApiPath(name): ApiPath<String>,
     ApiJson(body): ApiJson<SetScopes>,
 ) -> Result<ApiJson<RoleView>, ApiError> {
-    let before = accounts.store.role(&name).await?.map(RoleView::from);
+    let before = accounts.role(&name).await?.map(RoleView::from);
     accounts.set_role_scopes(&name, &body.scopes).await?;
     let role = accounts
-        .store
         .role(&name)
         .await?
         .ok_or(ApiError::NotFound("role"))?;
@@ -151,14 +149,14 @@ async fn set_scopes(
 /// `DELETE /admin/roles/{name}` — scope `admin`.
 #[utoipa::path(delete, path = "/admin/roles/{name}", operation_id = "delete_role",
     summary = "Delete a role", tag = "admin",
-    params(("name" = inline(crate::docs::fields::DeletableRoleName), Path, description = "The role's name")),
+    params(("name" = inline(crate::openapi::fields::DeletableRoleName), Path, description = "The role's name")),
     security(("oauth2" = ["admin"])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 400, description = "`invalid_request`: the built-in roles `admin` and `user` cannot be deleted", body = crate::docs::schemas::ErrorBody,
+        (status = 400, description = "`invalid_request`: the built-in roles `admin` and `user` cannot be deleted", body = crate::openapi::schemas::ErrorBody,
             example = json!({"error": "invalid_request", "error_description": "built-in roles cannot be deleted"})),
-        (status = 404, response = crate::docs::schemas::NotFound),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 404, response = crate::openapi::schemas::NotFound),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn delete(
     State(accounts): State<Accounts>,
@@ -166,7 +164,7 @@ async fn delete(
     actor: AdminActor,
     ApiPath(name): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
-    let before = accounts.store.role(&name).await?.map(RoleView::from);
+    let before = accounts.role(&name).await?.map(RoleView::from);
     accounts.delete_role(&name).await?;
     actor
         .changed(
@@ -194,13 +192,13 @@ pub(super) struct ScopeView {
     security(("oauth2" = ["admin"])),
     responses(
         (status = 200, description = "Every scope", body = [ScopeView]),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn list_scopes(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
 ) -> Result<ApiJson<Vec<ScopeView>>, ApiError> {
-    let scopes = accounts.store.list_scopes().await?;
+    let scopes = accounts.scopes().await?;
     Ok(ApiJson(
         scopes
             .into_iter()
@@ -217,7 +215,7 @@ async fn list_scopes(
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct PutScope {
     #[serde(default)]
-    #[schema(value_type = crate::docs::fields::Description)]
+    #[schema(value_type = crate::openapi::fields::Description)]
     description: String,
     #[serde(default)]
     default: bool,
@@ -227,13 +225,13 @@ pub(super) struct PutScope {
 /// updates a scope; `admin` can never become a default scope.
 #[utoipa::path(put, path = "/admin/scopes/{name}", operation_id = "put_scope",
     summary = "Create or update a scope", tag = "admin",
-    params(("name" = crate::docs::fields::ScopeName, Path, description = "The scope: printable ASCII without spaces, quotes or backslashes, at most 128 characters")),
+    params(("name" = crate::openapi::fields::ScopeName, Path, description = "The scope: printable ASCII without spaces, quotes or backslashes, at most 128 characters")),
     request_body = PutScope,
     security(("oauth2" = ["admin"])),
     responses(
         (status = 200, description = "The scope as stored", body = ScopeView),
-        (status = 400, response = crate::docs::schemas::InvalidRequest),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 400, response = crate::openapi::schemas::InvalidRequest),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn put_scope(
     State(accounts): State<Accounts>,
@@ -243,8 +241,7 @@ async fn put_scope(
     ApiJson(body): ApiJson<PutScope>,
 ) -> Result<ApiJson<ScopeView>, ApiError> {
     let before = accounts
-        .store
-        .list_scopes()
+        .scopes()
         .await?
         .into_iter()
         .find(|s| s.name == name);

@@ -8,9 +8,9 @@ use rampart::Scoped;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::AdminActor;
 use super::AdminScope;
 use crate::accounts::Accounts;
-use crate::audit::AdminActor;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
@@ -41,18 +41,15 @@ pub(super) struct SessionQuery {
     security(("oauth2" = ["admin"])),
     responses(
         (status = 200, description = "Live sessions, optionally of one user", body = [SessionView]),
-        (status = 400, response = crate::docs::schemas::InvalidRequest),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 400, response = crate::openapi::schemas::InvalidRequest),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn list(
     State(accounts): State<Accounts>,
     _: Scoped<AdminScope>,
     ApiQuery(q): ApiQuery<SessionQuery>,
 ) -> Result<ApiJson<Vec<SessionView>>, ApiError> {
-    let sessions = accounts
-        .store
-        .list_sessions(q.user_id, accounts.clock.now())
-        .await?;
+    let sessions = accounts.sessions(q.user_id).await?;
     Ok(ApiJson(
         sessions
             .into_iter()
@@ -77,8 +74,8 @@ async fn list(
     security(("oauth2" = ["admin"])),
     responses(
         (status = 204, description = "Revoked: every refresh token of the family stops working"),
-        (status = 404, response = crate::docs::schemas::NotFound),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 404, response = crate::openapi::schemas::NotFound),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn revoke(
     State(accounts): State<Accounts>,
@@ -110,8 +107,8 @@ async fn revoke(
     security(("oauth2" = ["admin"])),
     responses(
         (status = 204, description = "Ended: the user must log in again"),
-        (status = 404, response = crate::docs::schemas::NotFound),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 404, response = crate::openapi::schemas::NotFound),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn end_all(
     State(accounts): State<Accounts>,

@@ -11,9 +11,9 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::AdminActor;
 use super::AdminScope;
 use crate::accounts::{Accounts, Username};
-use crate::audit::AdminActor;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 use crate::store::User;
@@ -50,7 +50,7 @@ impl From<User> for UserView {
 pub(super) struct ListQuery {
     /// Username prefix (normalised like usernames; blank = none).
     // The prefix is parsed as a username when not blank: the sound subset of
-    // `docs::fields::UsernameText`, empty allowed.
+    // `openapi::fields::UsernameText`, empty allowed.
     #[param(max_length = 64, pattern = "^[A-Za-z0-9._@+-]*$")]
     q: Option<String>,
     /// Page size, 1–200 (default 50).
@@ -75,8 +75,8 @@ pub(super) struct Page<T> {
     security(("oauth2" = ["admin"])),
     responses(
         (status = 200, description = "Users in username order", body = Page<UserView>),
-        (status = 400, response = crate::docs::schemas::InvalidRequest),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 400, response = crate::openapi::schemas::InvalidRequest),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn list(
     State(accounts): State<Accounts>,
@@ -109,7 +109,6 @@ async fn list(
         None => None,
     };
     let mut users = accounts
-        .store
         .list_users(prefix.as_deref(), after.as_deref(), limit + 1)
         .await?;
     let next_cursor = if users.len() > limit as usize {
@@ -128,12 +127,12 @@ async fn list(
 /// Password: 8–1024 bytes, not a common password, not the username. Roles must exist.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct CreateUser {
-    #[schema(value_type = crate::docs::fields::UsernameText)]
+    #[schema(value_type = crate::openapi::fields::UsernameText)]
     username: String,
-    #[schema(value_type = crate::docs::fields::NewPassword)]
+    #[schema(value_type = crate::openapi::fields::NewPassword)]
     password: String,
     #[serde(default)]
-    #[schema(value_type = Vec<crate::docs::fields::RoleName>)]
+    #[schema(value_type = Vec<crate::openapi::fields::RoleName>)]
     roles: Vec<String>,
 }
 
@@ -144,9 +143,9 @@ pub(super) struct CreateUser {
     security(("oauth2" = ["admin"])),
     responses(
         (status = 201, description = "Created", body = UserView),
-        (status = 400, response = crate::docs::schemas::InvalidRequest),
-        (status = 409, response = crate::docs::schemas::Conflict),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 400, response = crate::openapi::schemas::InvalidRequest),
+        (status = 409, response = crate::openapi::schemas::Conflict),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn create(
     State(accounts): State<Accounts>,
@@ -184,8 +183,8 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
     security(("oauth2" = ["admin"])),
     responses(
         (status = 200, description = "The user", body = UserView),
-        (status = 404, response = crate::docs::schemas::NotFound),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 404, response = crate::openapi::schemas::NotFound),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn get_one(
     State(accounts): State<Accounts>,
@@ -193,8 +192,7 @@ async fn get_one(
     ApiPath(id): ApiPath<String>,
 ) -> Result<ApiJson<UserView>, ApiError> {
     let user = accounts
-        .store
-        .user_by_id(parse_id(&id)?)
+        .user(parse_id(&id)?)
         .await?
         .ok_or(ApiError::NotFound("user"))?;
     Ok(ApiJson(user.into()))
@@ -205,7 +203,7 @@ async fn get_one(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct UpdateUser {
-    #[schema(value_type = Option<Vec<crate::docs::fields::RoleName>>)]
+    #[schema(value_type = Option<Vec<crate::openapi::fields::RoleName>>)]
     roles: Option<Vec<String>>,
     disabled: Option<bool>,
 }
@@ -218,10 +216,10 @@ pub(super) struct UpdateUser {
     security(("oauth2" = ["admin"])),
     responses(
         (status = 200, description = "The updated user", body = UserView),
-        (status = 400, response = crate::docs::schemas::InvalidRequest),
-        (status = 404, response = crate::docs::schemas::NotFound),
-        (status = 409, response = crate::docs::schemas::Conflict),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 400, response = crate::openapi::schemas::InvalidRequest),
+        (status = 404, response = crate::openapi::schemas::NotFound),
+        (status = 409, response = crate::openapi::schemas::Conflict),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn update(
     State(accounts): State<Accounts>,
@@ -231,22 +229,14 @@ async fn update(
     ApiJson(body): ApiJson<UpdateUser>,
 ) -> Result<ApiJson<UserView>, ApiError> {
     let id = parse_id(&id)?;
-    let before = accounts
-        .store
-        .user_by_id(id)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
+    let before = accounts.user(id).await?.ok_or(ApiError::NotFound("user"))?;
     if let Some(roles) = &body.roles {
         accounts.set_roles(id, roles).await?;
     }
     if let Some(disabled) = body.disabled {
         accounts.set_disabled(id, disabled).await?;
     }
-    let user = accounts
-        .store
-        .user_by_id(id)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
+    let user = accounts.user(id).await?.ok_or(ApiError::NotFound("user"))?;
     let (before, after) = (UserView::from(before), UserView::from(user));
     actor
         .changed(
@@ -266,9 +256,9 @@ async fn update(
     security(("oauth2" = ["admin"])),
     responses(
         (status = 204, description = "Deleted; the user's refresh tokens are gone"),
-        (status = 404, response = crate::docs::schemas::NotFound),
-        (status = 409, response = crate::docs::schemas::Conflict),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 404, response = crate::openapi::schemas::NotFound),
+        (status = 409, response = crate::openapi::schemas::Conflict),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 async fn delete(
     State(accounts): State<Accounts>,
@@ -277,11 +267,7 @@ async fn delete(
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = parse_id(&id)?;
-    let before = accounts
-        .store
-        .user_by_id(id)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
+    let before = accounts.user(id).await?.ok_or(ApiError::NotFound("user"))?;
     accounts.delete_user(id).await?;
     actor
         .changed(

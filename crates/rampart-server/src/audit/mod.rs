@@ -16,8 +16,6 @@
 //! (user id, username attempted, client id, kid, family id) and reasons only. The
 //! `secret_scan` test runs every flow with known secrets and greps logs and rows.
 
-pub mod http;
-
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -292,59 +290,6 @@ async fn write_batches(store: Arc<dyn Store>, mut queue: mpsc::Receiver<Queued>)
         for ack in flushes {
             let _ = ack.send(());
         }
-    }
-}
-
-/// The administrator behind an admin API call, for audit events. Extract it after
-/// `Scoped<AdminScope>` (or behind the admin route layer), which validated the token.
-pub struct AdminActor {
-    audit: Audit,
-    actor: String,
-    ip: IpAddr,
-}
-
-impl axum::extract::FromRequestParts<crate::state::AppState> for AdminActor {
-    type Rejection = crate::error::ApiError;
-
-    async fn from_request_parts(
-        parts: &mut ::http::request::Parts,
-        state: &crate::state::AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let actor = parts
-            .extensions
-            .get::<rampart::Verified>()
-            // Only this server's own validator's verdict names an administrator.
-            .filter(|v| v.produced_by(&state.validator))
-            .and_then(|v| v.claims.sub.clone())
-            .ok_or_else(|| {
-                crate::error::ApiError::Internal("admin route without a validated token".into())
-            })?;
-        let ip = match rampart::https::ClientIp::from_request_parts(parts, state).await {
-            Ok(rampart::https::ClientIp(ip)) => ip,
-            Err(_) => IpAddr::from([0, 0, 0, 0]),
-        };
-        Ok(Self {
-            audit: state.audit.clone(),
-            actor,
-            ip,
-        })
-    }
-}
-
-impl AdminActor {
-    /// Records an admin change: `action` on `subject`, with before/after snapshots.
-    pub async fn changed(&self, action: &str, subject: impl ToString, before: Value, after: Value) {
-        self.audit
-            .record(
-                Event::new(Kind::AdminChange)
-                    .actor(&self.actor)
-                    .subject(subject)
-                    .ip(self.ip)
-                    .details(
-                        serde_json::json!({"action": action, "before": before, "after": after}),
-                    ),
-            )
-            .await;
     }
 }
 

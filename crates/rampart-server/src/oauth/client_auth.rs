@@ -8,12 +8,15 @@ use http::{HeaderMap, header};
 
 use super::error::OAuthError;
 use super::form::Params;
-use crate::accounts::FIRST_PARTY_CLIENT;
-use crate::accounts::throttle::Subject;
-use crate::audit::{Event, Kind};
+use crate::accounts::client_id::plausible_client_id;
+use crate::accounts::login::Login;
+use crate::accounts::throttle::{Counter, Throttle};
+use crate::accounts::{Accounts, FIRST_PARTY_CLIENT};
+use crate::audit::{Audit, Event, Kind};
 use crate::secret;
 use crate::state::AppState;
 use crate::store::Client;
+use axum::extract::FromRef;
 use std::net::IpAddr;
 
 /// How the client identified itself.
@@ -24,9 +27,9 @@ pub enum Method {
     /// `client_id` and `client_secret` in the body.
     Post,
     /// A public client: `client_id` only.
-    None,
+    Public,
     /// Nothing at all: the built-in first-party client.
-    Implicit,
+    FirstParty,
 }
 
 /// A client that proved who it is (or a public client that named itself).
@@ -97,26 +100,37 @@ fn credentials(
             Ok((Some((id.to_owned(), secret.to_owned())), Method::Post))
         }
         (None, None) => match params.get("client_id") {
-            Some(id) => Ok((Some((id.to_owned(), String::new())), Method::None)),
-            None => Ok((None, Method::Implicit)),
+            Some(id) => Ok((Some((id.to_owned(), String::new())), Method::Public)),
+            None => Ok((None, Method::FirstParty)),
         },
     }
 }
 
-/// Longest client id a request may present. Ours are `c_` and 16 characters; imported or
-/// built-in ones are shorter than this.
-pub const MAX_CLIENT_ID_CHARS: usize = 64;
+/// What client authentication needs: the clients, the failure backoff, the audit trail,
+/// and the login policy that counts failures and locks.
+#[derive(Clone)]
+pub struct ClientAuth {
+    accounts: Accounts,
+    throttle: Throttle,
+    audit: Audit,
+    login: Login,
+}
 
-/// Whether `id` could name a client: 1–64 visible ASCII characters (RFC 6749 Appendix A.1
-/// allows any VSCHAR; we bound the length). Pure.
-pub fn plausible_client_id(id: &str) -> bool {
-    (1..=MAX_CLIENT_ID_CHARS).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_graphic())
+impl FromRef<AppState> for ClientAuth {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            accounts: state.accounts.clone(),
+            throttle: state.throttle.clone(),
+            audit: state.audit.clone(),
+            login: state.login.clone(),
+        }
+    }
 }
 
 /// Authenticates the client of a request. A request without any client identification
 /// is the first-party public client (ARCHITECTURE.md), when it is enabled.
 pub async fn authenticate(
-    state: &AppState,
+    state: &ClientAuth,
     ip: IpAddr,
     headers: &HeaderMap,
     params: &Params,
@@ -131,9 +145,9 @@ pub async fn authenticate(
         return Err(OAuthError::invalid_client(basic));
     }
     let subjects = [
-        Subject::ClientAtIp(id.clone(), ip),
-        Subject::Client(id.clone()),
-        Subject::Ip(ip),
+        Counter::ClientAtIp(id.clone(), ip),
+        Counter::Client(id.clone()),
+        Counter::Ip(ip),
     ];
     let standing = if presents_secret {
         let standing = state.throttle.standing(&subjects).await?;
@@ -144,7 +158,7 @@ pub async fn authenticate(
     } else {
         None
     };
-    let client = state.accounts.store.client(&id).await?;
+    let client = state.accounts.client(&id).await?;
     let Some(client) = client.filter(|c| !c.disabled) else {
         if presents_secret {
             state
@@ -156,7 +170,7 @@ pub async fn authenticate(
                         .reason("unknown_client"),
                 )
                 .await;
-            super::token::record_lockouts(state, &subjects, ip).await?;
+            state.login.record_failure(&subjects, ip).await?;
         }
         return Err(OAuthError::invalid_client(basic));
     };
@@ -166,7 +180,7 @@ pub async fn authenticate(
         Method::Basic if secret.is_empty() && !client.confidential => {
             return Ok(Authenticated {
                 client,
-                method: Method::None,
+                method: Method::Public,
             });
         }
         Method::Basic | Method::Post => {
@@ -185,7 +199,7 @@ pub async fn authenticate(
                             .reason("wrong_secret"),
                     )
                     .await;
-                super::token::record_lockouts(state, &subjects, ip).await?;
+                state.login.record_failure(&subjects, ip).await?;
                 return Err(OAuthError::invalid_client(basic));
             }
             for subject in &subjects[..2] {
@@ -196,10 +210,10 @@ pub async fn authenticate(
             }
         }
         // A confidential client must authenticate (RFC 6749 §3.2.1).
-        Method::None | Method::Implicit if client.confidential => {
+        Method::Public | Method::FirstParty if client.confidential => {
             return Err(OAuthError::invalid_client(false));
         }
-        Method::None | Method::Implicit => {}
+        Method::Public | Method::FirstParty => {}
     }
     Ok(Authenticated { client, method })
 }
@@ -229,34 +243,15 @@ mod tests {
     }
 
     #[test]
-    fn the_plausible_client_id_table() {
-        let long = "c".repeat(MAX_CLIENT_ID_CHARS);
-        let too_long = "c".repeat(MAX_CLIENT_ID_CHARS + 1);
-        let cases = [
-            ("a generated id", "c_AbCdEfGhIjKlMnOp", true),
-            ("the first-party client", FIRST_PARTY_CLIENT, true),
-            ("the longest allowed", long.as_str(), true),
-            ("one character too long", too_long.as_str(), false),
-            ("empty", "", false),
-            ("a space", "c_a b", false),
-            ("a control character", "c_a\u{1}", false),
-            ("non-ASCII", "c_é", false),
-        ];
-        for (name, id, want) in cases {
-            assert_eq!(plausible_client_id(id), want, "{name}");
-        }
-    }
-
-    #[test]
     fn the_credentials_table() {
         let none = HeaderMap::new();
         assert_eq!(
             credentials(&none, &params("")).unwrap(),
-            (None, Method::Implicit)
+            (None, Method::FirstParty)
         );
         assert_eq!(
             credentials(&none, &params("client_id=a")).unwrap(),
-            (Some(("a".into(), String::new())), Method::None)
+            (Some(("a".into(), String::new())), Method::Public)
         );
         assert_eq!(
             credentials(&none, &params("client_id=a&client_secret=s")).unwrap(),

@@ -137,3 +137,16 @@ impl From<crate::store::StoreError> for OAuthError {
         }
     }
 }
+
+impl From<crate::accounts::login::LoginError> for OAuthError {
+    fn from(e: crate::accounts::login::LoginError) -> Self {
+        use crate::accounts::login::LoginError;
+        match e {
+            LoginError::Locked(wait) => Self::too_many(wait),
+            LoginError::Incorrect => Self::invalid_grant("the username or password is incorrect"),
+            LoginError::Busy(retry_after) => Self::unavailable(retry_after.as_secs()),
+            LoginError::Failed => Self::server_error(),
+            LoginError::Store(e) => e.into(),
+        }
+    }
+}

@@ -7,40 +7,46 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderMap, HeaderValue, header};
 use serde_json::{Value, json};
 
-use super::client_auth::authenticate;
+use std::sync::Arc;
+
+use super::client_auth::{ClientAuth, authenticate};
 use super::error::OAuthError;
 use super::form::Params;
-use crate::state::AppState;
+use crate::accounts::Accounts;
+use crate::state::{AnyAudience, TokenSettings};
 use rampart::https::ClientIp;
 
 /// Only clients that authenticate with a secret may introspect (§2.1: the endpoint must
 /// be protected). An inactive or unknown token answers exactly `{"active":false}`.
 #[utoipa::path(post, path = "/oauth/introspect", operation_id = "introspect",
     summary = "Introspect a token (confidential clients)", tag = "oauth",
-    request_body(content = crate::docs::schemas::IntrospectRequest, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = crate::openapi::schemas::IntrospectRequest, content_type = "application/x-www-form-urlencoded"),
     security(("client_basic" = []), ()),
     responses(
-        (status = 200, description = "The token's state (RFC 7662 §2.2)", body = crate::docs::schemas::Introspection,
+        (status = 200, description = "The token's state (RFC 7662 §2.2)", body = crate::openapi::schemas::Introspection,
             headers(("Cache-Control" = String, description = "`no-store`"))),
-        (status = 400, response = crate::docs::schemas::OAuthBadRequest),
-        (status = 401, response = crate::docs::schemas::InvalidClient),
-        (status = 413, response = crate::docs::schemas::FormTooLarge),
-        (status = 429, response = crate::docs::schemas::TooManyAttempts),
-        (status = 503, response = crate::docs::schemas::OAuthUnavailable),
+        (status = 400, response = crate::openapi::schemas::OAuthBadRequest),
+        (status = 401, response = crate::openapi::schemas::InvalidClient),
+        (status = 413, response = crate::openapi::schemas::FormTooLarge),
+        (status = 429, response = crate::openapi::schemas::TooManyAttempts),
+        (status = 503, response = crate::openapi::schemas::OAuthUnavailable),
     ))]
 pub async fn introspect(
-    State(state): State<AppState>,
+    State(clients): State<ClientAuth>,
+    State(accounts): State<Accounts>,
+    State(any_audience): State<AnyAudience>,
+    State(settings): State<Arc<TokenSettings>>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OAuthError> {
     let params = Params::parse(&headers, &body)?;
-    let client = authenticate(&state, ip, &headers, &params).await?;
+    let client = authenticate(&clients, ip, &headers, &params).await?;
     if !client.has_secret() {
         return Err(OAuthError::invalid_client(false));
     }
     let token = params.require("token")?;
-    let body = match state.any_audience.checked.validate(token).await {
+    let body = match any_audience.checked.validate(token).await {
         Ok(claims) => {
             let mut out = serde_json::to_value(&claims).unwrap_or_else(|_| json!({}));
             if let Value::Object(map) = &mut out {
@@ -49,7 +55,7 @@ pub async fn introspect(
             }
             out
         }
-        Err(_) => refresh_status(&state, token, &client.client.id).await?,
+        Err(_) => refresh_status(&accounts, &settings, token, &client.client.id).await?,
     };
     let mut response = Json(body).into_response();
     response
@@ -60,15 +66,14 @@ pub async fn introspect(
 
 /// A refresh token is reported only to the client it belongs to.
 async fn refresh_status(
-    state: &AppState,
+    accounts: &Accounts,
+    settings: &TokenSettings,
     token: &str,
     client_id: &str,
 ) -> Result<Value, OAuthError> {
-    let now = state.accounts.clock.now();
-    let Some(record) = state
-        .accounts
-        .store
-        .refresh_by_hash(&crate::secret::digest(token))
+    let now = accounts.clock.now();
+    let Some(record) = accounts
+        .refresh_token(&crate::secret::digest(token))
         .await?
     else {
         return Ok(json!({"active": false}));
@@ -86,7 +91,7 @@ async fn refresh_status(
         "scope": record.scope,
         "client_id": record.client_id,
         "sub": record.user_id.to_string(),
-        "iss": state.settings.issuer,
+        "iss": settings.issuer,
         "exp": record.expires_at.min(record.idle_expires_at),
         "iat": record.created_at,
     }))

@@ -5,10 +5,34 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 use uuid::Uuid;
 
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+
 use super::error::OAuthError;
+use crate::clock::Clock;
+use crate::keys::Keys;
 use crate::secret;
-use crate::state::AppState;
+use crate::state::{AppState, TokenSettings};
 use crate::store::{Client, RefreshToken};
+
+/// What minting needs: the signing keys, the lifetimes and the issuer, the clock.
+#[derive(Clone)]
+pub struct Issuer {
+    keys: Keys,
+    settings: Arc<TokenSettings>,
+    clock: Clock,
+}
+
+impl FromRef<AppState> for Issuer {
+    fn from_ref(state: &AppState) -> Self {
+        Self {
+            keys: state.keys.clone(),
+            settings: Arc::clone(&state.settings),
+            clock: state.accounts.clock.clone(),
+        }
+    }
+}
 
 /// RFC 9068 §2.2 access-token claims.
 #[derive(Debug, Serialize)]
@@ -42,71 +66,73 @@ pub enum Subject<'a> {
     Client,
 }
 
-/// Signs an access token for `client`; returns the token and its lifetime in seconds.
-pub fn access_token(
-    state: &AppState,
-    client: &Client,
-    subject: &Subject<'_>,
-    scope: &BTreeSet<String>,
-) -> Result<(String, i64), OAuthError> {
-    let now = state.accounts.clock.now();
-    let settings = &state.settings;
-    let user_id;
-    let (sub, roles, sid): (&str, &[String], _) = match subject {
-        Subject::User { id, roles, session } => {
-            user_id = id.to_string();
-            (&user_id, roles, Some(session.to_string()))
-        }
-        Subject::Client => (&client.id, &[], None),
-    };
-    let claims = AccessClaims {
-        iss: &settings.issuer,
-        sub,
-        aud: client.audience.as_deref().unwrap_or(&settings.issuer),
-        exp: now + settings.access_ttl,
-        iat: now,
-        jti: Uuid::new_v4().to_string(),
-        client_id: &client.id,
-        sid,
-        scope: join(scope),
-        roles,
-    };
-    let key = state.keys.active().map_err(|e| {
-        tracing::error!(error = %e, "no active signing key");
-        OAuthError::server_error()
-    })?;
-    let token = key.sign("at+jwt", &claims).map_err(|e| {
-        tracing::error!(error = %e, "signing failed");
-        OAuthError::server_error()
-    })?;
-    Ok((token, settings.access_ttl))
-}
+impl Issuer {
+    /// Signs an access token for `client`; returns the token and its lifetime in seconds.
+    pub fn access_token(
+        &self,
+        client: &Client,
+        subject: &Subject<'_>,
+        scope: &BTreeSet<String>,
+    ) -> Result<(String, i64), OAuthError> {
+        let now = self.clock.now();
+        let settings = &self.settings;
+        let user_id;
+        let (sub, roles, sid): (&str, &[String], _) = match subject {
+            Subject::User { id, roles, session } => {
+                user_id = id.to_string();
+                (&user_id, roles, Some(session.to_string()))
+            }
+            Subject::Client => (&client.id, &[], None),
+        };
+        let claims = AccessClaims {
+            iss: &settings.issuer,
+            sub,
+            aud: client.audience.as_deref().unwrap_or(&settings.issuer),
+            exp: now + settings.access_ttl,
+            iat: now,
+            jti: Uuid::new_v4().to_string(),
+            client_id: &client.id,
+            sid,
+            scope: join(scope),
+            roles,
+        };
+        let key = self.keys.active().map_err(|e| {
+            tracing::error!(error = %e, "no active signing key");
+            OAuthError::server_error()
+        })?;
+        let token = key.sign("at+jwt", &claims).map_err(|e| {
+            tracing::error!(error = %e, "signing failed");
+            OAuthError::server_error()
+        })?;
+        Ok((token, settings.access_ttl))
+    }
 
-/// A new refresh token in the session (family) `family_id`: the opaque value (returned
-/// to the client once) and the row to store.
-pub fn new_refresh(
-    state: &AppState,
-    client_id: &str,
-    user_id: Uuid,
-    scope: &str,
-    family_id: Uuid,
-) -> (String, Vec<u8>, RefreshToken) {
-    let now = state.accounts.clock.now();
-    let value = secret::random_token(32);
-    let hash = secret::digest(&value);
-    let row = RefreshToken {
-        id: Uuid::new_v4(),
-        family_id,
-        user_id,
-        client_id: client_id.to_owned(),
-        scope: scope.to_owned(),
-        created_at: now,
-        expires_at: now + state.settings.refresh_ttl,
-        idle_expires_at: now + state.settings.refresh_idle_ttl,
-        used_at: None,
-        revoked_at: None,
-    };
-    (value, hash, row)
+    /// A new refresh token in the session (family) `family_id`: the opaque value (returned
+    /// to the client once) and the row to store.
+    pub fn new_refresh(
+        &self,
+        client_id: &str,
+        user_id: Uuid,
+        scope: &str,
+        family_id: Uuid,
+    ) -> (String, Vec<u8>, RefreshToken) {
+        let now = self.clock.now();
+        let value = secret::random_token(32);
+        let hash = secret::digest(&value);
+        let row = RefreshToken {
+            id: Uuid::new_v4(),
+            family_id,
+            user_id,
+            client_id: client_id.to_owned(),
+            scope: scope.to_owned(),
+            created_at: now,
+            expires_at: now + self.settings.refresh_ttl,
+            idle_expires_at: now + self.settings.refresh_idle_ttl,
+            used_at: None,
+            revoked_at: None,
+        };
+        (value, hash, row)
+    }
 }
 
 /// Space-separated scope string.

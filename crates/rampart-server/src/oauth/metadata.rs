@@ -6,21 +6,28 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, header};
 use serde_json::{Value, json};
 
-use crate::state::AppState;
+use std::sync::Arc;
+
+use crate::accounts::Accounts;
+use crate::keys::Keys;
+use crate::state::TokenSettings;
 
 /// `GET /.well-known/oauth-authorization-server`. `issuer` equals the tokens' `iss`.
 #[utoipa::path(get, path = "/.well-known/oauth-authorization-server", operation_id = "server_metadata",
     summary = "Authorization server metadata", tag = "oauth",
-    responses((status = 200, description = "RFC 8414 authorization server metadata", body = crate::docs::schemas::ServerMetadata,
+    responses((status = 200, description = "RFC 8414 authorization server metadata", body = crate::openapi::schemas::ServerMetadata,
         headers(("Cache-Control" = String, description = "`public, max-age=3600`")))))]
-pub async fn metadata(State(state): State<AppState>) -> Response {
-    let issuer = state.settings.issuer.trim_end_matches('/');
-    let scopes: Vec<Value> = match state.accounts.store.list_scopes().await {
+pub async fn metadata(
+    State(settings): State<Arc<TokenSettings>>,
+    State(accounts): State<Accounts>,
+) -> Response {
+    let issuer = settings.issuer.trim_end_matches('/');
+    let scopes: Vec<Value> = match accounts.scopes().await {
         Ok(scopes) => scopes.into_iter().map(|s| Value::String(s.name)).collect(),
         Err(_) => Vec::new(),
     };
     let body = json!({
-        "issuer": state.settings.issuer,
+        "issuer": settings.issuer,
         "token_endpoint": format!("{issuer}/oauth/token"),
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
         "revocation_endpoint": format!("{issuer}/oauth/revoke"),
@@ -44,11 +51,11 @@ pub async fn metadata(State(state): State<AppState>) -> Response {
 /// parties pick up a rotation well within the rotation delay.
 #[utoipa::path(get, path = "/.well-known/jwks.json", operation_id = "jwks",
     summary = "Public signing keys (JWKS)", tag = "oauth",
-    responses((status = 200, description = "RFC 7517 key set: the public signing keys", body = crate::docs::schemas::JwkSet,
+    responses((status = 200, description = "RFC 7517 key set: the public signing keys", body = crate::openapi::schemas::JwkSet,
         content_type = "application/jwk-set+json",
         headers(("Cache-Control" = String, description = "`public, max-age=300`")))))]
-pub async fn jwks(State(state): State<AppState>) -> Response {
-    let mut response = Json(state.keys.jwks()).into_response();
+pub async fn jwks(State(keys): State<Keys>) -> Response {
+    let mut response = Json(keys.jwks()).into_response();
     let headers = response.headers_mut();
     headers.insert(
         header::CACHE_CONTROL,

@@ -4,11 +4,14 @@ use axum::body::Bytes;
 use axum::extract::State;
 use http::{HeaderMap, StatusCode};
 
-use super::client_auth::authenticate;
+use std::sync::Arc;
+
+use super::client_auth::{ClientAuth, authenticate};
 use super::error::OAuthError;
 use super::form::Params;
-use crate::audit::{Event, Kind};
-use crate::state::AppState;
+use crate::accounts::Accounts;
+use crate::audit::{Audit, Event, Kind};
+use crate::state::{AnyAudience, Denylist};
 use rampart::https::ClientIp;
 
 /// Revokes a refresh token (its whole family) or an access token (its `jti` goes on the
@@ -16,34 +19,39 @@ use rampart::https::ClientIp;
 /// token was valid, and a token of another client is left alone.
 #[utoipa::path(post, path = "/oauth/revoke", operation_id = "revoke",
     summary = "Revoke a refresh or access token", tag = "oauth",
-    request_body(content = crate::docs::schemas::RevokeRequest, content_type = "application/x-www-form-urlencoded"),
+    request_body(content = crate::openapi::schemas::RevokeRequest, content_type = "application/x-www-form-urlencoded"),
     security((), ("client_basic" = [])),
     responses(
         (status = 200, description = "Revoked, or nothing to revoke (RFC 7009 §2.2)"),
-        (status = 400, response = crate::docs::schemas::OAuthBadRequest),
-        (status = 401, response = crate::docs::schemas::InvalidClient),
-        (status = 413, response = crate::docs::schemas::FormTooLarge),
-        (status = 429, response = crate::docs::schemas::TooManyAttempts),
-        (status = 503, response = crate::docs::schemas::OAuthUnavailable),
+        (status = 400, response = crate::openapi::schemas::OAuthBadRequest),
+        (status = 401, response = crate::openapi::schemas::InvalidClient),
+        (status = 413, response = crate::openapi::schemas::FormTooLarge),
+        (status = 429, response = crate::openapi::schemas::TooManyAttempts),
+        (status = 503, response = crate::openapi::schemas::OAuthUnavailable),
     ))]
 pub async fn revoke(
-    State(state): State<AppState>,
+    State(clients): State<ClientAuth>,
+    State(accounts): State<Accounts>,
+    State(any_audience): State<AnyAudience>,
+    State(denylist): State<Arc<Denylist>>,
+    State(audit): State<Audit>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, OAuthError> {
     let params = Params::parse(&headers, &body)?;
-    let client = authenticate(&state, ip, &headers, &params).await?;
+    let client = authenticate(&clients, ip, &headers, &params).await?;
     let token = params.require("token")?;
-    let store = &state.accounts.store;
     // The hint only orders the lookups (§2.1); an unknown hint is not an error for us
     // because both types are supported and checked anyway.
-    if let Some(record) = store.refresh_by_hash(&crate::secret::digest(token)).await? {
+    if let Some(record) = accounts
+        .refresh_token(&crate::secret::digest(token))
+        .await?
+    {
         if record.client_id == client.client.id {
             // RFC 7009 §2.1: the access tokens of the same grant end with it.
-            state.accounts.revoke_session(record.family_id).await?;
-            state
-                .audit
+            accounts.revoke_session(record.family_id).await?;
+            audit
                 .record(
                     Event::new(Kind::Revocation)
                         .actor(&client.client.id)
@@ -56,14 +64,13 @@ pub async fn revoke(
         }
         return Ok(StatusCode::OK);
     }
-    if let Ok(claims) = state.any_audience.signed.validate(token).await
+    if let Ok(claims) = any_audience.signed.validate(token).await
         && claims.client_id.as_deref() == Some(client.client.id.as_str())
         && let (Some(jti), Some(exp)) = (claims.jti, claims.exp)
     {
-        store.revoke_jti(&jti, exp).await?;
-        state.denylist.insert(jti.clone(), exp);
-        state
-            .audit
+        accounts.revoke_access_token(&jti, exp).await?;
+        denylist.insert(jti.clone(), exp);
+        audit
             .record(
                 Event::new(Kind::Revocation)
                     .actor(&client.client.id)

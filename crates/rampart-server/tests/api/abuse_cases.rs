@@ -7,7 +7,7 @@ use rampart_server::clock::Clock;
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_PW, ClientAuth, TestApp, USER_PW};
+use crate::helpers::{ADMIN_PW, ClientAuth, TestApp, USER_PW, throttle_defaults};
 
 /// A manual clock (a lock lasts until the test moves time, however slow the machine),
 /// behind a trusted proxy on loopback (`X-Forwarded-For` names the client IP).
@@ -160,7 +160,6 @@ async fn two_admins_removing_each_other_at_once_always_leave_an_enabled_admin() 
         // Assert
         let admins = app
             .state
-            .accounts
             .store
             .count_users_with_role("admin")
             .await
@@ -376,12 +375,7 @@ async fn percent_encoded_invalid_utf8_in_a_form_value_is_invalid_request_not_a_r
 /// The store's throttle rows for `keys` (white-box: nothing over HTTP lists them).
 async fn throttle_rows(app: &TestApp, keys: &[&str]) -> Vec<(String, i64)> {
     let keys: Vec<String> = keys.iter().map(|k| (*k).to_owned()).collect();
-    app.state
-        .accounts
-        .store
-        .throttle_locks(&keys)
-        .await
-        .unwrap()
+    app.state.store.throttle_locks(&keys).await.unwrap()
 }
 
 #[tokio::test]
@@ -469,7 +463,7 @@ async fn expired_throttle_rows_are_purged_and_live_ones_kept() {
     assert_eq!(throttle_rows(&app, &keys).await.len(), 3);
     let now = app.state.accounts.clock.now();
     // Act / Assert: within the reset window nothing goes.
-    let store = &app.state.accounts.store;
+    let store = &app.state.store;
     assert_eq!(store.purge_throttle(now, now - 3600).await.unwrap(), 0);
     assert_eq!(throttle_rows(&app, &keys).await.len(), 3);
     // An hour and more later, every row whose count would restart goes.
@@ -491,7 +485,7 @@ async fn a_locked_throttle_row_outlives_the_purge_until_its_lock_ends() {
     let now = app.state.accounts.clock.now();
     assert!(until > now, "locked");
     // Act: purge as if the last failure were old but the lock not over.
-    let store = &app.state.accounts.store;
+    let store = &app.state.store;
     let purged = store.purge_throttle(until - 1, now + 1).await.unwrap();
     // Assert
     assert_eq!(purged, 1, "the account's row (never locked) goes");
@@ -502,4 +496,43 @@ async fn a_locked_throttle_row_outlives_the_purge_until_its_lock_ends() {
     );
     store.purge_throttle(until, now + 1).await.unwrap();
     assert!(throttle_rows(&app, &["ip:127.0.0.1"]).await.is_empty());
+}
+
+#[tokio::test]
+async fn an_oversized_token_request_gets_413_in_the_oauth_shape() {
+    let app = TestApp::spawn_with(throttle_defaults).await;
+    let res = app
+        .client()
+        .post(app.url("/oauth/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!(
+            "grant_type=password&username=a&password={}",
+            "x".repeat(64 * 1024)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+}
+
+#[tokio::test]
+async fn json_bodies_must_be_objects() {
+    let app = TestApp::spawn_with(throttle_defaults).await;
+    let token = app.admin_token().await;
+    for body in ["[\"rr\"]", "\"rr\"", "null", "1"] {
+        let res = app
+            .client()
+            .post(app.url("/admin/roles"))
+            .bearer_auth(&token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 400, "{body}");
+        let err: Value = res.json().await.unwrap();
+        assert_eq!(err["error"], "invalid_request");
+    }
 }

@@ -138,7 +138,7 @@ async fn transactions_dropped_midway_leave_every_pooled_connection_usable() {
         config.db_max_connections = CONNECTIONS;
     })
     .await;
-    let store = Arc::clone(&app.state.accounts.store);
+    let store = Arc::clone(&app.state.store);
     let now = app.state.accounts.clock.now();
     let owner = user("owner", now);
     store.create_user(&owner).await.unwrap();

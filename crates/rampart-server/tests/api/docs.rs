@@ -165,10 +165,10 @@ async fn the_oauth2_scheme_is_the_password_flow_listing_every_scope_with_its_des
 
 #[tokio::test]
 async fn each_protected_operation_documents_the_scopes_its_extractor_requires() {
-    use rampart_server::accounts::http::ProfileScope;
     use rampart_server::admin::AdminScope;
+    use rampart_server::profile::ProfileScope;
 
-    let api = rampart_server::docs::openapi::document(Vec::new());
+    let api = rampart_server::openapi::document(Vec::new());
     let scopes = |set: &[&str]| Some(set.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>());
 
     for (method, path) in [

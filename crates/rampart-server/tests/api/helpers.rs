@@ -39,6 +39,16 @@ pub(crate) struct TestApp {
     /// The administrator's access token, reused while it is fresh: fewer logins keep
     /// the suite fast and clear of the login throttle.
     admin_token: Mutex<Option<(String, i64)>>,
+    /// The metrics listener (`/metrics`), bound to port 0 like the API.
+    metrics: Option<SocketAddr>,
+    /// Ends the server's run (graceful shutdown) and waits for it: [`TestApp::stop`].
+    server: Mutex<Option<RunningServer>>,
+}
+
+/// The spawned `run_until` of a [`TestApp`] and the signal that stops it.
+struct RunningServer {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 /// How a request authenticates its client (RFC 6749 §2.3).
@@ -142,8 +152,16 @@ impl TestApp {
             .await
             .expect("the application builds");
         let address = app.address();
+        let metrics = app.metrics_address();
         let state = app.state().clone();
-        tokio::spawn(app.run_until_stopped());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until(async move {
+            // Dropping the sender (the app dropped without `stop`) stops nothing early:
+            // only an explicit `stop` ends the run.
+            if stopped.await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }));
         Self {
             address,
             state,
@@ -152,7 +170,78 @@ impl TestApp {
             data_dir,
             database,
             admin_token: Mutex::new(None),
+            metrics,
+            server: Mutex::new(Some(RunningServer { stop, task })),
         }
+    }
+
+    /// Why the server refuses to start with the test defaults changed by `tweak`
+    /// (`{:#}` of the build error), on this target's backend.
+    pub(crate) async fn start_error(tweak: impl FnOnce(&mut Config)) -> String {
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut config = Config::for_tests(data_dir.path());
+        tweak(&mut config);
+        match Application::build(config).await {
+            Ok(_) => panic!("the server started"),
+            Err(err) => format!("{err:#}"),
+        }
+    }
+
+    /// Starts a graceful shutdown (as SIGTERM does) and returns the running server's
+    /// end, to await: in-flight requests finish first.
+    pub(crate) fn stop(&self) -> tokio::task::JoinHandle<anyhow::Result<()>> {
+        let server = self
+            .server
+            .lock()
+            .unwrap()
+            .take()
+            .expect("the server is still running");
+        let _ = server.stop.send(());
+        server.task
+    }
+
+    /// The server's clock (a manual one where the test asked for it).
+    pub(crate) fn clock(&self) -> &rampart_server::clock::Clock {
+        &self.state.accounts.clock
+    }
+
+    /// The database URL the server runs on (SQLite file or Postgres database).
+    pub(crate) fn database_url(&self) -> &str {
+        &self.config.database_url
+    }
+
+    /// The data directory, for the CLI and for files the server writes.
+    pub(crate) fn data_dir(&self) -> &std::path::Path {
+        self.data_dir.path()
+    }
+
+    /// Runs the `rampart` binary with `args` against this server's data directory and
+    /// database (the CLI is another process on the same store). Logs at warn.
+    pub(crate) fn cli(&self, args: &[&std::ffi::OsStr]) -> std::process::Output {
+        std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("--database-url")
+            .arg(&self.config.database_url)
+            .env("RAMPART_LOG", "warn")
+            .output()
+            .unwrap()
+    }
+
+    /// The Prometheus exposition from the metrics listener.
+    pub(crate) async fn metrics_text(&self) -> String {
+        let metrics = self
+            .metrics
+            .expect("the test config has a metrics listener");
+        self.client
+            .get(format!("http://{metrics}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     // The transport lives in these two functions only (it will become HTTPS).
@@ -183,8 +272,23 @@ impl TestApp {
         params: &[(&str, &str)],
         auth: ClientAuth<'_>,
     ) -> Response {
+        self.post_form_from(path, params, auth, None).await
+    }
+
+    /// [`TestApp::post_form`] through the trusted proxy when `forwarded_for` is set (the
+    /// `X-Forwarded-For` value; the config must trust 127.0.0.1).
+    pub(crate) async fn post_form_from(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+        auth: ClientAuth<'_>,
+        forwarded_for: Option<&str>,
+    ) -> Response {
         let mut params = params.to_vec();
         let mut request = self.client.post(self.url(path));
+        if let Some(forwarded_for) = forwarded_for {
+            request = request.header("X-Forwarded-For", forwarded_for);
+        }
         match auth {
             ClientAuth::FirstParty => {}
             ClientAuth::Public(id) => params.push(("client_id", id)),
@@ -217,13 +321,27 @@ impl TestApp {
         scope: Option<&str>,
         auth: ClientAuth<'_>,
     ) -> Response {
+        self.password_grant_from(username, password, scope, auth, None)
+            .await
+    }
+
+    /// [`TestApp::password_grant`] from `forwarded_for` through the trusted proxy.
+    pub(crate) async fn password_grant_from(
+        &self,
+        username: &str,
+        password: &str,
+        scope: Option<&str>,
+        auth: ClientAuth<'_>,
+        forwarded_for: Option<&str>,
+    ) -> Response {
         let mut params = vec![
             ("grant_type", "password"),
             ("username", username),
             ("password", password),
         ];
         params.extend(scope.map(|s| ("scope", s)));
-        self.token(&params, auth).await
+        self.post_form_from("/oauth/token", &params, auth, forwarded_for)
+            .await
     }
 
     /// The refresh_token grant (RFC 6749 §6).
@@ -262,6 +380,25 @@ impl TestApp {
     pub(crate) async fn introspect(&self, token: &str, auth: ClientAuth<'_>) -> Response {
         self.post_form("/oauth/introspect", &[("token", token)], auth)
             .await
+    }
+
+    /// One password-grant attempt (scope `profile admin`, the first-party client) from
+    /// `forwarded_for` through the trusted proxy, or from 127.0.0.1: the answer, whatever
+    /// it is. The throttle tests' unit of work.
+    pub(crate) async fn login_attempt(
+        &self,
+        username: &str,
+        password: &str,
+        forwarded_for: Option<&str>,
+    ) -> Response {
+        self.password_grant_from(
+            username,
+            password,
+            Some("profile admin"),
+            ClientAuth::FirstParty,
+            forwarded_for,
+        )
+        .await
     }
 
     /// A password-grant login through the first-party client that must succeed.
@@ -531,13 +668,23 @@ impl TestApp {
             disabled: false,
             created_at: self.state.accounts.clock.now(),
         };
-        self.state
-            .accounts
-            .store
-            .create_client(&client)
-            .await
-            .unwrap();
+        self.state.store.create_client(&client).await.unwrap();
     }
+}
+
+/// The throttle tests' defaults: a manual clock at a fixed instant (a lockout ends when
+/// the test moves the clock) and no per-IP request rate (the backoff under test is the
+/// only limit).
+pub(crate) fn throttle_defaults(config: &mut Config) {
+    config.clock = rampart_server::clock::Clock::manual(1_800_000_000);
+    config.login_rate_per_ip = 0;
+}
+
+/// Percent-encodes for a path segment or a query value (space as %20, not '+').
+pub(crate) fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 /// An `application/x-www-form-urlencoded` body; repeated names stay repeated.

@@ -14,7 +14,6 @@ const NEW_PW: &str = "a brand new passphrase";
 
 async fn stored_hash(app: &TestApp, username: &str) -> String {
     app.state
-        .accounts
         .store
         .user_by_username(username)
         .await

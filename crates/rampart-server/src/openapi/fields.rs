@@ -174,10 +174,10 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+    use crate::accounts::client_id::plausible_client_id;
     use crate::accounts::passwords::{self, PasswordError};
     use crate::accounts::scopes::{is_scope_token, parse_scope};
     use crate::accounts::{Username, check_description};
-    use crate::oauth::client_auth::plausible_client_id;
 
     /// Whether `value` matches the (string) JSON Schema `schema`: `pattern`, `minLength`,
     /// `maxLength`, `not` `enum`, and `anyOf` of such.
@@ -329,7 +329,7 @@ mod tests {
             false,
         );
         // The OAuth forms: an empty value counts as absent (RFC 6749 §3.1).
-        let token_request = schema_of::<crate::docs::schemas::TokenRequest>();
+        let token_request = schema_of::<crate::openapi::schemas::TokenRequest>();
         check(
             "form client_id",
             &token_request["properties"]["client_id"],

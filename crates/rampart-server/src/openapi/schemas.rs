@@ -82,7 +82,7 @@ pub struct TokenRequest {
     )]
     pub scope: Option<String>,
     /// The client, when it does not use HTTP Basic (e.g. `first-party`).
-    // Exactly `oauth::client_auth::plausible_client_id`, or empty (absent).
+    // Exactly `accounts::client_id::plausible_client_id`, or empty (absent).
     #[schema(max_length = 64, pattern = "^[\\x21-\\x7E]*$")]
     pub client_id: Option<String>,
     /// Confidential clients not using HTTP Basic (`client_secret_post`).
@@ -100,7 +100,7 @@ pub struct RevokeRequest {
     /// `refresh_token` or `access_token`; only orders the lookups.
     pub token_type_hint: Option<String>,
     /// Public clients identify themselves with this (absent = `first-party`).
-    // Exactly `oauth::client_auth::plausible_client_id`, or empty (absent).
+    // Exactly `accounts::client_id::plausible_client_id`, or empty (absent).
     #[schema(max_length = 64, pattern = "^[\\x21-\\x7E]*$")]
     pub client_id: Option<String>,
     /// `client_secret_post` (with `client_id`).
@@ -118,7 +118,7 @@ pub struct IntrospectRequest {
     /// `refresh_token` or `access_token`; ignored.
     pub token_type_hint: Option<String>,
     /// `client_secret_post` (with `client_secret`); or use HTTP Basic.
-    // Exactly `oauth::client_auth::plausible_client_id`, or empty (absent).
+    // Exactly `accounts::client_id::plausible_client_id`, or empty (absent).
     #[schema(max_length = 64, pattern = "^[\\x21-\\x7E]*$")]
     pub client_id: Option<String>,
     /// `client_secret_post` (with `client_id`).

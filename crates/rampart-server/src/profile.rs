@@ -1,4 +1,4 @@
-//! `/users/me`: the caller's own account.
+//! `/users/me`: the caller's own account (scope `profile`).
 
 use axum::Router;
 use axum::extract::State;
@@ -8,8 +8,8 @@ use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::Accounts;
-use super::throttle::{Subject, Throttle};
+use crate::accounts::throttle::{Counter, Throttle};
+use crate::accounts::{AccountError, Accounts};
 use crate::audit::{Audit, Event, Kind};
 use crate::error::{ApiError, ApiJson};
 use crate::state::AppState;
@@ -34,11 +34,7 @@ async fn current_user(accounts: &Accounts, token: &rampart::Auth) -> Result<User
         .subject()
         .and_then(|s| Uuid::parse_str(s).ok())
         .ok_or_else(|| ApiError::Forbidden("this token does not belong to a user".into()))?;
-    let user = accounts
-        .store
-        .user_by_id(id)
-        .await?
-        .ok_or(ApiError::NotFound("user"))?;
+    let user = accounts.user(id).await?.ok_or(ApiError::NotFound("user"))?;
     if user.disabled {
         return Err(ApiError::Forbidden("the account is disabled".into()));
     }
@@ -52,10 +48,10 @@ async fn current_user(accounts: &Accounts, token: &rampart::Auth) -> Result<User
     responses(
         (status = 200, description = "The caller's profile and the token's scopes", body = Me),
         (status = 403, description = "`insufficient_scope` (the token lacks `profile`), or `forbidden`: the token is not a user's (client_credentials) or the account is disabled",
-            body = crate::docs::schemas::ErrorBody,
+            body = crate::openapi::schemas::ErrorBody,
             example = json!({"error": "insufficient_scope", "error_description": "the token lacks the scope(s): profile"})),
-        (status = 404, response = crate::docs::schemas::NotFound),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 404, response = crate::openapi::schemas::NotFound),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 pub async fn me(
     State(accounts): State<Accounts>,
@@ -77,7 +73,7 @@ pub async fn me(
 pub struct PasswordChange {
     #[schema(format = Password)]
     current_password: String,
-    #[schema(value_type = crate::docs::fields::NewPassword)]
+    #[schema(value_type = crate::openapi::fields::NewPassword)]
     new_password: String,
 }
 
@@ -88,13 +84,13 @@ pub struct PasswordChange {
     security(("oauth2" = ["profile"])),
     responses(
         (status = 204, description = "Changed; every refresh token of the user is revoked"),
-        (status = 400, response = crate::docs::schemas::InvalidRequest),
-        (status = 429, response = crate::docs::schemas::TooManyFailures),
+        (status = 400, response = crate::openapi::schemas::InvalidRequest),
+        (status = 429, response = crate::openapi::schemas::TooManyFailures),
         (status = 403, description = "`insufficient_scope` (the token lacks `profile`), or `forbidden`: the token is not a user's or the account is disabled",
-            body = crate::docs::schemas::ErrorBody,
+            body = crate::openapi::schemas::ErrorBody,
             example = json!({"error": "insufficient_scope", "error_description": "the token lacks the scope(s): profile"})),
-        (status = 404, response = crate::docs::schemas::NotFound),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 404, response = crate::openapi::schemas::NotFound),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
 pub async fn change_password(
     State(accounts): State<Accounts>,
@@ -106,7 +102,7 @@ pub async fn change_password(
 ) -> Result<StatusCode, ApiError> {
     let user = current_user(&accounts, &token).await?;
     // Guessing the current password here is throttled like a login.
-    let subjects = [Subject::Ip(ip), Subject::Account(user.username.clone())];
+    let subjects = [Counter::Ip(ip), Counter::Account(user.username.clone())];
     if let Err(wait) = throttle.check(&subjects).await? {
         return Err(ApiError::TooMany(wait));
     }
@@ -115,7 +111,7 @@ pub async fn change_password(
         .passwords
         .verify(&current, Some(&user.password_hash))
         .await
-        .map_err(|e| ApiError::from(super::AccountError::Hash(e)))?;
+        .map_err(|e| ApiError::from(AccountError::Hash(e)))?;
     if !check.ok {
         throttle.failed(&subjects).await?;
         return Err(ApiError::BadRequest(

@@ -15,7 +15,7 @@ use utoipa::openapi::{OpenApi as Document, RefOr};
 use utoipa::{Modify, OpenApi};
 
 use super::schemas;
-use crate::state::AppState;
+use crate::accounts::Accounts;
 
 /// The token endpoint, relative to the document so that it is right behind any proxy and
 /// on any port.
@@ -55,11 +55,10 @@ under-scoped token.";
         crate::oauth::introspect::introspect,
         crate::oauth::metadata::metadata,
         crate::oauth::metadata::jwks,
-        crate::accounts::http::me,
-        crate::accounts::http::change_password,
-        crate::audit::http::list,
-        crate::app::healthz,
-        crate::app::readyz,
+        crate::profile::me,
+        crate::profile::change_password,
+        crate::health::healthz,
+        crate::health::readyz,
         openapi_json,
         super::swagger::redirect,
         super::swagger::page,
@@ -251,8 +250,8 @@ fn add_keyword(object: &mut Object, keyword: &str, value: serde_json::Value) {
             body = Object,
             headers(("Cache-Control" = String, description = "`public, max-age=60`"))),
     ))]
-pub async fn openapi_json(State(state): State<AppState>) -> Response {
-    let scopes = match state.accounts.store.list_scopes().await {
+pub async fn openapi_json(State(accounts): State<Accounts>) -> Response {
+    let scopes = match accounts.scopes().await {
         Ok(scopes) => scopes
             .into_iter()
             .map(|s| (s.name, s.description))

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::Audit;
-use crate::admin::AdminScope;
+use super::AdminScope;
+use crate::audit::Audit;
 use crate::error::{ApiError, ApiJson, ApiQuery};
 use crate::state::AppState;
 use crate::store::{AuditFilter, AuditRecord};
@@ -83,10 +83,10 @@ fn decode_cursor(cursor: &str) -> Option<(i64, Uuid)> {
     security(("oauth2" = ["admin"])),
     responses(
         (status = 200, description = "Audit events matching every filter given, newest first", body = AuditPage),
-        (status = 400, response = crate::docs::schemas::InvalidRequest),
-        (status = 503, response = crate::docs::schemas::Unavailable),
+        (status = 400, response = crate::openapi::schemas::InvalidRequest),
+        (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
-async fn list(
+pub(super) async fn list(
     State(audit): State<Audit>,
     _: Scoped<AdminScope>,
     ApiQuery(q): ApiQuery<AuditQuery>,
@@ -126,6 +126,6 @@ async fn list(
     }))
 }
 
-pub(crate) fn router() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new().route("/admin/audit", get(list))
 }

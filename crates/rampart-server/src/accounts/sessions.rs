@@ -1,0 +1,38 @@
+//! The refresh tokens of a session (RFC 6749 §6): started at a login, rotated on every
+//! use, revoked with their family. The values are opaque; only their digests are stored.
+
+use super::Accounts;
+use crate::store::{RefreshToken, Rotation, StoreError};
+
+impl Accounts {
+    /// Stores the first refresh token of a session (`hash`: the digest of its value).
+    pub async fn start_session(&self, token: &RefreshToken, hash: &[u8]) -> Result<(), StoreError> {
+        self.store.insert_refresh(token, hash).await
+    }
+
+    /// The refresh token whose value has the digest `hash`, whatever its state.
+    pub async fn refresh_token(&self, hash: &[u8]) -> Result<Option<RefreshToken>, StoreError> {
+        self.store.refresh_by_hash(hash).await
+    }
+
+    /// Rotates the token `hash` of `client_id` into `next` at `now` (see
+    /// `Store::rotate_refresh`: one atomic decision, a reused token revokes its family).
+    pub async fn rotate_refresh(
+        &self,
+        hash: &[u8],
+        client_id: &str,
+        next: &RefreshToken,
+        next_hash: &[u8],
+        now: i64,
+    ) -> Result<Rotation, StoreError> {
+        self.store
+            .rotate_refresh(hash, client_id, next, next_hash, now)
+            .await
+    }
+
+    /// Denylists the access token `jti` until it expires at `expires_at` (RFC 7009), in
+    /// the store: every instance picks it up at its next reload.
+    pub async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
+        self.store.revoke_jti(jti, expires_at).await
+    }
+}
