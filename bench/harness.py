@@ -360,9 +360,9 @@ class TokenServer:
 # The resource server and the FastAPI peer
 
 
-def resource_server(name: str, args: list[str]) -> tuple[Proc, str]:
+def resource_server(name: str, args: list[str], bin_dir: Path | None = None) -> tuple[Proc, str]:
     port = free_port()
-    proc = Proc(name, [str(RELEASE / "resource-server"), "--issuer", PUBLIC_URL,
+    proc = Proc(name, [str((bin_dir or RELEASE) / "resource-server"), "--issuer", PUBLIC_URL,
                        "--audience", PUBLIC_URL, "--addr", f"127.0.0.1:{port}", *args],
                 env={"RUST_LOG": "warn"})
     url = f"http://127.0.0.1:{port}"
@@ -387,7 +387,8 @@ def hs256_resource_server() -> tuple[Proc, str, str]:
 
     now = int(time.time())
     header = b64(json.dumps({"alg": "HS256", "typ": "at+jwt"}, separators=(",", ":")).encode())
-    claims = {"iss": PUBLIC_URL, "aud": PUBLIC_URL, "sub": "bench-user", "scope": "notes:read",
+    claims = {"iss": PUBLIC_URL, "aud": PUBLIC_URL, "sub": "bench-user", "client_id": "bench-client",
+              "scope": "notes:read",
               "iat": now, "exp": now + 3600, "jti": secrets.token_urlsafe(16)}
     payload = b64(json.dumps(claims, separators=(",", ":")).encode())
     signing_input = f"{header}.{payload}".encode()

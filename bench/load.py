@@ -24,6 +24,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 import harness as h
 from svg import bar_chart
@@ -147,7 +148,76 @@ def db_pool_probe(connections: str) -> dict:
         ts.stop()
 
 
+def routes_only() -> int:
+    """`load.sh --routes`: part 1 alone, the four /public vs /notes pairs (about 4 minutes
+    with the defaults, 8 with a baseline). With BENCH_BASE_BIN_DIR naming another build's binaries, that
+    build's resource server runs in the same rounds, between this build's routes, so the
+    two builds' ratios are measured under the same machine drift. Writes
+    bench/out/routes.json."""
+    base_dir = os.environ.get("BENCH_BASE_BIN_DIR")
+    builds = [("", None)] + ([("base ", Path(base_dir))] if base_dir else [])
+    h.OUT.mkdir(parents=True, exist_ok=True)
+    results: dict = {"machine": h.machine(), "commit": h.git_describe(), "base_bin": base_dir,
+                     "settings": {"seconds": SECONDS, "rounds": ROUNDS, "warmup_seconds": WARMUP,
+                                  "connections": CONNECTIONS, "wrk_threads": 1},
+                     "routes": {}}
+    started = time.monotonic()
+
+    def pair(alg: str, args: list[str], token: str, watch: dict) -> None:
+        extra = []
+        for prefix, bin_dir in builds[1:]:
+            proc, url = h.resource_server(f"resource-{alg}-{prefix.strip()}", args, bin_dir)
+            watch[f"{prefix.strip()} resource"] = proc
+            extra += [
+                {"key": f"{alg} {prefix}/public", "label": f"{alg} {prefix}resource /public",
+                 "url": url + "/public"},
+                {"key": f"{alg} {prefix}/notes", "label": f"{alg} {prefix}resource /notes",
+                 "url": url + "/notes", "headers": [f"Authorization: Bearer {token}"]},
+            ]
+        results["routes"].update(route_pair(alg, watch["url"], token, {k: v for k, v in watch.items()
+                                                                        if k != "url"}, extra))
+
+    try:
+        rs, url, token = h.hs256_resource_server()
+        pair("HS256", ["--hs-secret-file", str(h.OUT / "hs256.secret")], token,
+             {"resource": rs, "url": url})
+        h.shutdown()
+        for alg in ["EdDSA", "RS256", "ES256"]:
+            ts = h.TokenServer(alg, flags=["--login-rate-per-ip", "0"]).start()
+            args = ["--jwks-url", ts.url + "/.well-known/jwks.json"]
+            rs, url = h.resource_server(f"resource-{alg}", args)
+            pair(alg, args, ts.client_credentials_token(), {"resource": rs, "url": url})
+            h.shutdown()
+    finally:
+        h.shutdown()
+    results["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    results["elapsed_seconds"] = round(time.monotonic() - started)
+    r = results["routes"]
+    results["ratios"] = {}
+    print()
+    print(f"/notes vs /public of the same resource server — wrk -t1 -c{CONNECTIONS}, "
+          f"{ROUNDS}×{SECONDS}s per target (alternating), loopback")
+    for alg in ["HS256", "ES256", "EdDSA", "RS256"]:
+        for prefix, _ in builds:
+            pub, prot = r[f"{alg} {prefix}/public"], r[f"{alg} {prefix}/notes"]
+            p = paired(prot, pub)
+            results["ratios"][f"{alg} {prefix}protected/unprotected"] = p
+            us = lambda row: row["cpu_cores"].get(f"{prefix.strip() + ' ' if prefix else ''}resource", 0) \
+                * 1e6 / row["rps"]  # noqa: E731
+            print(f"{alg:<6} {(prefix.strip() or 'this build'):<10} /public {pub['rps']:>9,.0f}  "
+                  f"/notes {prot['rps']:>9,.0f} req/s  {p['median']:.3f}x [{p['min']:.3f}–{p['max']:.3f}]"
+                  f"  CPU/request {us(pub):.1f} → {us(prot):.1f} µs"
+                  f"  (target ≥ {TARGET_PROTECTED_RATIO:.2f}x: {verdict(p['median'] >= TARGET_PROTECTED_RATIO)})")
+    print(f"load average start {' '.join(results['machine']['loadavg_start'])}, "
+          f"end {' '.join(results['machine']['loadavg_end'])}; {results['elapsed_seconds']} s")
+    (h.OUT / "routes.json").write_text(json.dumps(results, indent=2) + "\n")
+    h.log(f"wrote {h.OUT / 'routes.json'}")
+    return 0
+
+
 def main() -> int:
+    if "--routes" in sys.argv:
+        return routes_only()
     if "--from-json" in sys.argv:
         # Re-print the table and re-draw the chart from the last run, measuring nothing.
         results = json.loads((h.OUT / "results.json").read_text())

@@ -10,10 +10,18 @@
 # (about 7.5 minutes with the defaults, plus the build). Prints the table; writes
 # bench/out/results.json and docs/performance.svg.
 #
+#   bench/load.sh --routes
+#
+# runs only the four /public vs /notes pairs (about 4 minutes, twice that with a baseline;
+# no FastAPI peer needed);
+# with BENCH_BASE_BIN_DIR=<dir of another build's binaries> that build's resource server
+# runs in the same rounds, so a change's before/after ratios share the machine's drift.
+#
 # Environment: BENCH_SECONDS (6) per measured run, BENCH_ROUNDS (4) alternating rounds,
 # BENCH_USERS (10000), BENCH_SKIP_BUILD=1 to use the binaries already in target/release.
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT_DIR="$(dirname "$BENCH_DIR")"
+case " $* " in *" --routes "*) export BENCH_NEED_PEER=0 ;; esac
 source "$BENCH_DIR/setup.sh"
 exec python3 "$BENCH_DIR/load.py" "$@"

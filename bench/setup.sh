@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Shared by load.sh and login-flood.sh: installs wrk (Debian package) and the FastAPI
-# peer's virtualenv (bench/.venv) if missing, then builds the release binaries.
+# peer's virtualenv (bench/.venv) if missing (unless BENCH_NEED_PEER=0), then builds the
+# release binaries.
 # Source it; it expects BENCH_DIR and ROOT_DIR to be set.
 set -euo pipefail
 
@@ -11,7 +12,7 @@ if ! command -v wrk >/dev/null 2>&1; then
     $SUDO apt-get install -y -qq wrk >/dev/null
 fi
 
-if [ ! -x "$BENCH_DIR/.venv/bin/uvicorn" ]; then
+if [ "${BENCH_NEED_PEER:-1}" = "1" ] && [ ! -x "$BENCH_DIR/.venv/bin/uvicorn" ]; then
     echo "[bench] creating $BENCH_DIR/.venv for the FastAPI peer" >&2
     if ! python3 -m venv "$BENCH_DIR/.venv"; then
         # Debian ships venv separately.

@@ -4,13 +4,13 @@
 //! ambient credential and every state-changing route that accepts it needs CSRF defence.
 //! Here that cannot be forgotten, by construction: the extractors ([`Auth`](crate::Auth),
 //! [`Scoped`](crate::Scoped), …) never read the `Cookie` header themselves. They accept a
-//! cookie token only when a [`CookieTokens`] layer found it, and that layer *is* the CSRF
+//! cookie token only when a [`CookieTokensLayer`] found it, and that layer *is* the CSRF
 //! layer: its service is tower-http's [`Csrf`] wrapped around the cookie reader, with no
 //! bypass, so a cross-site state-changing request is refused (JSON 403) before the cookie
 //! is even looked at. The marker it leaves in the request extensions has a private
 //! constructor, so no other code can smuggle a cookie token in.
 //!
-//! The cookie itself is written by [`CookieTokens::set_cookie`]: `HttpOnly` (no script
+//! The cookie itself is written by [`CookieTokensLayer::set_cookie`]: `HttpOnly` (no script
 //! can read it), `Secure` (HTTPS only), `SameSite=Strict` (not sent on cross-site
 //! navigation or subrequests), `Path=/`, and by default the `__Host-` name prefix (the
 //! browser refuses it unless it is `Secure`, host-only and `Path=/`).
@@ -21,9 +21,9 @@
 //! ```
 //! # fn main() -> Result<(), rampart::cookie::CookieConfigError> {
 //! use axum::{Router, routing::get};
-//! use rampart::cookie::CookieTokens;
+//! use rampart::cookie::CookieTokensLayer;
 //!
-//! let cookies = CookieTokens::new("__Host-access", ["https://app.example.com"])?;
+//! let cookies = CookieTokensLayer::new("__Host-access", ["https://app.example.com"])?;
 //! # let validator = rampart::testing::TestIssuer::new(rampart::Algorithm::ES256).validator();
 //! let app: Router = Router::new()
 //!     .route("/me", get(|auth: rampart::Auth| async move { auth.subject().unwrap_or("").to_owned() }))
@@ -35,19 +35,19 @@
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use http::{HeaderValue, Request, header};
+use http::{HeaderValue, Request, Response, header};
 use tower::{Layer, Service};
-use tower_http::csrf::{Csrf, CsrfLayer};
+use tower_http::csrf::{Csrf, CsrfLayer, ResponseForProtectionError, ResponseFuture};
 
-use crate::csrf::JsonRejection;
+use crate::csrf::{JsonRejection, TrustedOriginError};
 use crate::extract::bearer::is_b64token;
 
-/// The token a [`CookieTokens`] layer found in the request's cookie, after the CSRF check.
+/// The token a [`CookieTokensLayer`] found in the request's cookie, after the CSRF check.
 /// Only this module can make one.
 #[derive(Clone)]
 pub(crate) struct CookieToken(pub(crate) String);
 
-/// Why a [`CookieTokens`] layer could not be built.
+/// Why a [`CookieTokensLayer`] could not be built.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CookieConfigError {
@@ -55,27 +55,27 @@ pub enum CookieConfigError {
     #[error("invalid cookie name {0:?}: use letters, digits and !#$%&'*+-.^_`|~ only")]
     Name(String),
     /// A trusted origin is not a `scheme://host[:port]` origin.
-    #[error("invalid trusted origin: {0}")]
-    Origin(#[from] tower_http::csrf::ConfigError),
+    #[error(transparent)]
+    Origin(#[from] TrustedOriginError),
 }
 
 /// The layer that accepts access tokens from a cookie, behind the CSRF check. See the
 /// [module docs](self).
 #[derive(Clone)]
-pub struct CookieTokens {
+pub struct CookieTokensLayer {
     name: String,
     csrf: CsrfLayer<JsonRejection>,
 }
 
-impl std::fmt::Debug for CookieTokens {
+impl std::fmt::Debug for CookieTokensLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CookieTokens")
+        f.debug_struct("CookieTokensLayer")
             .field("name", &self.name)
             .finish_non_exhaustive()
     }
 }
 
-impl CookieTokens {
+impl CookieTokensLayer {
     /// Tokens from the cookie `name`, with state-changing requests from any origin but
     /// this site's own and `trusted_origins` refused. Use a `__Host-` name unless you
     /// have a reason not to.
@@ -139,23 +139,50 @@ impl CookieTokens {
     }
 }
 
-impl<S> Layer<S> for CookieTokens {
-    /// The CSRF check runs first; the cookie is read only by the inner service.
-    type Service = Csrf<ReadCookie<S>, JsonRejection>;
+impl<S> Layer<S> for CookieTokensLayer {
+    type Service = CookieTokens<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        self.csrf.layer(ReadCookie {
+        // The CSRF check runs first; the cookie is read only by the inner service.
+        let inner = self.csrf.layer(ReadCookie {
             inner,
             layer: self.clone(),
-        })
+        });
+        CookieTokens { inner }
     }
 }
 
-/// The cookie reader inside the CSRF check of a [`CookieTokens`] layer.
+/// The service made by [`CookieTokensLayer`]: tower-http's [`Csrf`] check (JSON 403)
+/// around the reader that takes the token out of the cookie. There is no way to get the
+/// reader without the check.
 #[derive(Clone, Debug)]
-pub struct ReadCookie<S> {
+pub struct CookieTokens<S> {
+    inner: Csrf<ReadCookie<S>, JsonRejection>,
+}
+
+impl<S, B, ResBody> Service<Request<B>> for CookieTokens<S>
+where
+    S: Service<Request<B>, Response = Response<ResBody>>,
+    JsonRejection: ResponseForProtectionError<ResBody>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        self.inner.call(request)
+    }
+}
+
+/// The cookie reader inside the CSRF check of a [`CookieTokens`] service.
+#[derive(Clone, Debug)]
+struct ReadCookie<S> {
     inner: S,
-    layer: CookieTokens,
+    layer: CookieTokensLayer,
 }
 
 impl<S, B> Service<Request<B>> for ReadCookie<S>
@@ -190,18 +217,18 @@ mod tests {
 
     #[test]
     fn names_and_cookie_attributes() {
-        assert!(CookieTokens::new("__Host-access", ["https://a.example"]).is_ok());
+        assert!(CookieTokensLayer::new("__Host-access", ["https://a.example"]).is_ok());
         for bad in ["", "a b", "a=b", "a;b", "é"] {
             assert!(matches!(
-                CookieTokens::new(bad, ["https://a.example"]),
+                CookieTokensLayer::new(bad, ["https://a.example"]),
                 Err(CookieConfigError::Name(_))
             ));
         }
         assert!(matches!(
-            CookieTokens::new("t", ["not an origin"]),
+            CookieTokensLayer::new("t", ["not an origin"]),
             Err(CookieConfigError::Origin(_))
         ));
-        let cookies = CookieTokens::new("__Host-t", Vec::<String>::new()).unwrap();
+        let cookies = CookieTokensLayer::new("__Host-t", Vec::<String>::new()).unwrap();
         assert_eq!(
             cookies
                 .set_cookie("a.b.c", Duration::from_secs(300))
@@ -222,7 +249,7 @@ mod tests {
 
     #[test]
     fn the_cookie_is_found_among_others() {
-        let cookies = CookieTokens::new("t", Vec::<String>::new()).unwrap();
+        let cookies = CookieTokensLayer::new("t", Vec::<String>::new()).unwrap();
         let mut headers = http::HeaderMap::new();
         headers.append(header::COOKIE, HeaderValue::from_static("a=1; tt=2"));
         headers.append(

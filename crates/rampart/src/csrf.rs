@@ -21,7 +21,23 @@ use axum::response::IntoResponse;
 use http::{HeaderValue, Response, StatusCode, header};
 use serde_json::json;
 use tower_http::csrf::ResponseForProtectionError;
-pub use tower_http::csrf::{ConfigError, CsrfLayer, ProtectionError, ProtectionErrorKind};
+pub use tower_http::csrf::{CsrfLayer, ProtectionError, ProtectionErrorKind};
+
+/// A trusted origin that is not an exact `scheme://host[:port]` origin (a path, a query,
+/// another scheme, a non-ASCII host). Returned by [`layer`] at start-up, never per request.
+///
+/// The reason comes from tower-http's CSRF layer, which does the parsing; it is
+/// [`source`](std::error::Error::source) of this error.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("invalid trusted origin: {0}")]
+pub struct TrustedOriginError(#[source] tower_http::csrf::ConfigError);
+
+impl TrustedOriginError {
+    /// tower-http's own description of what is wrong with the origin.
+    pub fn reason(&self) -> &tower_http::csrf::ConfigError {
+        &self.0
+    }
+}
 
 /// The rejection: 403 `{"error":"cross_site_request", "error_description": …}`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -49,14 +65,16 @@ impl ResponseForProtectionError<Body> for JsonRejection {
 
 /// A CSRF layer trusting `origins` (exact `scheme://host[:port]` strings), answering
 /// refusals with [`JsonRejection`]. Invalid origins are reported here, at start-up.
-pub fn layer<I, S>(origins: I) -> Result<CsrfLayer<JsonRejection>, ConfigError>
+pub fn layer<I, S>(origins: I) -> Result<CsrfLayer<JsonRejection>, TrustedOriginError>
 where
     I: IntoIterator<Item = S>,
     S: AsRef<str>,
 {
     let mut layer = CsrfLayer::new();
     for origin in origins {
-        layer = layer.add_trusted_origin(origin.as_ref())?;
+        layer = layer
+            .add_trusted_origin(origin.as_ref())
+            .map_err(TrustedOriginError)?;
     }
     Ok(layer.with_rejection_response(JsonRejection))
 }

@@ -72,11 +72,14 @@ pub const BEARER: &str = "bearer";
 /// Name of the OAuth2 (password flow) security scheme.
 pub const OAUTH2: &str = "oauth2";
 
-/// The body of an RFC 6750 rejection, as [`Rejection`](crate::Rejection) renders it by
-/// default. Registered as the component schema `BearerError`.
+/// The JSON body of an RFC 6750 rejection, as [`Rejection`](crate::Rejection) renders it
+/// by default. Registered as the component schema `BearerError` (the name the document
+/// has always used; the Rust name says it is a response body, not the
+/// [`extract::BearerError`](crate::extract::BearerError) of a request).
 #[derive(Debug, Clone, ToSchema)]
+#[schema(as = BearerError)]
 #[schema(example = json!({"error": "invalid_token", "error_description": "the token has expired"}))]
-pub struct BearerError {
+pub struct BearerErrorBody {
     /// `invalid_request`, `invalid_token`, `insufficient_scope`, `temporarily_unavailable`,
     /// or `unauthorized` when no token was sent (RFC 6750 defines no code for that case).
     pub error: String,
@@ -217,7 +220,7 @@ impl Modify for SecurityAddon {
             );
         }
         if any_secured && self.error_responses {
-            let (name, schema) = (BearerError::name(), BearerError::schema());
+            let (name, schema) = (BearerErrorBody::name(), BearerErrorBody::schema());
             components
                 .schemas
                 .entry(name.into_owned())

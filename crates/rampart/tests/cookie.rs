@@ -1,4 +1,4 @@
-//! Cookie-carried tokens: accepted only behind the `CookieTokens` layer, whose CSRF check
+//! Cookie-carried tokens: accepted only behind the `CookieTokensLayer`, whose CSRF check
 //! runs before the cookie is read.
 #![allow(clippy::unwrap_used)]
 
@@ -8,7 +8,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::routing::{get, post};
 use http::{Method, Request, StatusCode, header};
-use rampart::cookie::CookieTokens;
+use rampart::cookie::CookieTokensLayer;
 use rampart::testing::TestIssuer;
 use rampart::{Algorithm, Auth, Scoped, Validator};
 use serde_json::Value;
@@ -73,7 +73,7 @@ async fn without_the_layer_a_cookie_is_not_a_credential() {
 async fn cookie_tokens_work_only_from_this_site_or_a_trusted_origin() {
     let issuer = TestIssuer::new(Algorithm::ES256);
     let token = issuer.token().sub("alice").scope("notes:write").sign();
-    let cookies = CookieTokens::new("__Host-access", ["https://trusted.example.net"]).unwrap();
+    let cookies = CookieTokensLayer::new("__Host-access", ["https://trusted.example.net"]).unwrap();
     let set = cookies
         .set_cookie(&token, Duration::from_secs(600))
         .unwrap();
@@ -205,8 +205,8 @@ async fn the_authorization_header_wins_and_bad_cookies_are_refused() {
     let issuer = TestIssuer::new(Algorithm::ES256);
     let alice = issuer.token().sub("alice").scope("notes:write").sign();
     let bob = issuer.token().sub("bob").scope("notes:write").sign();
-    let app =
-        routes(issuer.validator()).layer(CookieTokens::new("t", Vec::<String>::new()).unwrap());
+    let app = routes(issuer.validator())
+        .layer(CookieTokensLayer::new("t", Vec::<String>::new()).unwrap());
 
     let cookie = format!("t={alice}");
     let bearer = format!("Bearer {bob}");

@@ -10,7 +10,7 @@ use axum::Router;
 use axum::routing::get;
 use rampart::https::{
     ClientIp, ClientIpLayer, Forwarded, ForwardingHeaders, Hsts, Origin, RequireHttpsLayer,
-    SecurityHeaders, TrustedProxies, https_redirect_router,
+    SecurityHeadersLayer, TrustedProxies, https_redirect_router,
 };
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
@@ -49,7 +49,7 @@ fn echo_app(trusted: TrustedProxies) -> Router {
     }
     Router::new()
         .route("/", get(echo))
-        .layer(SecurityHeaders::new(Some(Hsts::default())))
+        .layer(SecurityHeadersLayer::new(Some(Hsts::default())))
         .layer(ClientIpLayer::new(trusted))
 }
 
@@ -380,7 +380,7 @@ fn proxy_mode_app(trusted: TrustedProxies) -> Router {
             "/page",
             get(|| async { "over https" }).post(|| async { "posted" }),
         )
-        .layer(SecurityHeaders::new(Some(Hsts::default())))
+        .layer(SecurityHeadersLayer::new(Some(Hsts::default())))
         .layer(RequireHttpsLayer::new(origin))
         .layer(ClientIpLayer::new(
             trusted.headers(ForwardingHeaders::XForwardedFor),

@@ -145,7 +145,7 @@ async fn assert_rfc7515_vector_validates(name: &str, token: &str, key: Verifying
     );
 
     let payload = validator
-        .verify_jws(token)
+        .insecure_verify_jws_without_claims(token)
         .await
         .unwrap_or_else(|e| panic!("{name}: {e}"));
     assert_eq!(
@@ -173,7 +173,7 @@ async fn assert_every_one_char_signature_change_is_refused(
             "{name}: {forged}"
         );
         assert_eq!(
-            validator.verify_jws(&forged).await,
+            validator.insecure_verify_jws_without_claims(&forged).await,
             Err(TokenError::InvalidSignature),
             "{name}: {forged}"
         );
@@ -341,7 +341,7 @@ async fn rfc7515_examples_do_not_verify_under_each_others_keys() {
         let alg = key.algorithm();
         let validator = rfc7515_validator(key, RFC7515_NOW);
         assert_eq!(
-            validator.verify_jws(token).await,
+            validator.insecure_verify_jws_without_claims(token).await,
             Err(TokenError::AlgorithmMismatch),
             "{alg}: {token}"
         );
@@ -361,7 +361,7 @@ fn a4_validator() -> Validator {
 async fn rfc8037_a4_ed25519_example_verifies_as_a_jws_with_the_published_key() {
     assert_eq!(a4_key().algorithm(), Algorithm::EdDSA);
     let payload = a4_validator()
-        .verify_jws(A4_JWS)
+        .insecure_verify_jws_without_claims(A4_JWS)
         .await
         .expect("RFC 8037 A.4 verifies");
     assert_eq!(payload, A4_PAYLOAD);
@@ -389,7 +389,7 @@ async fn rfc8037_a4_ed25519_example_fails_when_any_signature_character_changes()
     let validator = a4_validator();
     for forged in one_char_signature_changes(A4_JWS) {
         assert_eq!(
-            validator.verify_jws(&forged).await,
+            validator.insecure_verify_jws_without_claims(&forged).await,
             Err(TokenError::InvalidSignature),
             "{forged}"
         );
@@ -405,7 +405,9 @@ async fn rfc8037_a4_ed25519_example_fails_when_its_payload_changes() {
     );
     assert_ne!(forged, A4_JWS);
     assert_eq!(
-        a4_validator().verify_jws(&forged).await,
+        a4_validator()
+            .insecure_verify_jws_without_claims(&forged)
+            .await,
         Err(TokenError::InvalidSignature)
     );
 }

@@ -2,7 +2,7 @@
 //! (`utoipa-swagger-ui`'s `vendored` feature: the release zip comes from a crates.io
 //! package, so neither the build nor the browser reaches a CDN).
 //!
-//! The page runs under its own Content-Security-Policy ([`CSP`]); the `SecurityHeaders`
+//! The page runs under its own Content-Security-Policy ([`CSP`]); the `SecurityHeadersLayer`
 //! layer keeps a CSP a handler set, so the API's `frame-ancestors 'none'` still applies
 //! everywhere else.
 

@@ -89,7 +89,7 @@ fn csrf(
         .chain(config.cors_origins.iter().cloned())
         .chain(config.trusted_origins.iter().cloned());
     rampart::csrf::layer(origins)
-        .map_err(|e| anyhow::anyhow!("trusted_origins / cors_origins: {e:?}"))
+        .map_err(|e| anyhow::anyhow!("trusted_origins / cors_origins: {:?}", e.reason()))
 }
 
 /// CORS from an explicit allowlist (no wildcard; bearer tokens, not cookies, so no

@@ -8,7 +8,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use http::{HeaderValue, StatusCode, header};
 use rampart::Validator;
-use rampart::https::{ClientIpLayer, RequireHttpsLayer, SecurityHeaders};
+use rampart::https::{ClientIpLayer, RequireHttpsLayer, SecurityHeadersLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -57,7 +57,7 @@ pub(super) fn build(
         ))
         .layer(csrf)
         // Inside the HTTPS check: plain-HTTP redirects must not carry HSTS (RFC 6797 §7.2).
-        .layer(SecurityHeaders::new(Some(hsts)));
+        .layer(SecurityHeadersLayer::new(Some(hsts)));
     if tls_mode == TlsMode::Proxy {
         // A request that reached the proxy over plain HTTP is treated like one on our
         // own plain listener: redirect GET/HEAD, refuse the rest.

@@ -139,7 +139,7 @@ pub(crate) fn locate_bearer(parts: &Parts, allow_query: bool) -> Result<Located<
         (None, Some(_)) => Err(BearerError::Invalid(
             "the access_token parameter is malformed",
         )),
-        // Last: a cookie token, present only behind a `CookieTokens` layer (after its
+        // Last: a cookie token, present only behind a `CookieTokensLayer` (after its
         // CSRF check); never read from the `Cookie` header here.
         (None, None) => match parts.extensions.get::<CookieToken>() {
             Some(CookieToken(token)) => Ok(Located {

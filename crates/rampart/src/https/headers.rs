@@ -1,6 +1,7 @@
-//! [`Hsts`] and the [`SecurityHeaders`] layer: response headers every HTTPS response of
+//! [`Hsts`] and the [`SecurityHeadersLayer`]: response headers every HTTPS response of
 //! an API or token server should carry.
 
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::HeaderValue;
@@ -8,7 +9,7 @@ use http::header::{
     CONTENT_SECURITY_POLICY, REFERRER_POLICY, STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS,
     X_FRAME_OPTIONS,
 };
-use tower::Layer;
+use tower::{Layer, Service};
 use tower_http::set_header::SetResponseHeader;
 
 use super::ConfigError;
@@ -146,18 +147,18 @@ impl Hsts {
 ///
 /// ```
 /// use axum::{Router, routing::get};
-/// use rampart::https::{Hsts, SecurityHeaders};
+/// use rampart::https::{Hsts, SecurityHeadersLayer};
 ///
 /// let app: Router = Router::new()
 ///     .route("/", get(|| async { "hi" }))
-///     .layer(SecurityHeaders::new(Some(Hsts::default())));
+///     .layer(SecurityHeadersLayer::new(Some(Hsts::default())));
 /// ```
 #[derive(Debug, Clone)]
-pub struct SecurityHeaders {
+pub struct SecurityHeadersLayer {
     hsts: Option<HeaderValue>,
 }
 
-impl SecurityHeaders {
+impl SecurityHeadersLayer {
     /// The headers above, with `Strict-Transport-Security` only when `hsts` is `Some`.
     pub fn new(hsts: Option<Hsts>) -> Self {
         Self {
@@ -166,9 +167,8 @@ impl SecurityHeaders {
     }
 }
 
-/// The service made by [`SecurityHeaders`]: tower-http's `SetResponseHeader`, once per
-/// header, each in `if_not_present` mode.
-pub type SecurityHeadersService<S> = SetResponseHeader<
+/// tower-http's `SetResponseHeader`, once per header, each in `if_not_present` mode.
+type SetFive<S> = SetResponseHeader<
     SetResponseHeader<
         SetResponseHeader<
             SetResponseHeader<SetResponseHeader<S, Option<HeaderValue>>, HeaderValue>,
@@ -179,8 +179,15 @@ pub type SecurityHeadersService<S> = SetResponseHeader<
     HeaderValue,
 >;
 
-impl<S> Layer<S> for SecurityHeaders {
-    type Service = SecurityHeadersService<S>;
+/// The service made by [`SecurityHeadersLayer`]: sets the headers listed there on every
+/// response of `S` that does not already have them.
+#[derive(Debug, Clone)]
+pub struct SecurityHeaders<S> {
+    inner: SetFive<S>,
+}
+
+impl<S> Layer<S> for SecurityHeadersLayer {
+    type Service = SecurityHeaders<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
         let s =
@@ -197,11 +204,29 @@ impl<S> Layer<S> for SecurityHeaders {
         );
         let s =
             SetResponseHeader::if_not_present(s, X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-        SetResponseHeader::if_not_present(
+        let inner = SetResponseHeader::if_not_present(
             s,
             CONTENT_SECURITY_POLICY,
             HeaderValue::from_static("frame-ancestors 'none'"),
-        )
+        );
+        SecurityHeaders { inner }
+    }
+}
+
+impl<S, R> Service<R> for SecurityHeaders<S>
+where
+    SetFive<S>: Service<R>,
+{
+    type Response = <SetFive<S> as Service<R>>::Response;
+    type Error = <SetFive<S> as Service<R>>::Error;
+    type Future = <SetFive<S> as Service<R>>::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: R) -> Self::Future {
+        self.inner.call(request)
     }
 }
 
@@ -264,7 +289,8 @@ mod tests {
     #[tokio::test]
     async fn every_header_is_set_and_hsts_only_when_given() {
         let route = || Router::new().route("/", get(|| async { "hi" }));
-        let with = headers_of(route().layer(SecurityHeaders::new(Some(Hsts::default())))).await;
+        let with =
+            headers_of(route().layer(SecurityHeadersLayer::new(Some(Hsts::default())))).await;
         assert_eq!(
             with[STRICT_TRANSPORT_SECURITY],
             "max-age=63072000; includeSubDomains"
@@ -274,7 +300,7 @@ mod tests {
         assert_eq!(with[X_FRAME_OPTIONS], "DENY");
         assert_eq!(with[CONTENT_SECURITY_POLICY], "frame-ancestors 'none'");
 
-        let without = headers_of(route().layer(SecurityHeaders::new(None))).await;
+        let without = headers_of(route().layer(SecurityHeadersLayer::new(None))).await;
         assert!(!without.contains_key(STRICT_TRANSPORT_SECURITY));
         assert_eq!(without[X_FRAME_OPTIONS], "DENY");
     }
@@ -289,7 +315,7 @@ mod tests {
         };
         let app = Router::new()
             .route("/", get(docs))
-            .layer(SecurityHeaders::new(None));
+            .layer(SecurityHeadersLayer::new(None));
         let headers = headers_of(app).await;
         assert_eq!(headers[CONTENT_SECURITY_POLICY], "default-src 'self'");
         assert_eq!(headers.get_all(CONTENT_SECURITY_POLICY).iter().count(), 1);

@@ -13,7 +13,7 @@ mod service;
 
 pub use client_ip::{ClientIp, ClientIpRejection};
 pub use error::ConfigError;
-pub use headers::{Hsts, SecurityHeaders, SecurityHeadersService};
+pub use headers::{Hsts, SecurityHeaders, SecurityHeadersLayer};
 pub use layer::ClientIpLayer;
 pub use origin::Origin;
 pub use proxy::{Forwarded, ForwardingHeaders, Scheme, TrustedProxies, resolve};

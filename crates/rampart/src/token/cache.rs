@@ -23,6 +23,9 @@
 //!   entries are also flushed, to give their memory back; correctness does not depend on
 //!   the flush, which races with inserts.
 //! - Only successes are inserted; a failure is never cached.
+//! - A hit is answered from a per-thread copy when there is one ([`front`](super::front)):
+//!   the same entries under the same rules, stamped with this cache, its flush epoch and
+//!   the key generation, so that a hit writes no memory another core reads.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,6 +35,10 @@ use moka::Expiry;
 use moka::sync::Cache;
 
 use super::Verified;
+use super::front::{self, Stamp};
+
+/// Source of `TokenCache::id`.
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// Cache settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +83,11 @@ impl Expiry<Arc<str>, Entry> for UntilExp {
 pub(crate) struct TokenCache {
     entries: Cache<Arc<str>, Entry, foldhash::quality::RandomState>,
     generation: AtomicU64,
+    /// Unique per cache: what the per-thread copies are tagged with.
+    id: u64,
+    /// Advanced by every flush, before the flush; per-thread copies of an older epoch are
+    /// never served.
+    epoch: AtomicU64,
 }
 
 impl TokenCache {
@@ -94,6 +106,8 @@ impl TokenCache {
         Self {
             entries,
             generation: AtomicU64::new(0),
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            epoch: AtomicU64::new(0),
         }
     }
 
@@ -105,16 +119,29 @@ impl TokenCache {
         if self.generation.load(Ordering::Acquire) != current
             && self.generation.swap(current, Ordering::AcqRel) != current
         {
-            self.entries.invalidate_all();
+            self.invalidate_all();
         }
     }
 
-    /// The entry for `token` if it was made under key-set generation `current`.
-    pub(crate) fn get(&self, token: &str, current: u64) -> Option<Verified> {
-        self.entries
+    /// The entry for `token` if it was made under key-set generation `current`. The
+    /// shared entry expires at `exp` by itself; this thread's copy is served only while
+    /// `now` (the validator's clock) is before `exp`.
+    pub(crate) fn get(&self, token: &str, current: u64, now: i64) -> Option<Verified> {
+        // Read before the shared cache: a copy taken during a flush keeps the old epoch.
+        let stamp = Stamp {
+            cache: self.id,
+            epoch: self.epoch.load(Ordering::Acquire),
+            generation: current,
+        };
+        if let Some(copy) = front::get(token, stamp, now) {
+            return Some(copy);
+        }
+        let hit = self
+            .entries
             .get(token)
-            .filter(|e| e.generation == current)
-            .map(|e| e.verified)
+            .filter(|e| e.generation == current)?;
+        front::offer(token, stamp, &hit.verified);
+        Some(hit.verified)
     }
 
     /// Remembers `verified`, made with the keys of key-set `generation`, until its `exp`.
@@ -137,6 +164,9 @@ impl TokenCache {
     }
 
     pub(crate) fn invalidate_all(&self) {
+        // The epoch first: from here on no per-thread copy of an entry flushed now is
+        // served, whatever a concurrent `get` is doing.
+        self.epoch.fetch_add(1, Ordering::AcqRel);
         self.entries.invalidate_all();
     }
 
@@ -186,9 +216,9 @@ mod tests {
         let cache = TokenCache::new(CacheConfig::default());
         cache.insert("a", &verified(100), 100, 0);
         cache.insert("b", &verified(99), 100, 0);
-        assert!(cache.get("a", 0).is_none() && cache.get("b", 0).is_none());
+        assert!(cache.get("a", 0, 100).is_none() && cache.get("b", 0, 100).is_none());
         cache.insert("c", &verified(160), 100, 0);
-        assert!(cache.get("c", 0).is_some());
+        assert!(cache.get("c", 0, 100).is_some());
     }
 
     /// Whatever the order of flushes and inserts, an entry made under one key-set
@@ -202,14 +232,17 @@ mod tests {
         cache.sync_generation(4);
         cache.insert("late", &verified(160), 100, 3);
         cache.insert("new", &verified(160), 100, 4);
-        assert!(cache.get("old", 4).is_none(), "made before the change");
+        assert!(cache.get("old", 4, 100).is_none(), "made before the change");
         assert!(
-            cache.get("late", 4).is_none(),
+            cache.get("late", 4, 100).is_none(),
             "made with the old keys, stored after"
         );
-        assert!(cache.get("new", 4).is_some(), "made with the current keys");
         assert!(
-            cache.get("new", 5).is_none(),
+            cache.get("new", 4, 100).is_some(),
+            "made with the current keys"
+        );
+        assert!(
+            cache.get("new", 5, 100).is_none(),
             "and not after the next change"
         );
     }

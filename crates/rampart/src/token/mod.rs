@@ -5,6 +5,7 @@ mod cache;
 mod check;
 mod claims;
 mod error;
+mod front;
 mod handle;
 pub(crate) mod jose;
 mod key;

@@ -232,11 +232,12 @@ impl Validator {
         // A hit counts only under the key-set generation it was made in.
         let generation = self.key_generation();
         cache.sync_generation(generation);
-        let hit = cache.get(token, generation)?;
+        let now = self.now();
+        let hit = cache.get(token, generation, now)?;
         let result = self
             .inner
             .policy
-            .check(&hit.claims, self.now())
+            .check(&hit.claims, now)
             .and_then(|()| self.check_revocation(&hit.claims))
             .map(|()| hit);
         self.observe(match &result {
@@ -325,9 +326,20 @@ impl Validator {
         }
     }
 
-    /// Verifies only the JWS layer (header rules, key binding, signature) and returns the
-    /// payload bytes; no claims policy. For non-JWT JWS payloads and test vectors.
-    pub async fn verify_jws(&self, token: &str) -> Result<Vec<u8>, TokenError> {
+    /// Verifies only the JWS layer and returns the payload bytes, **without any claims
+    /// check**: never use it to authenticate a request.
+    ///
+    /// Checked: the size limit, the compact form, the header rules (`alg` bound to the
+    /// selected key, no `crit`, no unencoded payload, no duplicate header members) and
+    /// the signature. Skipped: every check of the payload, i.e. `exp`, `nbf`, `iat` and
+    /// the maximum age, `iss`, `aud`, `typ`, the [`Profile`]'s required claims, the
+    /// revocation list, the application's token check and the verified-token cache. The
+    /// payload need not even be JSON. For non-JWT JWS payloads and known-answer test
+    /// vectors; [`verify`](Self::verify) is the check for access tokens.
+    pub async fn insecure_verify_jws_without_claims(
+        &self,
+        token: &str,
+    ) -> Result<Vec<u8>, TokenError> {
         if token.len() > self.inner.policy.max_token_len {
             return Err(TokenError::TooLarge);
         }
