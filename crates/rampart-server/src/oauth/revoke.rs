@@ -29,6 +29,10 @@ use rampart::https::ClientIp;
         (status = 429, response = crate::openapi::schemas::TooManyAttempts),
         (status = 503, response = crate::openapi::schemas::OAuthUnavailable),
     ))]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "an axum handler: one extractor per piece of state it uses (FromRef narrowing)"
+)]
 pub async fn revoke(
     State(clients): State<ClientAuth>,
     State(accounts): State<Accounts>,

@@ -6,6 +6,9 @@ use serde_json::Value;
 
 use crate::helpers::{TestApp, throttle_defaults};
 
+/// A named case: the browser headers sent, and whether the write is allowed.
+type CsrfCase<'a> = (&'a str, &'a [(&'a str, &'a str)], bool);
+
 #[tokio::test]
 async fn the_csrf_table() {
     let app = TestApp::spawn_with(|c| {
@@ -13,7 +16,7 @@ async fn the_csrf_table() {
         c.cors_origins = vec!["https://app.example".into()];
     })
     .await;
-    let cases: &[(&str, &[(&str, &str)], bool)] = &[
+    let cases: &[CsrfCase<'_>] = &[
         ("no browser headers (curl, SDKs)", &[], true),
         (
             "same-origin fetch",

@@ -67,9 +67,11 @@ async fn shutdown_drains_in_flight_requests_then_stops_accepting() {
     let in_flight = app.password_grant("admin", ADMIN_PW, None, ClientAuth::FirstParty);
     let stop = async {
         tokio::time::sleep(Duration::from_millis(30)).await;
-        app.stop()
+        // The server's end, to await once the in-flight answer is in.
+        Some(app.stop())
     };
     let (response, server) = tokio::join!(in_flight, stop);
+    let server = server.unwrap();
     assert_eq!(response.status(), 200, "the in-flight request completes");
     tokio::time::timeout(Duration::from_secs(25), server)
         .await

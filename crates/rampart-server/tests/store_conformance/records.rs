@@ -66,7 +66,7 @@ pub(crate) async fn throttle_failures_count_restart_lock_and_purge(store: Arc<dy
     assert!(store.throttle_locks(&[]).await.unwrap().is_empty());
     assert!(
         store
-            .throttle_locks(&[ip.clone()])
+            .throttle_locks(std::slice::from_ref(&ip))
             .await
             .unwrap()
             .is_empty()
@@ -99,7 +99,7 @@ pub(crate) async fn throttle_failures_count_restart_lock_and_purge(store: Arc<dy
     store.clear_failures("user:nobody").await.unwrap();
     assert!(
         store
-            .throttle_locks(&[account.clone()])
+            .throttle_locks(std::slice::from_ref(&account))
             .await
             .unwrap()
             .is_empty()
@@ -157,7 +157,7 @@ pub(crate) async fn audit_events_are_listed_newest_first_filtered_paged_and_purg
         .unwrap();
     // Newest first; equal times by id, descending.
     let mut expected = events.clone();
-    expected.sort_by(|a, b| (b.at, b.id.to_string()).cmp(&(a.at, a.id.to_string())));
+    expected.sort_by_key(|e| std::cmp::Reverse((e.at, e.id.to_string())));
     assert_eq!(all, expected, "stored whole, newest first");
 
     let page = store
