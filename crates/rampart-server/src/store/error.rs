@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 /// A store failure. `Conflict` and `NotFound` are expected outcomes; `Unavailable` is a
 /// database that cannot be reached (503); `Internal` is a bug or corruption (500, logged).
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A unique constraint was violated (duplicate username, role, client id).
     #[error("already exists")]

@@ -51,6 +51,32 @@ struct RunningServer {
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
+/// `rampart serve` running as a child process ([`TestApp::serve_process`]); killed
+/// (SIGKILL) when dropped.
+pub(crate) struct ServerProcess {
+    child: std::process::Child,
+    pub(crate) address: SocketAddr,
+}
+
+impl ServerProcess {
+    /// The absolute URL of `path` on this process.
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// SIGKILL (no shutdown, no flush), and waits for the process to be gone.
+    pub(crate) fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 /// How a request authenticates its client (RFC 6749 §2.3).
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum ClientAuth<'a> {
@@ -227,6 +253,46 @@ impl TestApp {
             .env("RAMPART_LOG", "warn")
             .output()
             .unwrap()
+    }
+
+    /// `rampart serve` as a child process over this app's data directory and database,
+    /// for what only a separate process can show (a SIGKILL). Stop this app first when
+    /// the test needs the process to be the only server. Returns once it answers
+    /// `/healthz`.
+    pub(crate) async fn serve_process(&self) -> ServerProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+            .args(["serve", "--tls-mode", "proxy", "--http-addr", "off"])
+            .args(["--metrics-addr", "off", "--https-addr"])
+            .arg(address.to_string())
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .arg("--database-url")
+            .arg(&self.config.database_url)
+            .env("RAMPART_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut process = ServerProcess { child, address };
+        let health = format!("http://{address}/healthz");
+        for _ in 0..300 {
+            if let Ok(Some(status)) = process.child.try_wait() {
+                panic!("rampart serve exited at startup: {status}");
+            }
+            if let Ok(response) = self.client.get(&health).send().await
+                && response.status() == StatusCode::OK
+            {
+                return process;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        process.kill();
+        panic!("rampart serve did not answer /healthz within 30 s");
     }
 
     /// The Prometheus exposition from the metrics listener.

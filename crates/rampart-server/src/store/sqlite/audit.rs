@@ -5,28 +5,24 @@ use uuid::Uuid;
 
 use super::SqliteStore;
 use crate::store::rows::{AUDIT_COLUMNS, AuditRow, models};
-use crate::store::{
-    AUDIT_BATCH_ROWS, AuditFilter, AuditRecord, AuditStore, StoreError, detached, map_err,
-};
+use crate::store::{AUDIT_BATCH_ROWS, AuditFilter, AuditRecord, AuditStore, StoreError, map_err};
 
 #[async_trait]
 impl AuditStore for SqliteStore {
     async fn append_audit(&self, event: &AuditRecord) -> Result<(), StoreError> {
-        insert_audit(self.writer(), std::slice::from_ref(event)).await
+        self.append_audit_batch(std::slice::from_ref(event)).await
     }
 
     async fn append_audit_batch(&self, events: &[AuditRecord]) -> Result<(), StoreError> {
-        if events.len() <= AUDIT_BATCH_ROWS {
-            // One statement: atomic by itself.
-            return insert_audit(self.writer(), events).await;
-        }
-        let (pool, events) = (self.writer().clone(), events.to_vec());
-        detached(async move {
-            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
-            for chunk in events.chunks(AUDIT_BATCH_ROWS) {
-                insert_audit(&mut *tx, chunk).await?;
-            }
-            tx.commit().await.map_err(map_err)
+        let events = events.to_vec();
+        self.write(move |conn| {
+            Box::pin(async move {
+                // One writer job: all chunks or none.
+                for chunk in events.chunks(AUDIT_BATCH_ROWS) {
+                    insert_audit(&mut *conn, chunk).await?;
+                }
+                Ok(())
+            })
         })
         .await
     }
@@ -64,12 +60,17 @@ impl AuditStore for SqliteStore {
     }
 
     async fn purge_audit(&self, before: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query("DELETE FROM audit_events WHERE at < ?")
-            .bind(before)
-            .execute(self.writer())
-            .await
-            .map_err(map_err)?;
-        Ok(done.rows_affected())
+        self.write(move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query("DELETE FROM audit_events WHERE at < ?")
+                    .bind(before)
+                    .execute(conn)
+                    .await
+                    .map_err(map_err)?;
+                Ok(done.rows_affected())
+            })
+        })
+        .await
     }
 }
 

@@ -9,23 +9,29 @@ use crate::store::{Client, ClientStore, StoreError, found, join, map_err};
 #[async_trait]
 impl ClientStore for SqliteStore {
     async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO clients (id, name, confidential, secret_hash, grants, scopes, audience, disabled, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&client.id)
-        .bind(&client.name)
-        .bind(client.confidential)
-        .bind(&client.secret_hash)
-        .bind(join(&client.grants))
-        .bind(join(&client.scopes))
-        .bind(&client.audience)
-        .bind(client.disabled)
-        .bind(client.created_at)
-        .execute(self.writer())
+        let client = client.clone();
+        self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO clients (id, name, confidential, secret_hash, grants, scopes, audience, disabled, created_at) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(&client.id)
+                .bind(&client.name)
+                .bind(client.confidential)
+                .bind(&client.secret_hash)
+                .bind(join(&client.grants))
+                .bind(join(&client.scopes))
+                .bind(&client.audience)
+                .bind(client.disabled)
+                .bind(client.created_at)
+                .execute(conn)
+                .await
+                .map_err(map_err)
+                .map(|_| ())
+            })
+        })
         .await
-        .map_err(map_err)
-        .map(|_| ())
     }
 
     async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
@@ -48,31 +54,49 @@ impl ClientStore for SqliteStore {
     }
 
     async fn set_client_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE clients SET disabled = ? WHERE id = ?")
-            .bind(disabled)
-            .bind(id)
-            .execute(self.writer())
-            .await
-            .map_err(map_err)?;
-        found(done.rows_affected())
+        let id = id.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query("UPDATE clients SET disabled = ? WHERE id = ?")
+                    .bind(disabled)
+                    .bind(id)
+                    .execute(conn)
+                    .await
+                    .map_err(map_err)?;
+                found(done.rows_affected())
+            })
+        })
+        .await
     }
 
     async fn set_client_scopes(&self, id: &str, scopes: &[String]) -> Result<(), StoreError> {
-        let done = sqlx::query("UPDATE clients SET scopes = ? WHERE id = ?")
-            .bind(join(scopes))
-            .bind(id)
-            .execute(self.writer())
-            .await
-            .map_err(map_err)?;
-        found(done.rows_affected())
+        let (id, scopes) = (id.to_owned(), join(scopes));
+        self.write(move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query("UPDATE clients SET scopes = ? WHERE id = ?")
+                    .bind(scopes)
+                    .bind(id)
+                    .execute(conn)
+                    .await
+                    .map_err(map_err)?;
+                found(done.rows_affected())
+            })
+        })
+        .await
     }
 
     async fn delete_client(&self, id: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM clients WHERE id = ?")
-            .bind(id)
-            .execute(self.writer())
-            .await
-            .map_err(map_err)?;
-        found(done.rows_affected())
+        let id = id.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query("DELETE FROM clients WHERE id = ?")
+                    .bind(id)
+                    .execute(conn)
+                    .await
+                    .map_err(map_err)?;
+                found(done.rows_affected())
+            })
+        })
+        .await
     }
 }

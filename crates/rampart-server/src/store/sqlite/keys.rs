@@ -18,21 +18,27 @@ impl KeyStore for SqliteStore {
     }
 
     async fn insert_key(&self, key: &StoredKey) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO signing_keys (kid, alg, sealed_key, created_at, activates_at, retired_at, publish_until) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&key.kid)
-        .bind(&key.alg)
-        .bind(&key.sealed_key)
-        .bind(key.created_at)
-        .bind(key.activates_at)
-        .bind(key.retired_at)
-        .bind(key.publish_until)
-        .execute(self.writer())
+        let key = key.clone();
+        self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO signing_keys (kid, alg, sealed_key, created_at, activates_at, retired_at, publish_until) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(&key.kid)
+                .bind(&key.alg)
+                .bind(&key.sealed_key)
+                .bind(key.created_at)
+                .bind(key.activates_at)
+                .bind(key.retired_at)
+                .bind(key.publish_until)
+                .execute(conn)
+                .await
+                .map_err(map_err)
+                .map(|_| ())
+            })
+        })
         .await
-        .map_err(map_err)
-        .map(|_| ())
     }
 
     async fn retire_key(
@@ -41,13 +47,19 @@ impl KeyStore for SqliteStore {
         retired_at: i64,
         publish_until: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE signing_keys SET retired_at = ?, publish_until = ? WHERE kid = ? AND retired_at IS NULL")
-            .bind(retired_at)
-            .bind(publish_until)
-            .bind(kid)
-            .execute(self.writer())
-            .await
-            .map_err(map_err)
-            .map(|_| ())
+        let kid = kid.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query("UPDATE signing_keys SET retired_at = ?, publish_until = ? WHERE kid = ? AND retired_at IS NULL")
+                    .bind(retired_at)
+                    .bind(publish_until)
+                    .bind(kid)
+                    .execute(conn)
+                    .await
+                    .map_err(map_err)
+                    .map(|_| ())
+            })
+        })
+        .await
     }
 }

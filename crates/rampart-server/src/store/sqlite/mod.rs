@@ -2,14 +2,15 @@
 //!
 //! SQLite lets one connection write at a time. Writers sharing a pool of connections
 //! wait for each other inside SQLite's busy handler, which sleeps and retries: under load
-//! most of the time went to futexes and the scheduler, not to SQL. So every write and
-//! every transaction goes through a pool of exactly one connection, and writers queue
-//! for it in-process (a pool acquire); reads go to a separate pool of connections that
-//! refuse writes (`query_only`), which WAL lets read alongside the writer.
+//! most of the time went to futexes and the scheduler, not to SQL. So every write goes
+//! to the store's own writer (`writer.rs`): one task on one connection that commits the
+//! writes queued up together in one transaction (group commit). Reads go to a separate
+//! pool of connections that refuse writes (`query_only`), which WAL lets read alongside
+//! the writer.
 //!
 //! The entity files (`users.rs`, `roles.rs`, …) reach the database only through
-//! `SqliteStore::writer` and `SqliteStore::reader`: a writer of another shape (group
-//! commit, `writer.rs`) replaces what `writer` hands out without touching them.
+//! `SqliteStore::write` (a closure run as one unit by the writer) and
+//! `SqliteStore::reader`.
 
 mod audit;
 mod clients;
@@ -19,11 +20,13 @@ mod revocation;
 mod roles;
 mod throttle;
 mod users;
+mod writer;
 
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures_util::future::BoxFuture;
 use sqlx::pool::PoolConnection;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
@@ -31,6 +34,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection as _, Sqlite, SqliteConnection, SqlitePool, TransactionManager as _};
 
+use self::writer::Writer;
 use super::{Store, StoreError, map_err};
 
 /// How long a query waits for a connection (the writer queue included).
@@ -44,8 +48,10 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// second process on the same file).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    /// The one connection that writes.
-    writer: SqlitePool,
+    /// The pool of the one connection that writes: the writer's, and the migrations'.
+    writes: SqlitePool,
+    /// The group-commit writer every write goes through.
+    writer: Writer,
     /// Connections that only read (`query_only`); none for an in-memory database, which
     /// exists only on its one connection: the writer then reads too.
     readers: Option<SqlitePool>,
@@ -79,12 +85,13 @@ impl SqliteStore {
                 .await
                 .map_err(map_err)?;
             return Ok(Self {
-                writer: only,
+                writer: Writer::start(only.clone()),
+                writes: only,
                 readers: None,
             });
         }
         // The writer first: it creates the file and switches it to WAL.
-        let writer = single
+        let writes = single
             .connect_with(options.clone())
             .await
             .map_err(map_err)?;
@@ -99,19 +106,27 @@ impl SqliteStore {
             .await
             .map_err(map_err)?;
         Ok(Self {
-            writer,
+            writer: Writer::start(writes.clone()),
+            writes,
             readers: Some(readers),
         })
     }
 
     /// The pool for reads outside a transaction.
     fn reader(&self) -> &SqlitePool {
-        self.readers.as_ref().unwrap_or(&self.writer)
+        self.readers.as_ref().unwrap_or(&self.writes)
     }
 
-    /// The pool (of one connection) for every write and every transaction.
-    fn writer(&self) -> &SqlitePool {
-        &self.writer
+    /// Runs `work` as one unit (all its writes or none) on the writer, committed with
+    /// whatever other writes are queued with it; returns once it has committed.
+    async fn write<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'c> FnOnce(&'c mut SqliteConnection) -> BoxFuture<'c, Result<T, StoreError>>
+            + Send
+            + 'static,
+    {
+        self.writer.write(work).await
     }
 }
 
@@ -124,13 +139,10 @@ fn in_memory(url: &str) -> bool {
             .any(|param| param.eq_ignore_ascii_case("mode=memory"))
 }
 
-/// Rolls back a connection that comes back to the pool still inside a transaction, so
-/// that the next user neither fails to begin one nor finds the write lock taken.
-///
-/// [`detached`] keeps transactions from being abandoned; this is the safety net. It also
-/// runs after an ordinary early return from a transaction (`NotFound`, an invalid
-/// refresh token): sqlx's rollback-on-drop is then still queued on the connection's
-/// worker, ahead of this one, which finds nothing left to undo.
+/// Rolls back a connection that comes back to the pool still inside a transaction sqlx
+/// knows of, so that the next user neither fails to begin one nor finds the write lock
+/// taken. The writer (`writer.rs`) begins and ends its own transactions with plain
+/// statements and always ends them; this is the safety net for anything else.
 async fn release_outside_transaction(conn: &mut SqliteConnection) -> Result<bool, sqlx::Error> {
     if conn.is_in_transaction() {
         tracing::debug!("a pooled SQLite connection came back inside a transaction: rolling back");
@@ -139,7 +151,7 @@ async fn release_outside_transaction(conn: &mut SqliteConnection) -> Result<bool
     Ok(true)
 }
 
-/// Rolls back a transaction a failed statement batch may have left open. A ROLLBACK that
+/// Rolls back a transaction a failed statement or batch may have left open. A ROLLBACK that
 /// fails for another reason than "no transaction is active" leaves the connection in an
 /// unknown state: it is closed instead of returned (closing rolls back).
 async fn end_open_transaction(conn: &mut PoolConnection<Sqlite>) {
@@ -156,14 +168,14 @@ async fn end_open_transaction(conn: &mut PoolConnection<Sqlite>) {
 impl Store for SqliteStore {
     async fn migrate(&self) -> Result<(), StoreError> {
         sqlx::migrate!("./migrations/sqlite")
-            .run(self.writer())
+            .run(&self.writes)
             .await
             .map_err(|e| StoreError::Internal(format!("migration failed: {e}")))
     }
 
     /// Both pools together (one pool when the database is in memory).
     fn pool_stats(&self) -> Option<(u32, usize)> {
-        let (mut size, mut idle) = (self.writer.size(), self.writer.num_idle());
+        let (mut size, mut idle) = (self.writes.size(), self.writes.num_idle());
         if let Some(readers) = &self.readers {
             size += readers.size();
             idle += readers.num_idle();
@@ -223,7 +235,7 @@ mod tests {
         let store = SqliteStore::connect(&url, 3).await.unwrap();
         store.migrate().await.unwrap();
 
-        assert_eq!(store.writer.options().get_max_connections(), 1);
+        assert_eq!(store.writes.options().get_max_connections(), 1);
         let readers = store.readers.as_ref().unwrap();
         assert_eq!(readers.options().get_max_connections(), 3);
         let refused = sqlx::query("DELETE FROM users").execute(readers).await;

@@ -1,19 +1,19 @@
 //! Refresh tokens and sessions on SQLite.
 
 use async_trait::async_trait;
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::SqliteConnection;
 use uuid::Uuid;
 
-use super::{SqliteStore, end_open_transaction};
+use super::SqliteStore;
 use crate::store::rows::{REFRESH_COLUMNS, RefreshRow, SessionRow, model, models};
-use crate::store::{
-    RefreshStore, RefreshToken, RotateOutcome, Session, StoreError, detached, map_err,
-};
+use crate::store::{RefreshStore, RefreshToken, RotateOutcome, Session, StoreError, map_err};
 
 #[async_trait]
 impl RefreshStore for SqliteStore {
     async fn insert_refresh(&self, token: &RefreshToken, hash: &[u8]) -> Result<(), StoreError> {
-        insert_refresh(self.writer(), token, hash).await
+        let (token, hash) = (token.clone(), hash.to_vec());
+        self.write(move |conn| Box::pin(async move { insert_refresh(conn, &token, &hash).await }))
+            .await
     }
 
     async fn refresh_by_hash(&self, hash: &[u8]) -> Result<Option<RefreshToken>, StoreError> {
@@ -34,28 +34,34 @@ impl RefreshStore for SqliteStore {
         next_hash: &[u8],
         now: i64,
     ) -> Result<RotateOutcome, StoreError> {
-        let pool = self.writer().clone();
         let (hash, client_id) = (hash.to_vec(), client_id.to_owned());
         let (next, next_hash) = (next.clone(), next_hash.to_vec());
-        detached(async move { rotate(&pool, &hash, &client_id, &next, &next_hash, now).await })
-            .await
+        self.write(move |conn| {
+            Box::pin(async move { rotate(conn, &hash, &client_id, &next, &next_hash, now).await })
+        })
+        .await
     }
 
     async fn revoke_family(&self, family_id: Uuid, now: i64) -> Result<u64, StoreError> {
-        let done = sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
-        )
-        .bind(now)
-        .bind(family_id.to_string())
-        .execute(self.writer())
+        self.write(move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
+                )
+                .bind(now)
+                .bind(family_id.to_string())
+                .execute(conn)
+                .await
+                .map_err(map_err)?;
+                Ok(done.rows_affected())
+            })
+        })
         .await
-        .map_err(map_err)?;
-        Ok(done.rows_affected())
     }
 
     async fn revoke_user_refresh(&self, user_id: Uuid, now: i64) -> Result<u64, StoreError> {
-        let pool = self.writer().clone();
-        detached(async move { end_user_sessions(&pool, user_id, now).await }).await
+        self.write(move |conn| Box::pin(async move { end_user_sessions(conn, user_id, now).await }))
+            .await
     }
 
     async fn list_sessions(
@@ -82,9 +88,12 @@ impl RefreshStore for SqliteStore {
     }
 }
 
-/// [`RefreshStore::revoke_user_refresh`]: the stamp and the revocations in one transaction.
-async fn end_user_sessions(pool: &SqlitePool, user_id: Uuid, now: i64) -> Result<u64, StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+/// [`RefreshStore::revoke_user_refresh`]: the stamp and the revocations, one unit.
+async fn end_user_sessions(
+    tx: &mut SqliteConnection,
+    user_id: Uuid,
+    now: i64,
+) -> Result<u64, StoreError> {
     let id = user_id.to_string();
     sqlx::query("UPDATE users SET tokens_valid_after = MAX(tokens_valid_after, ?) WHERE id = ?")
         .bind(now)
@@ -100,49 +109,38 @@ async fn end_user_sessions(pool: &SqlitePool, user_id: Uuid, now: i64) -> Result
     .execute(&mut *tx)
     .await
     .map_err(map_err)?;
-    tx.commit().await.map_err(map_err)?;
     Ok(done.rows_affected())
 }
 
-/// [`RefreshStore::rotate_if_current`]: the rotation in one round trip to the writer
-/// ([`rotate_current`]); when it changed nothing, the row as it stands, read on the same
-/// connection.
+/// [`RefreshStore::rotate_if_current`]: the rotation in one round trip
+/// ([`rotate_current`]); when it changed nothing, the row as it stands.
 async fn rotate(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     hash: &[u8],
     client_id: &str,
     next: &RefreshToken,
     next_hash: &[u8],
     now: i64,
 ) -> Result<RotateOutcome, StoreError> {
-    let mut conn = pool.acquire().await.map_err(map_err)?;
-    match rotate_current(&mut conn, hash, client_id, next, next_hash, now).await {
-        Ok(Some(old)) => Ok(RotateOutcome::Rotated(old)),
-        Ok(None) => {
-            // Not current now means never current again: nothing makes a token unused,
-            // unrevoked or unexpired, so this read cannot contradict the batch.
-            let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = ?");
-            let row = sqlx::query_as::<_, RefreshRow>(&sql)
-                .bind(hash)
-                .fetch_optional(&mut *conn)
-                .await
-                .map_err(map_err)?;
-            Ok(RotateOutcome::NotCurrent(model(row)?))
-        }
-        Err(e) => {
-            end_open_transaction(&mut conn).await;
-            Err(e)
-        }
+    if let Some(old) = rotate_current(conn, hash, client_id, next, next_hash, now).await? {
+        return Ok(RotateOutcome::Rotated(old));
     }
+    // Not current now means never current again: nothing makes a token unused,
+    // unrevoked or unexpired, so this read cannot contradict the batch.
+    let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = ?");
+    let row = sqlx::query_as::<_, RefreshRow>(&sql)
+        .bind(hash)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(map_err)?;
+    Ok(RotateOutcome::NotCurrent(model(row)?))
 }
 
-/// Rotates `hash` if it is current: one batch of statements, so the single writer is
-/// held for one round trip instead of four (each a hop to the connection's worker
-/// thread). Inside `BEGIN IMMEDIATE` nothing else writes, so the INSERT … SELECT and the
-/// UPDATE see the same row under the same conditions: the successor exists exactly when
-/// the token was marked used. Returns the token as it was, or `None` (nothing changed)
-/// when it was not current. On an error a transaction may be left open: the caller ends
-/// it ([`end_open_transaction`]), as sqlx does not know of this one.
+/// Rotates `hash` if it is current: one batch of two statements, so the writer makes one
+/// round trip to the connection's worker thread instead of two. The writer runs jobs
+/// one at a time, so the INSERT … SELECT and the UPDATE see the same row under the same
+/// conditions: the successor exists exactly when the token was marked used. Returns the
+/// token as it was, or `None` (nothing changed) when it was not current.
 async fn rotate_current(
     conn: &mut SqliteConnection,
     hash: &[u8],
@@ -152,18 +150,16 @@ async fn rotate_current(
     now: i64,
 ) -> Result<Option<RefreshToken>, StoreError> {
     let sql = format!(
-        "BEGIN IMMEDIATE; \
-         INSERT INTO refresh_tokens (id, token_hash, family_id, user_id, client_id, scope, created_at, expires_at, idle_expires_at) \
+        "INSERT INTO refresh_tokens (id, token_hash, family_id, user_id, client_id, scope, created_at, expires_at, idle_expires_at) \
            SELECT ?1, ?2, family_id, ?3, client_id, ?4, ?5, expires_at, ?6 FROM refresh_tokens \
            WHERE token_hash = ?7 AND client_id = ?8 AND used_at IS NULL AND revoked_at IS NULL \
            AND expires_at > ?9 AND idle_expires_at > ?9; \
          UPDATE refresh_tokens SET used_at = ?9 \
            WHERE token_hash = ?7 AND client_id = ?8 AND used_at IS NULL AND revoked_at IS NULL \
            AND expires_at > ?9 AND idle_expires_at > ?9 \
-           RETURNING {REFRESH_COLUMNS}; \
-         COMMIT;"
+           RETURNING {REFRESH_COLUMNS};"
     );
-    // `fetch_all`, never `fetch_optional`: every statement must run, COMMIT included.
+    // `fetch_all`, never `fetch_optional`: both statements must run.
     let rows = sqlx::query_as::<_, RefreshRow>(&sql)
         .bind(next.id.to_string())
         .bind(next_hash)

@@ -10,23 +10,34 @@ use crate::store::{RevocationStore, StoreError, map_err};
 #[async_trait]
 impl RevocationStore for SqliteStore {
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO revoked_jti (jti, expires_at) VALUES (?, ?) ON CONFLICT(jti) DO NOTHING",
-        )
-        .bind(jti)
-        .bind(expires_at)
-        .execute(self.writer())
+        let jti = jti.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO revoked_jti (jti, expires_at) VALUES (?, ?) ON CONFLICT(jti) DO NOTHING",
+                )
+                .bind(jti)
+                .bind(expires_at)
+                .execute(conn)
+                .await
+                .map_err(map_err)
+                .map(|_| ())
+            })
+        })
         .await
-        .map_err(map_err)
-        .map(|_| ())
     }
 
     async fn revoked_jtis(&self, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
-        sqlx::query("DELETE FROM revoked_jti WHERE expires_at <= ?")
-            .bind(now)
-            .execute(self.writer())
-            .await
-            .map_err(map_err)?;
+        self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query("DELETE FROM revoked_jti WHERE expires_at <= ?")
+                    .bind(now)
+                    .execute(conn)
+                    .await
+                    .map_err(map_err)
+            })
+        })
+        .await?;
         let rows = sqlx::query_as::<_, JtiRow>("SELECT jti, expires_at FROM revoked_jti")
             .fetch_all(self.reader())
             .await

@@ -1,11 +1,11 @@
 //! Scopes and roles on SQLite.
 
 use async_trait::async_trait;
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::SqliteConnection;
 
 use super::SqliteStore;
 use crate::store::rows::{RoleRow, ScopeRow, model, models};
-use crate::store::{Role, RoleStore, ScopeDef, StoreError, detached, found, map_err};
+use crate::store::{Role, RoleStore, ScopeDef, StoreError, found, map_err};
 
 const ROLE_COLUMNS: &str = "r.name, r.description, \
      (SELECT group_concat(scope, ' ') FROM (SELECT scope FROM role_scopes WHERE role = r.name ORDER BY scope)) AS scopes";
@@ -23,26 +23,31 @@ impl RoleStore for SqliteStore {
     }
 
     async fn upsert_scope(&self, scope: &ScopeDef) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO scopes (name, description, is_default) VALUES (?, ?, ?) \
-             ON CONFLICT(name) DO UPDATE SET description = excluded.description, is_default = excluded.is_default",
-        )
-        .bind(&scope.name)
-        .bind(&scope.description)
-        .bind(scope.is_default)
-        .execute(self.writer())
+        let scope = scope.clone();
+        self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query(
+                    "INSERT INTO scopes (name, description, is_default) VALUES (?, ?, ?) \
+                     ON CONFLICT(name) DO UPDATE SET description = excluded.description, is_default = excluded.is_default",
+                )
+                .bind(&scope.name)
+                .bind(&scope.description)
+                .bind(scope.is_default)
+                .execute(conn)
+                .await
+                .map_err(map_err)
+                .map(|_| ())
+            })
+        })
         .await
-        .map_err(map_err)
-        .map(|_| ())
     }
 
     async fn delete_scope(&self, name: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM scopes WHERE name = ?")
-            .bind(name)
-            .execute(self.writer())
-            .await
-            .map_err(map_err)?;
-        found(done.rows_affected())
+        let name = name.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move { delete(conn, "DELETE FROM scopes WHERE name = ?", &name).await })
+        })
+        .await
     }
 
     async fn list_roles(&self) -> Result<Vec<Role>, StoreError> {
@@ -65,43 +70,58 @@ impl RoleStore for SqliteStore {
     }
 
     async fn create_role(&self, role: &Role) -> Result<(), StoreError> {
-        let (pool, role) = (self.writer().clone(), role.clone());
-        detached(async move { insert_role(&pool, &role).await }).await
+        let role = role.clone();
+        self.write(move |conn| Box::pin(async move { insert_role(conn, &role).await }))
+            .await
     }
 
     async fn set_role_scopes(&self, name: &str, scopes: &[String]) -> Result<(), StoreError> {
-        let (pool, name, scopes) = (self.writer().clone(), name.to_owned(), scopes.to_vec());
-        detached(async move { replace_role_scopes(&pool, &name, &scopes).await }).await
+        let (name, scopes) = (name.to_owned(), scopes.to_vec());
+        self.write(move |conn| {
+            Box::pin(async move { replace_role_scopes(conn, &name, &scopes).await })
+        })
+        .await
     }
 
     async fn delete_role(&self, name: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM roles WHERE name = ?")
-            .bind(name)
-            .execute(self.writer())
-            .await
-            .map_err(map_err)?;
-        found(done.rows_affected())
+        let name = name.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move { delete(conn, "DELETE FROM roles WHERE name = ?", &name).await })
+        })
+        .await
     }
 }
 
-async fn insert_role(pool: &SqlitePool, role: &Role) -> Result<(), StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+/// Runs `delete` (a statement of this file, `name` its one parameter): `NotFound` when
+/// it deleted nothing.
+async fn delete(
+    conn: &mut SqliteConnection,
+    delete: &'static str,
+    name: &str,
+) -> Result<(), StoreError> {
+    let done = sqlx::query(delete)
+        .bind(name)
+        .execute(conn)
+        .await
+        .map_err(map_err)?;
+    found(done.rows_affected())
+}
+
+async fn insert_role(tx: &mut SqliteConnection, role: &Role) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO roles (name, description) VALUES (?, ?)")
         .bind(&role.name)
         .bind(&role.description)
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-    insert_role_scopes(&mut tx, &role.name, &role.scopes).await?;
-    tx.commit().await.map_err(map_err)
+    insert_role_scopes(tx, &role.name, &role.scopes).await
 }
 
 async fn replace_role_scopes(
-    pool: &SqlitePool,
+    tx: &mut SqliteConnection,
     name: &str,
     scopes: &[String],
 ) -> Result<(), StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
     let exists: Option<String> = sqlx::query_scalar("SELECT name FROM roles WHERE name = ?")
         .bind(name)
         .fetch_optional(&mut *tx)
@@ -115,8 +135,7 @@ async fn replace_role_scopes(
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-    insert_role_scopes(&mut tx, name, scopes).await?;
-    tx.commit().await.map_err(map_err)
+    insert_role_scopes(tx, name, scopes).await
 }
 
 async fn insert_role_scopes(

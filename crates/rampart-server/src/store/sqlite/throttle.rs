@@ -40,7 +40,8 @@ impl ThrottleStore for SqliteStore {
         reset_before: i64,
     ) -> Result<u32, StoreError> {
         // One statement: concurrent failures each count (no read-then-write).
-        let failures: i64 = sqlx::query_scalar(
+        let key = key.to_owned();
+        let failures: i64 = self.write(move |conn| Box::pin(async move { sqlx::query_scalar(
             "INSERT INTO login_throttle (key, failures, locked_until, last_failure_at) VALUES (?, 1, 0, ?) \
              ON CONFLICT(key) DO UPDATE SET \
                failures = CASE WHEN last_failure_at < ? THEN 1 ELSE failures + 1 END, \
@@ -52,38 +53,59 @@ impl ThrottleStore for SqliteStore {
         .bind(now)
         .bind(reset_before)
         .bind(reset_before)
-        .fetch_one(self.writer())
+        .fetch_one(conn)
         .await
-        .map_err(map_err)?;
+        .map_err(map_err) })).await?;
         Ok(u32::try_from(failures).unwrap_or(u32::MAX))
     }
 
     async fn lock_until(&self, key: &str, until: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE login_throttle SET locked_until = MAX(locked_until, ?) WHERE key = ?")
-            .bind(until)
-            .bind(key)
-            .execute(self.writer())
-            .await
-            .map_err(map_err)
-            .map(|_| ())
+        let key = key.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query(
+                    "UPDATE login_throttle SET locked_until = MAX(locked_until, ?) WHERE key = ?",
+                )
+                .bind(until)
+                .bind(key)
+                .execute(conn)
+                .await
+                .map_err(map_err)
+                .map(|_| ())
+            })
+        })
+        .await
     }
 
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM login_throttle WHERE key = ?")
-            .bind(key)
-            .execute(self.writer())
-            .await
-            .map_err(map_err)
-            .map(|_| ())
+        let key = key.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query("DELETE FROM login_throttle WHERE key = ?")
+                    .bind(key)
+                    .execute(conn)
+                    .await
+                    .map_err(map_err)
+                    .map(|_| ())
+            })
+        })
+        .await
     }
 
     async fn purge_throttle(&self, now: i64, reset_before: i64) -> Result<u64, StoreError> {
-        sqlx::query("DELETE FROM login_throttle WHERE last_failure_at < ? AND locked_until <= ?")
-            .bind(reset_before)
-            .bind(now)
-            .execute(self.writer())
-            .await
-            .map_err(map_err)
-            .map(|r| r.rows_affected())
+        self.write(move |conn| {
+            Box::pin(async move {
+                sqlx::query(
+                    "DELETE FROM login_throttle WHERE last_failure_at < ? AND locked_until <= ?",
+                )
+                .bind(reset_before)
+                .bind(now)
+                .execute(conn)
+                .await
+                .map_err(map_err)
+                .map(|r| r.rows_affected())
+            })
+        })
+        .await
     }
 }

@@ -1,13 +1,13 @@
 //! Users and their roles on SQLite.
 
 use async_trait::async_trait;
-use sqlx::{SqliteConnection, SqlitePool};
+use sqlx::SqliteConnection;
 use uuid::Uuid;
 
 use super::SqliteStore;
 use crate::store::rows::{UserRow, model, models};
 use crate::store::{
-    Guard, Holders, StoreError, User, UserChange, UserStore, detached, found, like_prefix, map_err,
+    Guard, Holders, StoreError, User, UserChange, UserStore, found, like_prefix, map_err,
 };
 
 const USER_COLUMNS: &str = "u.id, u.username, u.password_hash, u.disabled, u.created_at, u.updated_at, u.password_changed_at, u.tokens_valid_after, \
@@ -20,13 +20,15 @@ const HOLDERS: &str = "SELECT COUNT(*) FROM user_roles r JOIN users u ON u.id = 
 #[async_trait]
 impl UserStore for SqliteStore {
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
-        let (pool, users) = (self.writer().clone(), vec![user.clone()]);
-        detached(async move { insert_users(&pool, &users).await }).await
+        let users = vec![user.clone()];
+        self.write(move |conn| Box::pin(async move { insert_users(conn, &users).await }))
+            .await
     }
 
     async fn create_users(&self, users: &[User]) -> Result<(), StoreError> {
-        let (pool, users) = (self.writer().clone(), users.to_vec());
-        detached(async move { insert_users(&pool, &users).await }).await
+        let users = users.to_vec();
+        self.write(move |conn| Box::pin(async move { insert_users(conn, &users).await }))
+            .await
     }
 
     async fn user_by_id(&self, id: Uuid) -> Result<Option<User>, StoreError> {
@@ -76,13 +78,15 @@ impl UserStore for SqliteStore {
         guard: Guard<'_>,
         now: i64,
     ) -> Result<(), StoreError> {
-        let (pool, role, refuses) = (self.writer().clone(), guard.role.to_owned(), guard.refuses);
-        detached(async move {
-            let guard = Guard {
-                role: &role,
-                refuses,
-            };
-            change_user_guarded(&pool, id, change, guard, now).await
+        let (role, refuses) = (guard.role.to_owned(), guard.refuses);
+        self.write(move |conn| {
+            Box::pin(async move {
+                let guard = Guard {
+                    role: &role,
+                    refuses,
+                };
+                change_user_guarded(conn, id, change, guard, now).await
+            })
         })
         .await
     }
@@ -94,19 +98,25 @@ impl UserStore for SqliteStore {
         changed_at: Option<i64>,
         now: i64,
     ) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE users SET password_hash = ?1, updated_at = ?2, \
-             password_changed_at = COALESCE(?3, password_changed_at), \
-             tokens_valid_after = MAX(tokens_valid_after, COALESCE(?3, tokens_valid_after)) WHERE id = ?4",
-        )
-        .bind(hash)
-        .bind(now)
-        .bind(changed_at)
-        .bind(id.to_string())
-        .execute(self.writer())
+        let hash = hash.to_owned();
+        self.write(move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query(
+                    "UPDATE users SET password_hash = ?1, updated_at = ?2, \
+                     password_changed_at = COALESCE(?3, password_changed_at), \
+                     tokens_valid_after = MAX(tokens_valid_after, COALESCE(?3, tokens_valid_after)) WHERE id = ?4",
+                )
+                .bind(hash)
+                .bind(now)
+                .bind(changed_at)
+                .bind(id.to_string())
+                .execute(conn)
+                .await
+                .map_err(map_err)?;
+                found(done.rows_affected())
+            })
+        })
         .await
-        .map_err(map_err)?;
-        found(done.rows_affected())
     }
 
     async fn count_users_with_role(&self, role: &str) -> Result<u64, StoreError> {
@@ -119,9 +129,8 @@ impl UserStore for SqliteStore {
     }
 }
 
-/// Inserts `users` with their roles, all or none (one `BEGIN IMMEDIATE` transaction).
-async fn insert_users(pool: &SqlitePool, users: &[User]) -> Result<(), StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+/// Inserts `users` with their roles, all or none (one writer job).
+async fn insert_users(tx: &mut SqliteConnection, users: &[User]) -> Result<(), StoreError> {
     for user in users {
         let id = user.id.to_string();
         sqlx::query(
@@ -138,21 +147,21 @@ async fn insert_users(pool: &SqlitePool, users: &[User]) -> Result<(), StoreErro
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
-        insert_roles(&mut tx, &id, &user.roles).await?;
+        insert_roles(tx, &id, &user.roles).await?;
     }
-    tx.commit().await.map_err(map_err)
+    Ok(())
 }
 
-/// [`UserStore::change_user`]: `BEGIN IMMEDIATE` takes the write lock first, so guarded
-/// changes run one at a time and each counts the holders the others left.
+/// [`UserStore::change_user`]: the writer runs jobs one at a time, so guarded changes
+/// do too, and each counts the holders the others left. A refusal returns an error, so
+/// the writer undoes the change.
 async fn change_user_guarded(
-    pool: &SqlitePool,
+    tx: &mut SqliteConnection,
     id: Uuid,
     change: UserChange,
     guard: Guard<'_>,
     now: i64,
 ) -> Result<(), StoreError> {
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
     let id = id.to_string();
     let held: Option<bool> = sqlx::query_scalar(
         "SELECT NOT u.disabled AND EXISTS \
@@ -167,15 +176,15 @@ async fn change_user_guarded(
     let held_before = held.ok_or(StoreError::NotFound)?;
     match &change {
         UserChange::Roles(roles) => {
-            stamp_user(&mut tx, &id, now, None).await?;
+            stamp_user(tx, &id, now, None).await?;
             sqlx::query("DELETE FROM user_roles WHERE user_id = ?")
                 .bind(&id)
                 .execute(&mut *tx)
                 .await
                 .map_err(map_err)?;
-            insert_roles(&mut tx, &id, roles).await?;
+            insert_roles(tx, &id, roles).await?;
         }
-        UserChange::Disabled(disabled) => stamp_user(&mut tx, &id, now, Some(*disabled)).await?,
+        UserChange::Disabled(disabled) => stamp_user(tx, &id, now, Some(*disabled)).await?,
         UserChange::Delete => {
             sqlx::query("DELETE FROM users WHERE id = ?")
                 .bind(&id)
@@ -194,10 +203,9 @@ async fn change_user_guarded(
         after: u64::try_from(after).unwrap_or(0),
     };
     if (guard.refuses)(holders) {
-        tx.rollback().await.map_err(map_err)?;
         return Err(StoreError::LastHolder);
     }
-    tx.commit().await.map_err(map_err)
+    Ok(())
 }
 
 /// Voids the user's earlier access tokens (and sets `disabled` when given).
