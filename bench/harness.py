@@ -199,7 +199,9 @@ def run(cmd: list[str], env: dict | None = None, check: bool = True) -> str:
 @dataclass
 class TokenServer:
     """`rampart serve` in proxy mode (plain HTTP on loopback, no TLS handshake cost) over
-    a fresh SQLite store in a temporary data dir."""
+    a fresh SQLite store in a temporary data dir, or (with `postgres` set to a server URL
+    such as postgres://postgres@127.0.0.1:5432) a fresh Postgres database of its own,
+    created at start and dropped at stop."""
 
     alg: str
     seed_users: int = 0
@@ -215,6 +217,10 @@ class TokenServer:
     serve_cmd: list[str] = field(default_factory=list)
     restarts: int = 0
     hwm_kib: int = 0
+    # The binaries to run (another build's, for a baseline in the same rounds).
+    bin_dir: Path | None = None
+    postgres: str = ""
+    database_url: str = ""
     instances = 0
     live: ClassVar[list] = []  # started and not yet stopped (see shutdown())
 
@@ -224,6 +230,7 @@ class TokenServer:
 
     def env(self) -> dict:
         return {
+            **({"RAMPART_DATABASE_URL": self.database_url} if self.database_url else {}),
             "RAMPART_DATA_DIR": str(self.data_dir),
             "RAMPART_PUBLIC_URL": PUBLIC_URL,
             "RAMPART_SIGNING_ALG": self.alg,
@@ -233,18 +240,33 @@ class TokenServer:
         }
 
     def cli(self, *args: str, env: dict | None = None) -> str:
-        return run([str(RELEASE / "rampart"), *args], env={**self.env(), **(env or {})})
+        return run([str(self.binary()), *args], env={**self.env(), **(env or {})})
+
+    def binary(self) -> Path:
+        return (self.bin_dir or RELEASE) / "rampart"
 
     def db(self) -> sqlite3.Connection:
         return sqlite3.connect(self.data_dir / "rampart.db")
+
+    def psql(self, sql: str, url: str | None = None) -> str:
+        """Runs `sql` with psql on this server's database (or on `url`); its output."""
+        return run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", url or self.database_url, "-c", sql])
 
     def start(self) -> "TokenServer":
         self.data_dir = Path(tempfile.mkdtemp(prefix=f"rampart-bench-{self.alg}-"))
         TokenServer.live.append(self)
         self.port = free_port()
+        if self.postgres:
+            name = f"rampart_bench_{os.getpid()}_{TokenServer.instances + 1}"
+            self.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", self.postgres + "/postgres")
+            self.psql(f"CREATE DATABASE {name}", self.postgres + "/postgres")
+            self.database_url = f"{self.postgres}/{name}"
         self.cli("migrate")
-        with self.db() as db:
-            db.execute("INSERT OR IGNORE INTO scopes (name, description) VALUES ('notes:read', 'Read notes')")
+        if self.database_url:
+            self.psql("INSERT INTO scopes (name, description) VALUES ('notes:read', 'Read notes') ON CONFLICT DO NOTHING")
+        else:
+            with self.db() as db:
+                db.execute("INSERT OR IGNORE INTO scopes (name, description) VALUES ('notes:read', 'Read notes')")
         out = self.cli("client", "create", "bench-cc", "--grant", "client_credentials",
                        "--scope", "notes:read")
         for line in out.splitlines():
@@ -259,7 +281,7 @@ class TokenServer:
         TokenServer.instances += 1
         self.name = f"rampart-{self.alg}-{TokenServer.instances}"
         self.serve_cmd = [
-            str(RELEASE / "rampart"), "serve",
+            str(self.binary()), "serve",
             "--tls-mode", "proxy",
             "--https-addr", f"127.0.0.1:{self.port}",
             "--http-addr", "off",
@@ -272,13 +294,13 @@ class TokenServer:
         return self
 
     def restart(self) -> None:
-        """Same store, same port, fresh process. Used after every run that ends with wrk
-        dropping connections in the middle of write transactions: rampart-server (sqlx
-        0.8's SQLite driver) can return such a connection to its pool with the
-        transaction still open, which then holds SQLite's write lock (other writers wait
-        out the 5 s busy timeout) and fails every later BEGIN on that connection with
-        "attempted to call begin_with at non-zero transaction depth". Restarting keeps one
-        run's aftermath out of the next run's figures; poisoned() counts the occurrences."""
+        """Same store, same port, fresh process, after every refresh run. Builds before the
+        SQLite group-commit writer needed it: wrk cutting refresh requests mid-transaction
+        could leave a pooled SQLite connection (sqlx 0.8) with its transaction open, holding
+        SQLite's write lock and failing every later BEGIN on it with "attempted to call
+        begin_with at non-zero transaction depth". The writer runs every write to its end
+        whatever the client does; the restart stays so that a baseline build and this one
+        are measured alike. poisoned() counts the occurrences."""
         self.hwm_kib = max(self.hwm_kib, self.proc.status_kib("VmHWM"))
         self.proc.stop()
         self.restarts += 1
@@ -308,6 +330,16 @@ class TokenServer:
         CLI, copied into every other row (hashing 10,000 passwords would take minutes)."""
         first = f"{SEED_PREFIX}{0:05d}"
         self.cli("user", "create", first, env={"RAMPART_PASSWORD": SEED_PASSWORD})
+        if self.database_url:
+            self.psql(
+                "INSERT INTO users (id, username, password_hash, disabled, created_at, updated_at, password_changed_at) "
+                f"SELECT gen_random_uuid()::text, '{SEED_PREFIX}' || lpad(i::text, 5, '0'), u.password_hash, FALSE, "
+                f"u.created_at, u.created_at, u.created_at FROM users u, generate_series(1, {count - 1}) i "
+                f"WHERE u.username = '{first}'")
+            self.psql(f"INSERT INTO user_roles (user_id, role) SELECT id, 'user' FROM users "
+                      f"WHERE username LIKE '{SEED_PREFIX}%' AND username <> '{first}'")
+            log(f"seeded {self.psql('SELECT count(*) FROM users')} users (including the bootstrap admin)")
+            return
         with self.db() as db:
             (pw_hash, created) = db.execute(
                 "SELECT password_hash, created_at FROM users WHERE username = ?", (first,)).fetchone()
@@ -353,6 +385,10 @@ class TokenServer:
             self.proc.stop()
         if self.data_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+        if self.postgres and self.database_url:
+            name = self.database_url.rsplit("/", 1)[1]
+            self.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", self.postgres + "/postgres")
+            self.database_url = ""
         TokenServer.live[:] = [t for t in TokenServer.live if t is not self]
 
 

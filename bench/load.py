@@ -81,7 +81,7 @@ def route_pair(alg: str, url: str, token: str, watch: dict, extra: list[dict] | 
     return rounds(targets, watch)
 
 
-def refresh_pool(ts: h.TokenServer, count: int) -> str:
+def refresh_pool(ts: h.TokenServer, count: int, name: str = "refresh-tokens.txt") -> str:
     """`count` refresh tokens from password logins of distinct seeded users."""
     h.log(f"issuing {count} refresh tokens by password login (Argon2id each)")
     started = time.monotonic()
@@ -90,7 +90,7 @@ def refresh_pool(ts: h.TokenServer, count: int) -> str:
                                range(1, count + 1)))
     elapsed = time.monotonic() - started
     h.log(f"  {count} logins in {elapsed:.1f}s ({count / elapsed:.1f} logins/s)")
-    path = h.OUT / "refresh-tokens.txt"
+    path = h.OUT / name
     path.write_text("\n".join(tokens) + "\n")
     path.chmod(0o600)
     return str(path)
@@ -215,9 +215,90 @@ def routes_only() -> int:
     return 0
 
 
+def grants_only() -> int:
+    """`load.sh --grants`: the refresh_token and client_credentials grants on SQLite and on
+    Postgres (BENCH_POSTGRES, default postgres://postgres@127.0.0.1:5432; "off" for SQLite
+    only), each server with a fresh store and BENCH_GRANT_USERS seeded users. With
+    BENCH_BASE_BIN_DIR naming another build's binaries, that build's token servers run
+    in the same rounds, between this build's, so the before/after ratios share the
+    machine's drift. Writes bench/out/grants.json."""
+    base_dir = os.environ.get("BENCH_BASE_BIN_DIR")
+    postgres = os.environ.get("BENCH_POSTGRES", "postgres://postgres@127.0.0.1:5432")
+    users = int(os.environ.get("BENCH_GRANT_USERS", str(REFRESH_POOL + 64)))
+    builds = [("this build", None)] + ([("base", Path(base_dir))] if base_dir else [])
+    backends = [("SQLite", "")] + ([("Postgres", postgres)] if postgres != "off" else [])
+    h.OUT.mkdir(parents=True, exist_ok=True)
+    results: dict = {"machine": h.machine(), "commit": h.git_describe(), "base_bin": base_dir,
+                     "settings": {"seconds": SECONDS, "rounds": ROUNDS, "warmup_seconds": WARMUP,
+                                  "connections": CONNECTIONS, "wrk_threads": 1, "users": users,
+                                  "token_server": "rampart serve --tls-mode proxy, ES256, "
+                                                  "--login-rate-per-ip 0, other settings default"},
+                     "grants": {}}
+    started = time.monotonic()
+    try:
+        for backend, url in backends:
+            targets, watch = [], {}
+            for build, bin_dir in builds:
+                ts = h.TokenServer("ES256", seed_users=users, flags=["--login-rate-per-ip", "0"],
+                                   bin_dir=bin_dir, postgres=url).start()
+                key = f"{backend} {build}"
+                watch[key] = ts.proc
+                pool_file = refresh_pool(ts, REFRESH_POOL, f"refresh-tokens-{backend}-{len(targets)}.txt")
+
+                def restart(watch: dict, ts=ts, key=key) -> None:
+                    # A fresh process per run, as in the full run (TokenServer.restart).
+                    ts.restart()
+                    watch[key] = ts.proc
+
+                targets += [
+                    {"key": f"{key} refresh_token", "label": f"{key}: refresh_token grant", "url": ts.url,
+                     "script": h.lua_script("refresh.lua"), "args": [pool_file], "after": restart,
+                     "proc": key},
+                    {"key": f"{key} client_credentials", "label": f"{key}: client_credentials grant",
+                     "url": ts.url, "script": h.lua_script("client_credentials.lua"),
+                     "args": [ts.basic_credentials()], "proc": key},
+                ]
+            h.log(f"grants on {backend}: {', '.join(b for b, _ in builds)}")
+            results["grants"].update(rounds(targets, watch))
+            h.shutdown()
+    finally:
+        h.shutdown()
+    results["machine"]["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
+    results["elapsed_seconds"] = round(time.monotonic() - started)
+    g = results["grants"]
+    print()
+    print(f"Grants — wrk -t1 -c{CONNECTIONS}, {ROUNDS}×{SECONDS}s per target (alternating), loopback, "
+          f"{users} users")
+    print(f"{'':<34} {'grants/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU µs/grant':>13}")
+    for backend, _ in backends:
+        for build, _ in builds:
+            key = f"{backend} {build}"
+            for grant in ["refresh_token", "client_credentials"]:
+                row = g[f"{key} {grant}"]
+                cpu = row["cpu_cores"].get(key, 0) * 1e6 / max(row["ok_rps"], 1)
+                row["cpu_us_per_grant"] = round(cpu, 1)
+                target = {"refresh_token": TARGET_REFRESH, "client_credentials": TARGET_CLIENT_CREDENTIALS}[grant]
+                mark = f"  (target ≥ {target:,.0f}/s: {verdict(row['ok_rps'] >= target)})" \
+                    if backend == "SQLite" and build == "this build" else ""
+                print(f"{key + ' ' + grant:<34} {row['ok_rps']:>10,.0f} {row['p50_ms']:>8.2f} "
+                      f"{row['p99_ms']:>8.2f} {cpu:>13,.0f}{mark}")
+        if base_dir:
+            for grant in ["refresh_token", "client_credentials"]:
+                p = paired(g[f"{backend} this build {grant}"], g[f"{backend} base {grant}"])
+                results.setdefault("ratios", {})[f"{backend} {grant} this/base"] = p
+                print(f"{backend} {grant}: this build / base {p['median']:.2f}x [{p['min']:.2f}–{p['max']:.2f}]")
+    print(f"load average start {' '.join(results['machine']['loadavg_start'])}, "
+          f"end {' '.join(results['machine']['loadavg_end'])}; {results['elapsed_seconds']} s")
+    (h.OUT / "grants.json").write_text(json.dumps(results, indent=2) + "\n")
+    h.log(f"wrote {h.OUT / 'grants.json'}")
+    return 0
+
+
 def main() -> int:
     if "--routes" in sys.argv:
         return routes_only()
+    if "--grants" in sys.argv:
+        return grants_only()
     if "--from-json" in sys.argv:
         # Re-print the table and re-draw the chart from the last run, measuring nothing.
         results = json.loads((h.OUT / "results.json").read_text())

@@ -14,6 +14,12 @@
 #
 # runs only the four /public vs /notes pairs (about 4 minutes, twice that with a baseline;
 # no FastAPI peer needed);
+#
+#   bench/load.sh --grants
+#
+# runs only the refresh_token and client_credentials grants, on SQLite and on Postgres
+# (BENCH_POSTGRES, default postgres://postgres@127.0.0.1:5432, "off" to skip; a database
+# of its own per server, dropped after), about 5 minutes, twice that with a baseline;
 # with BENCH_BASE_BIN_DIR=<dir of another build's binaries> that build's resource server
 # runs in the same rounds, so a change's before/after ratios share the machine's drift.
 #
@@ -22,6 +28,6 @@
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT_DIR="$(dirname "$BENCH_DIR")"
-case " $* " in *" --routes "*) export BENCH_NEED_PEER=0 ;; esac
+case " $* " in *" --routes "* | *" --grants "*) export BENCH_NEED_PEER=0 ;; esac
 source "$BENCH_DIR/setup.sh"
 exec python3 "$BENCH_DIR/load.py" "$@"

@@ -135,7 +135,13 @@ impl Store for PostgresStore {
     }
 
     fn pool_stats(&self) -> Option<(u32, usize)> {
-        Some((self.pool.size(), self.pool.num_idle()))
+        // sqlx's idle count can read high for a moment (see the SQLite store): clamped.
+        let size = self.pool.size();
+        let idle = self
+            .pool
+            .num_idle()
+            .min(usize::try_from(size).unwrap_or(usize::MAX));
+        Some((size, idle))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

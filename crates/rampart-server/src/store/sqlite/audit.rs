@@ -53,7 +53,7 @@ impl AuditStore for SqliteStore {
             .bind(before_at)
             .bind(before_id)
             .bind(i64::from(limit))
-            .fetch_all(self.reader())
+            .fetch_all(&mut *self.read().await?)
             .await
             .map_err(map_err)?;
         models(rows)

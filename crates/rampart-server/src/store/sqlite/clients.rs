@@ -38,7 +38,7 @@ impl ClientStore for SqliteStore {
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE id = ?");
         let row = sqlx::query_as::<_, ClientRow>(&sql)
             .bind(id)
-            .fetch_optional(self.reader())
+            .fetch_optional(&mut *self.read().await?)
             .await
             .map_err(map_err)?;
         model(row)
@@ -47,7 +47,7 @@ impl ClientStore for SqliteStore {
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError> {
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY id");
         let rows = sqlx::query_as::<_, ClientRow>(&sql)
-            .fetch_all(self.reader())
+            .fetch_all(&mut *self.read().await?)
             .await
             .map_err(map_err)?;
         models(rows)

@@ -11,7 +11,7 @@ impl KeyStore for SqliteStore {
     async fn list_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
         let sql = format!("SELECT {KEY_COLUMNS} FROM signing_keys ORDER BY activates_at, kid");
         let rows = sqlx::query_as::<_, KeyRow>(&sql)
-            .fetch_all(self.reader())
+            .fetch_all(&mut *self.read().await?)
             .await
             .map_err(map_err)?;
         models(rows)

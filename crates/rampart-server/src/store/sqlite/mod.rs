@@ -15,6 +15,7 @@
 mod audit;
 mod clients;
 mod keys;
+mod reader;
 mod refresh;
 mod revocation;
 mod roles;
@@ -23,6 +24,7 @@ mod users;
 mod writer;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -34,6 +36,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Connection as _, Sqlite, SqliteConnection, SqlitePool, TransactionManager as _};
 
+use self::reader::{Reader, ReaderPool};
 use self::writer::Writer;
 use super::{Store, StoreError, map_err};
 
@@ -53,8 +56,8 @@ pub struct SqliteStore {
     /// The group-commit writer every write goes through.
     writer: Writer,
     /// Connections that only read (`query_only`); none for an in-memory database, which
-    /// exists only on its one connection: the writer then reads too.
-    readers: Option<SqlitePool>,
+    /// exists only on its one connection: the writer's pool then serves reads too.
+    readers: Option<Arc<ReaderPool>>,
 }
 
 impl SqliteStore {
@@ -97,24 +100,26 @@ impl SqliteStore {
             .map_err(map_err)?;
         // `query_only` refuses writes as a read-only open would, while the readers open
         // the file exactly as the writer does (flags, pragmas, WAL index).
-        let readers = SqlitePoolOptions::new()
-            .max_connections(readers.max(1))
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .test_before_acquire(false)
-            .after_release(|conn, _| Box::pin(release_outside_transaction(conn)))
-            .connect_with(options.pragma("query_only", "ON"))
-            .await
-            .map_err(map_err)?;
+        let readers =
+            ReaderPool::open(options.pragma("query_only", "ON"), readers, ACQUIRE_TIMEOUT).await?;
         Ok(Self {
             writer: Writer::start(writes.clone()),
             writes,
-            readers: Some(readers),
+            readers: Some(Arc::new(readers)),
         })
     }
 
-    /// The pool for reads outside a transaction.
-    fn reader(&self) -> &SqlitePool {
-        self.readers.as_ref().unwrap_or(&self.writes)
+    /// A connection for reads outside the writer.
+    async fn read(&self) -> Result<Read<'_>, StoreError> {
+        match &self.readers {
+            Some(readers) => readers.acquire().await.map(Read::Own),
+            None => self
+                .writes
+                .acquire()
+                .await
+                .map(Read::Shared)
+                .map_err(map_err),
+        }
     }
 
     /// Runs `work` as one unit (all its writes or none) on the writer, committed with
@@ -127,6 +132,32 @@ impl SqliteStore {
             + 'static,
     {
         self.writer.write(work).await
+    }
+}
+
+/// A read connection: from the readers' own pool, or (in memory) the writer's.
+enum Read<'a> {
+    Own(Reader<'a>),
+    Shared(PoolConnection<Sqlite>),
+}
+
+impl std::ops::Deref for Read<'_> {
+    type Target = SqliteConnection;
+
+    fn deref(&self) -> &SqliteConnection {
+        match self {
+            Read::Own(conn) => conn,
+            Read::Shared(conn) => conn,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Read<'_> {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        match self {
+            Read::Own(conn) => conn,
+            Read::Shared(conn) => conn,
+        }
     }
 }
 
@@ -175,17 +206,25 @@ impl Store for SqliteStore {
 
     /// Both pools together (one pool when the database is in memory).
     fn pool_stats(&self) -> Option<(u32, usize)> {
-        let (mut size, mut idle) = (self.writes.size(), self.writes.num_idle());
+        // sqlx's idle count is an atomic its release path decrements before the matching
+        // increment: for a moment it can read as `usize::MAX`. Clamped to the size.
+        let size = self.writes.size();
+        let mut idle = self
+            .writes
+            .num_idle()
+            .min(usize::try_from(size).unwrap_or(usize::MAX));
+        let mut size = size;
         if let Some(readers) = &self.readers {
-            size += readers.size();
-            idle += readers.num_idle();
+            let (open, free) = readers.stats();
+            size = size.saturating_add(open);
+            idle = idle.saturating_add(free);
         }
         Some((size, idle))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1")
-            .execute(self.reader())
+            .execute(&mut *self.read().await?)
             .await
             .map_err(map_err)
             .map(|_| ())
@@ -236,10 +275,19 @@ mod tests {
         store.migrate().await.unwrap();
 
         assert_eq!(store.writes.options().get_max_connections(), 1);
-        let readers = store.readers.as_ref().unwrap();
-        assert_eq!(readers.options().get_max_connections(), 3);
-        let refused = sqlx::query("DELETE FROM users").execute(readers).await;
+        let refused = sqlx::query("DELETE FROM users")
+            .execute(&mut *store.read().await.unwrap())
+            .await;
         assert!(refused.is_err(), "a reader wrote");
+        // At most 3 read connections at once: the fourth waits for one to come back.
+        let readers = store.readers.as_ref().unwrap();
+        let held = futures_util::future::try_join_all((0..3).map(|_| readers.acquire()))
+            .await
+            .unwrap();
+        let fourth = tokio::time::timeout(Duration::from_millis(100), readers.acquire()).await;
+        assert!(fourth.is_err(), "a fourth reader was handed out");
+        drop(held);
+        assert!(readers.acquire().await.is_ok());
         // A write is visible to the readers as soon as it returns.
         store.create_user(&user("alice")).await.unwrap();
         assert!(store.user_by_username("alice").await.unwrap().is_some());

@@ -20,7 +20,7 @@ impl RefreshStore for SqliteStore {
         let sql = format!("SELECT {REFRESH_COLUMNS} FROM refresh_tokens WHERE token_hash = ?");
         let row = sqlx::query_as::<_, RefreshRow>(&sql)
             .bind(hash)
-            .fetch_optional(self.reader())
+            .fetch_optional(&mut *self.read().await?)
             .await
             .map_err(map_err)?;
         model(row)
@@ -81,7 +81,7 @@ impl RefreshStore for SqliteStore {
         .bind(now)
         .bind(user_id.map(|u| u.to_string()))
         .bind(user_id.map(|u| u.to_string()))
-        .fetch_all(self.reader())
+        .fetch_all(&mut *self.read().await?)
         .await
         .map_err(map_err)?;
         models(rows)

@@ -39,7 +39,7 @@ impl RevocationStore for SqliteStore {
         })
         .await?;
         let rows = sqlx::query_as::<_, JtiRow>("SELECT jti, expires_at FROM revoked_jti")
-            .fetch_all(self.reader())
+            .fetch_all(&mut *self.read().await?)
             .await
             .map_err(map_err)?;
         models(rows)
@@ -51,7 +51,7 @@ impl RevocationStore for SqliteStore {
              WHERE revoked_at >= ? GROUP BY family_id",
         )
         .bind(since)
-        .fetch_all(self.reader())
+        .fetch_all(&mut *self.read().await?)
         .await
         .map_err(map_err)?;
         models(rows)
@@ -59,7 +59,7 @@ impl RevocationStore for SqliteStore {
 
     async fn access_epoch(&self) -> Result<i64, StoreError> {
         sqlx::query_scalar("SELECT n FROM access_epoch WHERE id = 1")
-            .fetch_one(self.reader())
+            .fetch_one(&mut *self.read().await?)
             .await
             .map_err(map_err)
     }

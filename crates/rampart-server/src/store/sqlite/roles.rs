@@ -16,7 +16,7 @@ impl RoleStore for SqliteStore {
         let rows = sqlx::query_as::<_, ScopeRow>(
             "SELECT name, description, is_default FROM scopes ORDER BY name",
         )
-        .fetch_all(self.reader())
+        .fetch_all(&mut *self.read().await?)
         .await
         .map_err(map_err)?;
         models(rows)
@@ -53,7 +53,7 @@ impl RoleStore for SqliteStore {
     async fn list_roles(&self) -> Result<Vec<Role>, StoreError> {
         let sql = format!("SELECT {ROLE_COLUMNS} FROM roles r ORDER BY r.name");
         let rows = sqlx::query_as::<_, RoleRow>(&sql)
-            .fetch_all(self.reader())
+            .fetch_all(&mut *self.read().await?)
             .await
             .map_err(map_err)?;
         models(rows)
@@ -63,7 +63,7 @@ impl RoleStore for SqliteStore {
         let sql = format!("SELECT {ROLE_COLUMNS} FROM roles r WHERE r.name = ?");
         let row = sqlx::query_as::<_, RoleRow>(&sql)
             .bind(name)
-            .fetch_optional(self.reader())
+            .fetch_optional(&mut *self.read().await?)
             .await
             .map_err(map_err)?;
         model(row)

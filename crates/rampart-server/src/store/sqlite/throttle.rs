@@ -21,7 +21,10 @@ impl ThrottleStore for SqliteStore {
         for key in keys {
             query = query.bind(key);
         }
-        let rows = query.fetch_all(self.reader()).await.map_err(map_err)?;
+        let rows = query
+            .fetch_all(&mut *self.read().await?)
+            .await
+            .map_err(map_err)?;
         let locks: std::collections::HashMap<String, i64> = rows
             .into_iter()
             .map(|row| (row.key, row.locked_until))

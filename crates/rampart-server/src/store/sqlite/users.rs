@@ -35,7 +35,7 @@ impl UserStore for SqliteStore {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id = ?");
         let row = sqlx::query_as::<_, UserRow>(&sql)
             .bind(id.to_string())
-            .fetch_optional(self.reader())
+            .fetch_optional(&mut *self.read().await?)
             .await
             .map_err(map_err)?;
         model(row)
@@ -45,7 +45,7 @@ impl UserStore for SqliteStore {
         let sql = format!("SELECT {USER_COLUMNS} FROM users u WHERE u.username = ?");
         let row = sqlx::query_as::<_, UserRow>(&sql)
             .bind(username)
-            .fetch_optional(self.reader())
+            .fetch_optional(&mut *self.read().await?)
             .await
             .map_err(map_err)?;
         model(row)
@@ -65,7 +65,7 @@ impl UserStore for SqliteStore {
             .bind(like_prefix(prefix.unwrap_or("")))
             .bind(after.unwrap_or(""))
             .bind(i64::from(limit))
-            .fetch_all(self.reader())
+            .fetch_all(&mut *self.read().await?)
             .await
             .map_err(map_err)?;
         models(rows)
@@ -122,7 +122,7 @@ impl UserStore for SqliteStore {
     async fn count_users_with_role(&self, role: &str) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar(HOLDERS)
             .bind(role)
-            .fetch_one(self.reader())
+            .fetch_one(&mut *self.read().await?)
             .await
             .map_err(map_err)?;
         Ok(u64::try_from(n).unwrap_or(0))

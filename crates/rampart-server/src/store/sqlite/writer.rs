@@ -265,7 +265,7 @@ mod tests {
 
     async fn scopes(store: &SqliteStore) -> Vec<String> {
         sqlx::query_scalar("SELECT name FROM scopes WHERE name LIKE 'w-%' ORDER BY name")
-            .fetch_all(store.reader())
+            .fetch_all(&mut *store.read().await.unwrap())
             .await
             .unwrap()
     }
@@ -393,7 +393,7 @@ mod tests {
         }
         let order: String =
             sqlx::query_scalar("SELECT description FROM scopes WHERE name = 'w-order'")
-                .fetch_one(store.reader())
+                .fetch_one(&mut *store.read().await.unwrap())
                 .await
                 .unwrap();
         let ran: Vec<i32> = order
