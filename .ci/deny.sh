@@ -40,4 +40,9 @@ else
       git -c user.name=rampart-ci -c user.email=ci@localhost commit -q -m "advisory-db $snapshot_commit"
   )
 fi
+# `--offline` keeps cargo-deny off github.com, but it also runs `cargo metadata` offline,
+# which needs every locked crate in the local registry, those of other platforms too
+# (anstyle-wincon, …) that no build here downloads: fetch them first (crates.io is
+# reachable; only github.com is not).
+cargo fetch --locked
 cargo deny --offline check
