@@ -34,25 +34,41 @@ struct TenantClaims {
 
 fn app(validator: Validator) -> Router {
     Router::new()
-        .route("/bearer", get(|Bearer(t): Bearer| async move { t.len().to_string() }))
-        .route("/auth", get(|a: Auth| async move { a.subject().unwrap_or_default().to_owned() }))
+        .route(
+            "/bearer",
+            get(|Bearer(t): Bearer| async move { t.len().to_string() }),
+        )
+        .route(
+            "/auth",
+            get(|a: Auth| async move { a.subject().unwrap_or_default().to_owned() }),
+        )
         .route(
             "/optional",
-            get(|a: Option<Auth>| async move { Json(json!({ "sub": a.and_then(|a| a.standard().sub.clone()) })) }),
+            get(|a: Option<Auth>| async move {
+                Json(json!({ "sub": a.and_then(|a| a.standard().sub.clone()) }))
+            }),
         )
-        .route("/scoped", get(|a: Scoped<NotesRead>| async move { a.subject().unwrap_or_default().to_owned() }))
+        .route(
+            "/scoped",
+            get(|a: Scoped<NotesRead>| async move { a.subject().unwrap_or_default().to_owned() }),
+        )
         .route("/both", get(|_: Scoped<ReadWrite>| async { "ok" }))
         .route("/admin", get(|_: HasRole<Admin>| async { "ok" }))
         .route(
             "/custom",
-            get(|a: Auth<TenantClaims>| async move { format!("{}@{}", a.claims.sub, a.claims.tenant) }),
+            get(|a: Auth<TenantClaims>| async move {
+                format!("{}@{}", a.claims().sub, a.claims().tenant)
+            }),
         )
         .route(
             "/layer",
             get(|a: Auth| async move { a.subject().unwrap_or_default().to_owned() })
                 .route_layer(validator.require_scopes(["notes:read"])),
         )
-        .route("/layer-role", get(|| async { "ok" }).route_layer(validator.require_roles(["admin"])))
+        .route(
+            "/layer-role",
+            get(|| async { "ok" }).route_layer(validator.require_roles(["admin"])),
+        )
         .with_state(State { validator })
 }
 

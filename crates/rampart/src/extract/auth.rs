@@ -1,5 +1,6 @@
 //! `Auth<C>`: the validated claims of the request's bearer token.
 
+use std::any::{Any, TypeId};
 use std::sync::Arc;
 
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
@@ -23,9 +24,36 @@ use crate::token::{Claims, Verified};
 /// token again under its own policy.
 #[derive(Debug, Clone)]
 pub struct Auth<C = Claims> {
-    /// Your claims.
-    pub claims: C,
+    /// Your claims; `None` when `C` is [`Claims`] itself, which then are `standard`: the
+    /// default `Auth` costs no copy of the claims, only a reference count on a hit.
+    custom: Option<C>,
     standard: Arc<Claims>,
+}
+
+impl<C: 'static> Auth<C> {
+    /// Your claims (also reachable through `Deref`: `auth.tenant`).
+    pub fn claims(&self) -> &C {
+        match &self.custom {
+            Some(claims) => claims,
+            None => (&*self.standard as &dyn Any)
+                .downcast_ref::<C>()
+                .expect("`custom` is None only when C is Claims"),
+        }
+    }
+
+    /// Your claims, by value.
+    pub fn into_claims(self) -> C {
+        match self.custom {
+            Some(claims) => claims,
+            None => {
+                let mut slot = Some(Arc::unwrap_or_clone(self.standard));
+                (&mut slot as &mut dyn Any)
+                    .downcast_mut::<Option<C>>()
+                    .and_then(Option::take)
+                    .expect("`custom` is None only when C is Claims")
+            }
+        }
+    }
 }
 
 impl<C> Auth<C> {
@@ -48,17 +76,12 @@ impl<C> Auth<C> {
     pub fn has_role(&self, role: &str) -> bool {
         self.standard.has_role(role)
     }
-
-    /// Your claims, by value.
-    pub fn into_claims(self) -> C {
-        self.claims
-    }
 }
 
-impl<C> std::ops::Deref for Auth<C> {
+impl<C: 'static> std::ops::Deref for Auth<C> {
     type Target = C;
     fn deref(&self) -> &C {
-        &self.claims
+        self.claims()
     }
 }
 
@@ -107,11 +130,19 @@ pub(crate) fn to_auth<C: DeserializeOwned + 'static>(
     verified: Verified,
     validator: &Validator,
 ) -> Result<Auth<C>, Rejection> {
-    let claims = verified
-        .claims_as::<C>()
-        .map_err(|e| Rejection::from_token_error(e, validator))?;
+    // The default claims type is the standard claims: share them, parse nothing, copy
+    // nothing (a deep copy of `Claims` was most of what a protected cache hit allocated).
+    let custom = if TypeId::of::<C>() == TypeId::of::<Claims>() {
+        None
+    } else {
+        Some(
+            verified
+                .claims_as::<C>()
+                .map_err(|e| Rejection::from_token_error(e, validator))?,
+        )
+    };
     Ok(Auth {
-        claims,
+        custom,
         standard: verified.claims,
     })
 }
@@ -225,5 +256,40 @@ mod tests {
         for (name, scopes, roles, want) in cases {
             assert_eq!(&authorize(&claims, scopes, roles), want, "{name}");
         }
+    }
+
+    #[test]
+    fn the_default_claims_are_the_standard_claims_not_a_copy() {
+        let standard = Arc::new(Claims {
+            sub: Some("alice".into()),
+            ..Claims::default()
+        });
+        let auth: Auth = Auth {
+            custom: None,
+            standard: Arc::clone(&standard),
+        };
+        assert!(
+            std::ptr::eq(auth.claims(), &*standard),
+            "claims() is the shared value"
+        );
+        assert_eq!(
+            auth.sub.as_deref(),
+            Some("alice"),
+            "Deref reaches the claims"
+        );
+        assert_eq!(auth.into_claims(), *standard, "by value: an equal copy");
+    }
+
+    #[test]
+    fn a_custom_claims_type_is_its_own_value() {
+        #[derive(Debug, PartialEq)]
+        struct Tenant(&'static str);
+        let auth = Auth {
+            custom: Some(Tenant("acme")),
+            standard: Arc::new(Claims::default()),
+        };
+        assert_eq!(auth.claims(), &Tenant("acme"));
+        assert_eq!(auth.0, "acme");
+        assert_eq!(auth.into_claims(), Tenant("acme"));
     }
 }
