@@ -22,6 +22,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -239,7 +240,9 @@ def grants_only() -> int:
         for backend, url in backends:
             targets, watch = [], {}
             for build, bin_dir in builds:
-                ts = h.TokenServer("ES256", seed_users=users, flags=["--login-rate-per-ip", "0"],
+                extra = os.environ.get("BENCH_BASE_TOKEN_FLAGS" if bin_dir else "BENCH_TOKEN_FLAGS", "")
+                ts = h.TokenServer("ES256", seed_users=users,
+                                   flags=["--login-rate-per-ip", "0", *shlex.split(extra)],
                                    bin_dir=bin_dir, postgres=url).start()
                 key = f"{backend} {build}"
                 watch[key] = ts.proc

@@ -22,6 +22,9 @@
 # of its own per server, dropped after), about 5 minutes, twice that with a baseline;
 # with BENCH_BASE_BIN_DIR=<dir of another build's binaries> that build's resource server
 # runs in the same rounds, so a change's before/after ratios share the machine's drift.
+# BENCH_TOKEN_FLAGS / BENCH_BASE_TOKEN_FLAGS add `rampart serve` flags to this build's /
+# the baseline's token servers (--grants): BENCH_BASE_BIN_DIR=target/release with
+# BENCH_TOKEN_FLAGS="--db-max-connections 2" compares a setting in the same rounds.
 #
 # Environment: BENCH_SECONDS (6) per measured run, BENCH_ROUNDS (4) alternating rounds,
 # BENCH_USERS (10000), BENCH_SKIP_BUILD=1 to use the binaries already in target/release.

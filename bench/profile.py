@@ -22,19 +22,28 @@ def report(data: str, *sort: str, limit: int) -> None:
 def main(target: str) -> int:
     data = str(h.OUT / f"perf-{target}.data")
     try:
-        ts = h.TokenServer("ES256", seed_users=1000, flags=["--login-rate-per-ip", "0"]).start()
-        if target in ("notes", "public"):
-            proc, url = h.resource_server("resource-ES256", ["--jwks-url", ts.url + "/.well-known/jwks.json"])
-            kwargs = {"url": url + "/" + target,
-                      "headers": [f"Authorization: Bearer {ts.client_credentials_token()}"] if target == "notes" else []}
-        elif target == "client_credentials":
-            proc = ts.proc
-            kwargs = {"url": ts.url, "script": h.lua_script("client_credentials.lua"), "args": [ts.basic_credentials()]}
-        elif target == "refresh_token":
-            import load
-            proc = ts.proc
-            pool = load.refresh_pool(ts, 3 * 64)
-            kwargs = {"url": ts.url, "script": h.lua_script("refresh.lua"), "args": [pool]}
+        if target in ("notes-hs256", "public-hs256"):
+            # The shared-secret resource server: no token server, no JWKS.
+            proc, url, token = h.hs256_resource_server()
+            route = target.removesuffix("-hs256")
+            kwargs = {"url": url + "/" + route,
+                      "headers": [f"Authorization: Bearer {token}"] if route == "notes" else []}
+        elif target in ("notes", "public", "client_credentials", "refresh_token"):
+            ts = h.TokenServer("ES256", seed_users=1000, flags=["--login-rate-per-ip", "0"]).start()
+            if target in ("notes", "public"):
+                proc, url = h.resource_server("resource-ES256", ["--jwks-url", ts.url + "/.well-known/jwks.json"])
+                kwargs = {"url": url + "/" + target,
+                          "headers": [f"Authorization: Bearer {ts.client_credentials_token()}"]
+                          if target == "notes" else []}
+            elif target == "client_credentials":
+                proc = ts.proc
+                kwargs = {"url": ts.url, "script": h.lua_script("client_credentials.lua"),
+                          "args": [ts.basic_credentials()]}
+            else:
+                import load
+                proc = ts.proc
+                pool = load.refresh_pool(ts, 3 * 64)
+                kwargs = {"url": ts.url, "script": h.lua_script("refresh.lua"), "args": [pool]}
         else:
             print(__doc__, file=sys.stderr)
             return 2
