@@ -210,20 +210,10 @@ async fn a_successful_client_authentication_forgets_the_clients_failures() {
         c.trusted_proxies = vec!["127.0.0.1/32".into()];
     })
     .await;
-    let token = app.admin_token().await;
-    let created: Value = app
-        .client()
-        .post(app.url("/admin/clients"))
-        .bearer_auth(&token)
-        .json(&json!({"name": "svc", "confidential": true, "grants": ["client_credentials"], "scopes": ["profile"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["client_id"].as_str().unwrap().to_owned();
-    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    let svc = app
+        .given_client(true, &["client_credentials"], &["profile"], None)
+        .await;
+    let (id, secret) = (svc.id, svc.secret.unwrap());
     let attempt = |secret: String, i: usize| {
         app.client()
             .post(app.url("/oauth/token"))
@@ -247,20 +237,10 @@ async fn a_successful_client_authentication_forgets_the_clients_failures() {
 #[tokio::test]
 async fn client_secret_guessing_is_throttled() {
     let app = TestApp::spawn_with(throttle_defaults).await;
-    let token = app.admin_token().await;
-    let created: Value = app
-        .client()
-        .post(app.url("/admin/clients"))
-        .bearer_auth(&token)
-        .json(&json!({"name": "svc", "confidential": true, "grants": ["client_credentials"], "scopes": ["profile"]}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["client_id"].as_str().unwrap().to_owned();
-    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    let svc = app
+        .given_client(true, &["client_credentials"], &["profile"], None)
+        .await;
+    let (id, secret) = (svc.id, svc.secret.unwrap());
     let attempt = |secret: String| {
         app.client()
             .post(app.url("/oauth/token"))

@@ -60,15 +60,8 @@ impl AuditStore for SqliteStore {
     }
 
     async fn purge_audit(&self, before: i64) -> Result<u64, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let done = sqlx::query("DELETE FROM audit_events WHERE at < ?")
-                    .bind(before)
-                    .execute(conn)
-                    .await
-                    .map_err(map_err)?;
-                Ok(done.rows_affected())
-            })
+        self.execute("DELETE FROM audit_events WHERE at < ?", move |q| {
+            q.bind(before)
         })
         .await
     }

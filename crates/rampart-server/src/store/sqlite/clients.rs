@@ -55,48 +55,29 @@ impl ClientStore for SqliteStore {
 
     async fn set_client_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError> {
         let id = id.to_owned();
-        self.write(move |conn| {
-            Box::pin(async move {
-                let done = sqlx::query("UPDATE clients SET disabled = ? WHERE id = ?")
-                    .bind(disabled)
-                    .bind(id)
-                    .execute(conn)
-                    .await
-                    .map_err(map_err)?;
-                found(done.rows_affected())
+        found(
+            self.execute("UPDATE clients SET disabled = ? WHERE id = ?", move |q| {
+                q.bind(disabled).bind(id)
             })
-        })
-        .await
+            .await?,
+        )
     }
 
     async fn set_client_scopes(&self, id: &str, scopes: &[String]) -> Result<(), StoreError> {
         let (id, scopes) = (id.to_owned(), join(scopes));
-        self.write(move |conn| {
-            Box::pin(async move {
-                let done = sqlx::query("UPDATE clients SET scopes = ? WHERE id = ?")
-                    .bind(scopes)
-                    .bind(id)
-                    .execute(conn)
-                    .await
-                    .map_err(map_err)?;
-                found(done.rows_affected())
+        found(
+            self.execute("UPDATE clients SET scopes = ? WHERE id = ?", move |q| {
+                q.bind(scopes).bind(id)
             })
-        })
-        .await
+            .await?,
+        )
     }
 
     async fn delete_client(&self, id: &str) -> Result<(), StoreError> {
         let id = id.to_owned();
-        self.write(move |conn| {
-            Box::pin(async move {
-                let done = sqlx::query("DELETE FROM clients WHERE id = ?")
-                    .bind(id)
-                    .execute(conn)
-                    .await
-                    .map_err(map_err)?;
-                found(done.rows_affected())
-            })
-        })
-        .await
+        found(
+            self.execute("DELETE FROM clients WHERE id = ?", move |q| q.bind(id))
+                .await?,
+        )
     }
 }

@@ -48,18 +48,11 @@ impl KeyStore for SqliteStore {
         publish_until: i64,
     ) -> Result<(), StoreError> {
         let kid = kid.to_owned();
-        self.write(move |conn| {
-            Box::pin(async move {
-                sqlx::query("UPDATE signing_keys SET retired_at = ?, publish_until = ? WHERE kid = ? AND retired_at IS NULL")
-                    .bind(retired_at)
-                    .bind(publish_until)
-                    .bind(kid)
-                    .execute(conn)
-                    .await
-                    .map_err(map_err)
-                    .map(|_| ())
-            })
-        })
+        self.execute(
+            "UPDATE signing_keys SET retired_at = ?, publish_until = ? WHERE kid = ? AND retired_at IS NULL",
+            move |q| q.bind(retired_at).bind(publish_until).bind(kid),
+        )
         .await
+        .map(|_| ())
     }
 }

@@ -133,7 +133,28 @@ impl SqliteStore {
     {
         self.writer.write(work).await
     }
+
+    /// One statement as a write job: `sql` with what `bind` binds; returns the rows it
+    /// changed. The entity files' single-statement writes all have this shape.
+    async fn execute<B>(&self, sql: &'static str, bind: B) -> Result<u64, StoreError>
+    where
+        B: FnOnce(SqliteQuery) -> SqliteQuery + Send + 'static,
+    {
+        self.write(move |conn| {
+            Box::pin(async move {
+                bind(sqlx::query(sql))
+                    .execute(conn)
+                    .await
+                    .map(|done| done.rows_affected())
+                    .map_err(map_err)
+            })
+        })
+        .await
+    }
 }
+
+/// A statement with owned arguments, as [`SqliteStore::execute`] binds them.
+type SqliteQuery = sqlx::query::Query<'static, Sqlite, sqlx::sqlite::SqliteArguments<'static>>;
 
 /// A read connection: from the readers' own pool, or (in memory) the writer's.
 enum Read<'a> {

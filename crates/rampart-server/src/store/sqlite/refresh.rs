@@ -43,19 +43,10 @@ impl RefreshStore for SqliteStore {
     }
 
     async fn revoke_family(&self, family_id: Uuid, now: i64) -> Result<u64, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                let done = sqlx::query(
-                    "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
-                )
-                .bind(now)
-                .bind(family_id.to_string())
-                .execute(conn)
-                .await
-                .map_err(map_err)?;
-                Ok(done.rows_affected())
-            })
-        })
+        self.execute(
+            "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL",
+            move |q| q.bind(now).bind(family_id.to_string()),
+        )
         .await
     }
 

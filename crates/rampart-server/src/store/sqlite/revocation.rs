@@ -11,31 +11,17 @@ use crate::store::{RevocationStore, StoreError, map_err};
 impl RevocationStore for SqliteStore {
     async fn revoke_jti(&self, jti: &str, expires_at: i64) -> Result<(), StoreError> {
         let jti = jti.to_owned();
-        self.write(move |conn| {
-            Box::pin(async move {
-                sqlx::query(
-                    "INSERT INTO revoked_jti (jti, expires_at) VALUES (?, ?) ON CONFLICT(jti) DO NOTHING",
-                )
-                .bind(jti)
-                .bind(expires_at)
-                .execute(conn)
-                .await
-                .map_err(map_err)
-                .map(|_| ())
-            })
-        })
+        self.execute(
+            "INSERT INTO revoked_jti (jti, expires_at) VALUES (?, ?) ON CONFLICT(jti) DO NOTHING",
+            move |q| q.bind(jti).bind(expires_at),
+        )
         .await
+        .map(|_| ())
     }
 
     async fn revoked_jtis(&self, now: i64) -> Result<Vec<(String, i64)>, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                sqlx::query("DELETE FROM revoked_jti WHERE expires_at <= ?")
-                    .bind(now)
-                    .execute(conn)
-                    .await
-                    .map_err(map_err)
-            })
+        self.execute("DELETE FROM revoked_jti WHERE expires_at <= ?", move |q| {
+            q.bind(now)
         })
         .await?;
         let rows = sqlx::query_as::<_, JtiRow>("SELECT jti, expires_at FROM revoked_jti")

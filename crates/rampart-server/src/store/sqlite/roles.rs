@@ -24,22 +24,13 @@ impl RoleStore for SqliteStore {
 
     async fn upsert_scope(&self, scope: &ScopeDef) -> Result<(), StoreError> {
         let scope = scope.clone();
-        self.write(move |conn| {
-            Box::pin(async move {
-                sqlx::query(
-                    "INSERT INTO scopes (name, description, is_default) VALUES (?, ?, ?) \
-                     ON CONFLICT(name) DO UPDATE SET description = excluded.description, is_default = excluded.is_default",
-                )
-                .bind(&scope.name)
-                .bind(&scope.description)
-                .bind(scope.is_default)
-                .execute(conn)
-                .await
-                .map_err(map_err)
-                .map(|_| ())
-            })
-        })
+        self.execute(
+            "INSERT INTO scopes (name, description, is_default) VALUES (?, ?, ?) \
+             ON CONFLICT(name) DO UPDATE SET description = excluded.description, is_default = excluded.is_default",
+            move |q| q.bind(scope.name).bind(scope.description).bind(scope.is_default),
+        )
         .await
+        .map(|_| ())
     }
 
     async fn delete_scope(&self, name: &str) -> Result<(), StoreError> {

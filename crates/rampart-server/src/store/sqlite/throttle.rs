@@ -64,51 +64,28 @@ impl ThrottleStore for SqliteStore {
 
     async fn lock_until(&self, key: &str, until: i64) -> Result<(), StoreError> {
         let key = key.to_owned();
-        self.write(move |conn| {
-            Box::pin(async move {
-                sqlx::query(
-                    "UPDATE login_throttle SET locked_until = MAX(locked_until, ?) WHERE key = ?",
-                )
-                .bind(until)
-                .bind(key)
-                .execute(conn)
-                .await
-                .map_err(map_err)
-                .map(|_| ())
-            })
-        })
+        self.execute(
+            "UPDATE login_throttle SET locked_until = MAX(locked_until, ?) WHERE key = ?",
+            move |q| q.bind(until).bind(key),
+        )
         .await
+        .map(|_| ())
     }
 
     async fn clear_failures(&self, key: &str) -> Result<(), StoreError> {
         let key = key.to_owned();
-        self.write(move |conn| {
-            Box::pin(async move {
-                sqlx::query("DELETE FROM login_throttle WHERE key = ?")
-                    .bind(key)
-                    .execute(conn)
-                    .await
-                    .map_err(map_err)
-                    .map(|_| ())
-            })
+        self.execute("DELETE FROM login_throttle WHERE key = ?", move |q| {
+            q.bind(key)
         })
         .await
+        .map(|_| ())
     }
 
     async fn purge_throttle(&self, now: i64, reset_before: i64) -> Result<u64, StoreError> {
-        self.write(move |conn| {
-            Box::pin(async move {
-                sqlx::query(
-                    "DELETE FROM login_throttle WHERE last_failure_at < ? AND locked_until <= ?",
-                )
-                .bind(reset_before)
-                .bind(now)
-                .execute(conn)
-                .await
-                .map_err(map_err)
-                .map(|r| r.rows_affected())
-            })
-        })
+        self.execute(
+            "DELETE FROM login_throttle WHERE last_failure_at < ? AND locked_until <= ?",
+            move |q| q.bind(reset_before).bind(now),
+        )
         .await
     }
 }

@@ -99,24 +99,15 @@ impl UserStore for SqliteStore {
         now: i64,
     ) -> Result<(), StoreError> {
         let hash = hash.to_owned();
-        self.write(move |conn| {
-            Box::pin(async move {
-                let done = sqlx::query(
-                    "UPDATE users SET password_hash = ?1, updated_at = ?2, \
-                     password_changed_at = COALESCE(?3, password_changed_at), \
-                     tokens_valid_after = MAX(tokens_valid_after, COALESCE(?3, tokens_valid_after)) WHERE id = ?4",
-                )
-                .bind(hash)
-                .bind(now)
-                .bind(changed_at)
-                .bind(id.to_string())
-                .execute(conn)
-                .await
-                .map_err(map_err)?;
-                found(done.rows_affected())
-            })
-        })
-        .await
+        found(
+            self.execute(
+                "UPDATE users SET password_hash = ?1, updated_at = ?2, \
+                 password_changed_at = COALESCE(?3, password_changed_at), \
+                 tokens_valid_after = MAX(tokens_valid_after, COALESCE(?3, tokens_valid_after)) WHERE id = ?4",
+                move |q| q.bind(hash).bind(now).bind(changed_at).bind(id.to_string()),
+            )
+            .await?,
+        )
     }
 
     async fn count_users_with_role(&self, role: &str) -> Result<u64, StoreError> {
