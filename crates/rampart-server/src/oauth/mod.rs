@@ -1,11 +1,14 @@
 //! The OAuth 2.0 endpoints.
 
+pub mod authorize;
 pub mod client_auth;
 pub mod error;
 pub mod form;
 pub mod introspect;
 pub mod issue;
 pub mod metadata;
+pub mod pkce;
+pub mod redirect_uri;
 pub mod revoke;
 pub mod token;
 
