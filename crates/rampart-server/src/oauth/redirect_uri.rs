@@ -56,14 +56,15 @@ pub fn check_registration(uri: &str) -> Result<(), RegisterError> {
         return Err(RegisterError::TooLong);
     }
     let parsed = Url::parse(uri).map_err(|_| RegisterError::NotAbsolute)?;
-    if parsed.fragment().is_some() || uri.contains('#') {
+    // `Url` keeps even an empty fragment (`…/cb#`) as `Some("")`.
+    if parsed.fragment().is_some() {
         return Err(RegisterError::Fragment);
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(RegisterError::Userinfo);
     }
     match parsed.scheme() {
-        "https" if parsed.host().is_some() => Ok(()),
+        "https" => Ok(()),
         "http" if is_loopback_ip(&parsed) => Ok(()),
         "http" => Err(RegisterError::InsecureHttp),
         scheme if is_private_use(scheme) => Ok(()),
@@ -94,7 +95,6 @@ fn loopback_parts(uri: &str) -> Option<(String, String, Option<String>)> {
     if parsed.scheme() != "http"
         || !is_loopback_ip(&parsed)
         || parsed.fragment().is_some()
-        || uri.contains('#')
         || !parsed.username().is_empty()
         || parsed.password().is_some()
     {
@@ -118,7 +118,7 @@ fn is_loopback_ip(url: &Url) -> bool {
 /// RFC 8252 §7.1: a private-use scheme is a reverse domain name (it has a dot); a
 /// single-word scheme (`myapp:`) could be claimed by any app.
 fn is_private_use(scheme: &str) -> bool {
-    scheme.contains('.') && !matches!(scheme, "http" | "https")
+    scheme.contains('.')
 }
 
 #[cfg(test)]

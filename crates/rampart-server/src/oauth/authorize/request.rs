@@ -154,7 +154,8 @@ pub fn check(
     }
     // From here on the client hears of every error. A repeated or oversized `state` is
     // not echoed (which one would be?), and the request fails for it.
-    let state = match lookup(pairs, "state") {
+    let state_param = lookup(pairs, "state");
+    let state = match state_param {
         Lookup::One(s) if s.len() <= MAX_ECHOED_BYTES => Some(s.to_owned()),
         _ => None,
     };
@@ -171,7 +172,7 @@ pub fn check(
     {
         return Err(invalid(&format!("the parameter {name} is repeated")));
     }
-    if matches!(lookup(pairs, "state"), Lookup::One(s) if s.len() > MAX_ECHOED_BYTES) {
+    if matches!(state_param, Lookup::One(s) if s.len() > MAX_ECHOED_BYTES) {
         return Err(invalid("state is longer than 512 bytes"));
     }
     match lookup(pairs, "response_type") {
