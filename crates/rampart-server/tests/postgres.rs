@@ -204,6 +204,54 @@ async fn failures_on_either_instance_add_up_and_a_lockout_on_one_is_enforced_by_
     assert_eq!(after.status(), StatusCode::OK, "the lock ends on time");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_client_disabled_on_one_instance_is_refused_by_the_other_within_the_reload_interval() {
+    let Some(db) = database().await else { return };
+    let a = instance(&db, |_| {}).await;
+    let b = instance(&db, |_| {}).await;
+    let client = a
+        .given_client(true, &["client_credentials"], &["profile"], None)
+        .await;
+    // B has the client in memory before the change.
+    let before = b.client_credentials(None, client.auth()).await;
+    assert_eq!(before.status(), StatusCode::OK);
+
+    let admin = a.admin_token().await;
+    let response = a
+        .admin(
+            reqwest::Method::PATCH,
+            &format!("/admin/clients/{}", client.id),
+            &admin,
+            Some(serde_json::json!({"disabled": true})),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    assert_eq!(
+        a.client_credentials(None, client.auth()).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "A refuses at once"
+    );
+    let started = Instant::now();
+    loop {
+        let status = b.client_credentials(None, client.auth()).await.status();
+        if status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert_eq!(status, StatusCode::OK, "B before it catches up");
+        assert!(
+            started.elapsed() < RELOAD_EVERY + Duration::from_secs(3),
+            "B still issues tokens to the disabled client after {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    eprintln!(
+        "B refused the disabled client after {:?}",
+        started.elapsed()
+    );
+}
+
 #[tokio::test]
 async fn an_audit_batch_is_stored_whole_or_not_at_all() {
     let Some(db) = database().await else { return };

@@ -22,6 +22,14 @@
 //!   matters also bumps a counter in the database (`access_epoch`, kept by triggers in the
 //!   same transaction as the change, so the CLI and other instances cannot forget it);
 //!   the reload flushes the cache when the counter moved.
+//! - **Role scopes** (each role's scopes, which make a user's held scopes) are kept as
+//!   one map, read again after any role or scope change here or an epoch move.
+//! - **Clients** sit in a bounded cache the same way, for client authentication: every
+//!   grant looks its client up, and a client changes rarely. A change through
+//!   [`Accounts`](super::Accounts) forgets the client at once; the `clients` table's
+//!   triggers bump `access_epoch` too, so the CLI's and other instances' changes (a
+//!   client disabled, its scopes narrowed, deleted) arrive with the reload. Unknown ids
+//!   are not cached: anyone can send them.
 //! - A load that raced an invalidation is not kept: every invalidation advances a
 //!   generation, and a loaded entry is inserted only if the generation did not move
 //!   while it was read (checked again after the insert).
@@ -42,13 +50,15 @@ use rampart::{Claims, TokenError};
 use uuid::Uuid;
 
 use crate::clock::Clock;
-use crate::store::{Store, StoreError};
+use crate::store::{Client, Store, StoreError};
 
 /// Users whose state is kept in memory at most.
 const MAX_CACHED_USERS: u64 = 50_000;
 /// A cached user is read again after this long even without a change signal: a bound on
 /// staleness should a signal ever be missed.
 const USER_TTL: Duration = Duration::from_secs(60);
+/// Clients kept in memory at most.
+const MAX_CACHED_CLIENTS: u64 = 10_000;
 
 /// A user's state as far as their tokens are concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +70,9 @@ pub struct UserAccess {
     /// The scopes the user's current roles hold.
     pub held: BTreeSet<String>,
 }
+
+/// Each role's scopes, by role name.
+type RoleScopes = HashMap<String, Vec<String>>;
 
 /// Who a token speaks for, read from its claims.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,6 +175,10 @@ struct Inner {
     sessions: RwLock<HashMap<Uuid, i64>>,
     /// `None`: the user does not exist.
     users: moka::sync::Cache<Uuid, Option<Arc<UserAccess>>, foldhash::fast::RandomState>,
+    /// Each role's scopes and when they were read (`None`: to be read).
+    roles: RwLock<Option<(std::time::Instant, Arc<RoleScopes>)>>,
+    /// Known clients by id (unknown ids are not kept).
+    clients: moka::sync::Cache<String, Arc<Client>, foldhash::fast::RandomState>,
     /// Advanced by every invalidation (see the module docs).
     generation: AtomicU64,
     /// The database's `access_epoch` at the last reload (`i64::MIN`: not read yet).
@@ -191,6 +208,11 @@ impl Access {
                     .max_capacity(MAX_CACHED_USERS)
                     .time_to_live(USER_TTL)
                     .build_with_hasher(foldhash::fast::RandomState::default()),
+                roles: RwLock::new(None),
+                clients: moka::sync::Cache::builder()
+                    .max_capacity(MAX_CACHED_CLIENTS)
+                    .time_to_live(USER_TTL)
+                    .build_with_hasher(foldhash::fast::RandomState::default()),
                 generation: AtomicU64::new(0),
                 epoch: AtomicI64::new(i64::MIN),
             }),
@@ -212,10 +234,90 @@ impl Access {
         self.inner.users.invalidate(&user);
     }
 
-    /// Forgets every cached user (after a change to a role's scopes).
+    /// Forgets every cached user and client (after a change to a role's scopes, or one
+    /// made elsewhere).
     pub fn everyone_changed(&self) {
         self.inner.generation.fetch_add(1, Ordering::AcqRel);
         self.inner.users.invalidate_all();
+        *self
+            .inner
+            .roles
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        self.inner.clients.invalidate_all();
+    }
+
+    /// The scopes that `roles` hold, from the role map (read if need be).
+    pub async fn held_by(&self, roles: &[String]) -> Result<BTreeSet<String>, StoreError> {
+        let map = self.role_scopes().await?;
+        Ok(roles
+            .iter()
+            .filter_map(|role| map.get(role))
+            .flatten()
+            .cloned()
+            .collect())
+    }
+
+    async fn role_scopes(&self) -> Result<Arc<RoleScopes>, StoreError> {
+        let cached = self
+            .inner
+            .roles
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .as_ref()
+            .filter(|(read_at, _)| read_at.elapsed() < USER_TTL)
+            .map(|(_, map)| Arc::clone(map));
+        if let Some(map) = cached {
+            return Ok(map);
+        }
+        let generation = self.inner.generation.load(Ordering::Acquire);
+        let read_at = std::time::Instant::now();
+        let map: Arc<RoleScopes> = Arc::new(
+            self.inner
+                .store
+                .list_roles()
+                .await?
+                .into_iter()
+                .map(|role| (role.name, role.scopes))
+                .collect(),
+        );
+        let mut slot = self
+            .inner
+            .roles
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Under the lock: an invalidation since the read began has already run (and
+        // cleared the slot) or runs after this and clears what goes in.
+        if self.inner.generation.load(Ordering::Acquire) == generation {
+            *slot = Some((read_at, Arc::clone(&map)));
+        }
+        Ok(map)
+    }
+
+    /// Forgets what is cached about the client `id` (after a change to it here).
+    pub fn client_changed(&self, id: &str) {
+        self.inner.generation.fetch_add(1, Ordering::AcqRel);
+        self.inner.clients.invalidate(id);
+    }
+
+    /// The client `id`, from the cache or the store.
+    pub async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
+        if let Some(hit) = self.inner.clients.get(id) {
+            return Ok(Some(Client::clone(&hit)));
+        }
+        let generation = self.inner.generation.load(Ordering::Acquire);
+        let Some(loaded) = self.inner.store.client(id).await? else {
+            return Ok(None);
+        };
+        if self.inner.generation.load(Ordering::Acquire) == generation {
+            self.inner
+                .clients
+                .insert(id.to_owned(), Arc::new(loaded.clone()));
+            if self.inner.generation.load(Ordering::Acquire) != generation {
+                self.inner.clients.invalidate(id);
+            }
+        }
+        Ok(Some(loaded))
     }
 
     fn is_session_revoked(&self, family: Uuid) -> bool {
@@ -248,13 +350,7 @@ impl Access {
         let Some(user) = store.user_by_id(id).await? else {
             return Ok(None);
         };
-        let held = store
-            .list_roles()
-            .await?
-            .into_iter()
-            .filter(|r| user.roles.contains(&r.name))
-            .flat_map(|r| r.scopes)
-            .collect();
+        let held = self.held_by(&user.roles).await?;
         Ok(Some(Arc::new(UserAccess {
             disabled: user.disabled,
             tokens_valid_after: user.tokens_valid_after,

@@ -48,9 +48,9 @@ impl Accounts {
         self.store.role(name).await
     }
 
-    /// The client with this id.
+    /// The client with this id (cached: see [`super::Access`]).
     pub async fn client(&self, id: &str) -> Result<Option<Client>, StoreError> {
-        self.store.client(id).await
+        self.access.client(id).await
     }
 
     /// Every client.

@@ -393,7 +393,10 @@ impl Accounts {
             description: description.to_owned(),
             scopes: dedup(scopes),
         };
-        if let Err(e) = self.store.create_role(&role).await {
+        let created = self.store.create_role(&role).await;
+        // The cached role map must learn the role before anyone is given it.
+        self.access.everyone_changed();
+        if let Err(e) = created {
             let e = AccountError::from_store(e, "role", "scope");
             return Err(self.naming_missing(e, "scope", &role.scopes).await);
         }
@@ -517,30 +520,33 @@ impl Accounts {
         if let Some(unknown) = scopes.iter().find(|s| !known.contains(*s)) {
             return Err(AccountError::Unknown("scope", unknown.clone()));
         }
-        self.store
+        let done = self
+            .store
             .set_client_scopes(id, &scopes)
             .await
-            .map_err(|e| AccountError::from_store(e, "client", "scope"))
+            .map_err(|e| AccountError::from_store(e, "client", "scope"));
+        self.access.client_changed(id);
+        done
     }
 
     /// Disables or enables a client (its tokens are refused while it is disabled).
     pub async fn set_client_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError> {
-        self.store.set_client_disabled(id, disabled).await
+        let done = self.store.set_client_disabled(id, disabled).await;
+        self.access.client_changed(id);
+        done
     }
 
     /// Deletes a client; its refresh tokens go with it.
     pub async fn delete_client(&self, id: &str) -> Result<(), StoreError> {
-        self.store.delete_client(id).await
+        let done = self.store.delete_client(id).await;
+        self.access.client_changed(id);
+        done
     }
 
-    /// The scopes held by a user: the union over their roles.
+    /// The scopes held by a user: the union over their roles (the role map is cached:
+    /// see [`Access`]).
     pub async fn user_scopes(&self, user: &User) -> Result<BTreeSet<String>, AccountError> {
-        let roles = self.store.list_roles().await?;
-        Ok(roles
-            .into_iter()
-            .filter(|r| user.roles.contains(&r.name))
-            .flat_map(|r| r.scopes)
-            .collect())
+        Ok(self.access.held_by(&user.roles).await?)
     }
 }
 

@@ -19,7 +19,19 @@
 //! limit bites first (5 free against the account's 10) — so a single attacker cannot keep
 //! the real user out. Locked requests are refused before any hashing, so a flood costs
 //! one indexed lookup each.
+//!
+//! Most requests that consult the throttle are successes whose subjects have nothing on
+//! record, and a lookup for them is a database read per grant. So the throttle remembers,
+//! for [`CLEAN_FOR`], the keys a lookup found without a row, and answers for them from
+//! memory. Every failure recorded on this instance forgets its keys first (and a lookup
+//! that raced a failure is not remembered: see [`Throttle::standing`]), so on one instance
+//! nothing changes. Failures recorded by another instance (or the CLI) on a key this one
+//! holds as clean are seen once its entry ends, at most [`CLEAN_FOR`] later, or at this
+//! instance's own next failure for that key: an attacker spread over instances gains at
+//! most one guess per instance per lock.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::clock::Clock;
@@ -110,24 +122,43 @@ impl Counter {
     }
 }
 
+/// How long a key found without failures is answered from memory: the reload interval
+/// of the other shared state (keys, revocations), so that other instances' lockouts
+/// arrive as fast as their revocations do.
+pub const CLEAN_FOR: Duration = crate::keys::RELOAD_EVERY;
+/// Clean keys remembered at most.
+const MAX_CLEAN_KEYS: u64 = 100_000;
+
 /// The throttle over a store.
 #[derive(Clone)]
 pub struct Throttle {
-    store: std::sync::Arc<dyn ThrottleStore>,
+    store: Arc<dyn ThrottleStore>,
     clock: Clock,
     policy: ThrottlePolicy,
+    clean: Arc<Clean>,
+}
+
+/// The keys recently found without a row (see the module docs).
+struct Clean {
+    keys: moka::sync::Cache<String, (), foldhash::fast::RandomState>,
+    /// Advanced by every failure recorded here: a lookup that began before one is not
+    /// remembered.
+    generation: AtomicU64,
 }
 
 impl Throttle {
-    pub fn new(
-        store: std::sync::Arc<dyn ThrottleStore>,
-        clock: Clock,
-        policy: ThrottlePolicy,
-    ) -> Self {
+    pub fn new(store: Arc<dyn ThrottleStore>, clock: Clock, policy: ThrottlePolicy) -> Self {
         Self {
             store,
             clock,
             policy,
+            clean: Arc::new(Clean {
+                keys: moka::sync::Cache::builder()
+                    .max_capacity(MAX_CLEAN_KEYS)
+                    .time_to_live(CLEAN_FOR)
+                    .build_with_hasher(foldhash::fast::RandomState::default()),
+                generation: AtomicU64::new(0),
+            }),
         }
     }
 
@@ -136,12 +167,38 @@ impl Throttle {
         Ok(self.standing(subjects).await?.locked())
     }
 
-    /// What the store holds for `subjects` (one lookup): whether any is locked now, and
-    /// which have failures on record.
+    /// What the store holds for `subjects` (one lookup, none when every key was found
+    /// clean lately): whether any is locked now, and which have failures on record.
     pub async fn standing(&self, subjects: &[Counter]) -> Result<Standing, StoreError> {
         let keys: Vec<String> = subjects.iter().map(Counter::key).collect();
+        let clean = &self.clean;
+        if keys.iter().all(|key| clean.keys.contains_key(key)) {
+            return Ok(Standing::new(self.clock.now(), Vec::new()));
+        }
+        let generation = clean.generation.load(Ordering::Acquire);
         let rows = self.store.throttle_locks(&keys).await?;
+        let without: Vec<&String> = keys
+            .iter()
+            .filter(|key| !rows.iter().any(|(recorded, _)| recorded == *key))
+            .collect();
+        if clean.generation.load(Ordering::Acquire) == generation {
+            for key in &without {
+                clean.keys.insert((*key).clone(), ());
+            }
+            // A failure recorded between the check and the inserts must still win.
+            if clean.generation.load(Ordering::Acquire) != generation {
+                for key in &without {
+                    clean.keys.invalidate(*key);
+                }
+            }
+        }
         Ok(Standing::new(self.clock.now(), rows))
+    }
+
+    /// Forgets that `key` was clean, before and after its failure is written.
+    fn dirty(&self, key: &str) {
+        self.clean.generation.fetch_add(1, Ordering::AcqRel);
+        self.clean.keys.invalidate(key);
     }
 
     /// Records a failure for each subject; returns the subjects that became locked.
@@ -155,7 +212,10 @@ impl Throttle {
         let mut locked = Vec::new();
         for subject in subjects {
             let key = subject.key();
-            let failures = self.store.record_failure(&key, now, reset_before).await?;
+            self.dirty(&key);
+            let failures = self.store.record_failure(&key, now, reset_before).await;
+            self.dirty(&key);
+            let failures = failures?;
             let backoff = match subject {
                 Counter::Ip(_) => self.policy.per_ip,
                 Counter::Account(_) => self.policy.per_account,
@@ -300,6 +360,42 @@ mod tests {
             assert_eq!(standing.has_failures(&ip), ip_recorded, "{name}");
             assert_eq!(standing.has_failures(&account), account_recorded, "{name}");
         }
+    }
+
+    #[tokio::test]
+    async fn clean_keys_are_answered_from_memory_until_a_failure_here() {
+        let store = crate::store::SqliteStore::connect("sqlite::memory:", 1)
+            .await
+            .unwrap();
+        crate::store::Store::migrate(&store).await.unwrap();
+        let store: Arc<dyn ThrottleStore> = Arc::new(store);
+        let now = 1_800_000_000;
+        let throttle = Throttle::new(
+            Arc::clone(&store),
+            Clock::manual(now),
+            ThrottlePolicy::default(),
+        );
+        let client = Counter::Client("app".into());
+        let subjects = [client.clone()];
+        assert_eq!(throttle.check(&subjects).await.unwrap(), Ok(()));
+        // Another instance locks the key behind this one's back: the entry still stands.
+        store
+            .record_failure("client:app", now, now - 3600)
+            .await
+            .unwrap();
+        store.lock_until("client:app", now + 60).await.unwrap();
+        assert_eq!(
+            throttle.check(&subjects).await.unwrap(),
+            Ok(()),
+            "answered from memory"
+        );
+        // A failure recorded here forgets the entry: the lock is seen at once.
+        throttle.failed(&subjects).await.unwrap();
+        let standing = throttle.standing(&subjects).await.unwrap();
+        assert_eq!(standing.locked(), Err(60));
+        assert!(standing.has_failures(&client));
+        // A key with a row is never remembered as clean.
+        assert_eq!(throttle.check(&subjects).await.unwrap(), Err(60));
     }
 }
 

@@ -144,3 +144,35 @@ async fn a_client_can_be_deleted_and_then_no_longer_authenticates() {
         .await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_client_in_use_is_refused_at_once_when_disabled_and_accepted_again_when_enabled() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let client = app
+        .given_client(true, &["client_credentials"], &["profile"], None)
+        .await;
+    let path = format!("/admin/clients/{}", client.id);
+    // Used first, so this instance holds the client in memory.
+    let before = app.client_credentials(None, client.auth()).await;
+    assert_eq!(before.status(), StatusCode::OK);
+
+    for (disabled, expected) in [(true, StatusCode::UNAUTHORIZED), (false, StatusCode::OK)] {
+        let response = app
+            .admin(
+                Method::PATCH,
+                &path,
+                &admin,
+                Some(json!({ "disabled": disabled })),
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "PATCH disabled={disabled}"
+        );
+
+        let after = app.client_credentials(None, client.auth()).await;
+        assert_eq!(after.status(), expected, "disabled={disabled}");
+    }
+}
