@@ -7,9 +7,11 @@ use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use secrecy::{ExposeSecret as _, SecretString};
 
+use crate::accounts::ClientSpec;
 use crate::audit::{Event, Kind};
 use crate::config::{Config, Settings};
 use crate::startup::{Application, core, open_store};
+use crate::store::AuthMethod;
 
 /// Rampart: an OAuth2 token server.
 #[derive(Debug, Parser)]
@@ -153,7 +155,36 @@ pub enum ClientCommand {
         /// The `aud` of its access tokens [default: the public URL]
         #[arg(long)]
         audience: Option<String>,
+        /// A redirect URI for sign-in, matched exactly (repeat; https, http on
+        /// 127.0.0.1/[::1] with any port, or com.example.app:/path)
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Where logout may return the browser, matched exactly (repeat)
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// The operator's own app: users are not asked for consent
+        #[arg(long)]
+        first_party: bool,
+        /// client_secret_basic or client_secret_post (confidential), none (public)
+        /// [default: client_secret_basic, or none with --public]
+        #[arg(long, value_parser = auth_method)]
+        auth_method: Option<AuthMethod>,
+        /// Its access-token lifetime in seconds (60–86400) [default: the server's
+        /// --access-token-ttl]
+        #[arg(long)]
+        access_lifetime: Option<u32>,
+        /// Its refresh-token (session) lifetime in seconds (60–31536000) [default: the
+        /// server's --refresh-token-ttl]
+        #[arg(long)]
+        refresh_lifetime: Option<u32>,
     },
+}
+
+fn auth_method(name: &str) -> Result<AuthMethod, String> {
+    AuthMethod::parse(name).ok_or_else(|| {
+        let names: Vec<&str> = AuthMethod::ALL.iter().map(|m| m.as_str()).collect();
+        format!("expected one of {}", names.join(", "))
+    })
 }
 
 #[derive(Debug, Subcommand)]
@@ -401,15 +432,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             scopes,
             public,
             audience,
+            redirect_uris,
+            post_logout_redirect_uris,
+            first_party,
+            auth_method,
+            access_lifetime,
+            refresh_lifetime,
         }) => {
             let (accounts, _) = core(&config(&cli, false)?).await?;
             let created = accounts
-                .create_client(name, !public, grants, scopes, audience.clone())
+                .create_client(ClientSpec {
+                    name: name.clone(),
+                    confidential: !public,
+                    grants: grants.clone(),
+                    scopes: scopes.clone(),
+                    audience: audience.clone(),
+                    redirect_uris: redirect_uris.clone(),
+                    post_logout_redirect_uris: post_logout_redirect_uris.clone(),
+                    first_party: *first_party,
+                    auth_method: *auth_method,
+                    access_token_ttl: *access_lifetime,
+                    refresh_token_ttl: *refresh_lifetime,
+                })
                 .await?;
             let c = &created.client;
             cli_audit(&accounts, Event::new(Kind::AdminChange).subject(&c.id).details(serde_json::json!({
                 "action": "client.create",
-                "after": {"client_id": c.id, "name": c.name, "confidential": c.confidential, "grants": c.grants, "scopes": c.scopes, "audience": c.audience},
+                "after": {"client_id": c.id, "name": c.name, "confidential": c.confidential, "grants": c.grants, "scopes": c.scopes, "audience": c.audience,
+                          "redirect_uris": c.redirect_uris, "post_logout_redirect_uris": c.post_logout_redirect_uris, "first_party": c.first_party,
+                          "token_endpoint_auth_method": c.auth_method.as_str(), "access_token_ttl": c.access_token_ttl, "refresh_token_ttl": c.refresh_token_ttl},
             })))
             .await;
             println!("client_id: {}", created.client.id);

@@ -30,6 +30,8 @@ mod admin_users;
 mod cancellation;
 #[path = "api/client_authentication.rs"]
 mod client_authentication;
+#[path = "api/client_settings.rs"]
+mod client_settings;
 #[path = "api/crash.rs"]
 mod crash;
 #[path = "api/csrf_cors.rs"]

@@ -3,15 +3,19 @@
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::accounts::{AccountError, Accounts, FIRST_PARTY_CLIENT, Username};
-use crate::store::{Client, StoreError};
+use crate::store::{AuthMethod, Client, ClientChange, StoreError};
 
 /// Creates (or enables/disables per config) the first-party public client.
 pub async fn first_party_client(accounts: &Accounts, enabled: bool) -> Result<(), StoreError> {
     match accounts.store.client(FIRST_PARTY_CLIENT).await? {
         Some(client) if client.disabled == enabled => {
+            let change = ClientChange {
+                disabled: Some(!enabled),
+                ..ClientChange::default()
+            };
             accounts
                 .store
-                .set_client_disabled(FIRST_PARTY_CLIENT, !enabled)
+                .update_client(FIRST_PARTY_CLIENT, &change)
                 .await
         }
         Some(_) => Ok(()),
@@ -26,6 +30,12 @@ pub async fn first_party_client(accounts: &Accounts, enabled: bool) -> Result<()
                 audience: None,
                 disabled: !enabled,
                 created_at: accounts.clock.now(),
+                redirect_uris: Vec::new(),
+                post_logout_redirect_uris: Vec::new(),
+                first_party: true,
+                auth_method: AuthMethod::None,
+                access_token_ttl: None,
+                refresh_token_ttl: None,
             };
             match accounts.store.create_client(&client).await {
                 // Another instance created it at the same moment.

@@ -4,6 +4,7 @@ pub mod access;
 pub mod bootstrap;
 pub mod budget;
 pub mod client_id;
+pub mod client_rules;
 pub mod hasher;
 pub mod import;
 pub mod last_admin;
@@ -11,6 +12,7 @@ pub mod login;
 mod lookups;
 pub mod passwords;
 pub mod pool;
+pub mod redirect_uri;
 pub mod rotation;
 pub mod scopes;
 mod sessions;
@@ -30,10 +32,11 @@ pub use username::Username;
 
 use crate::clock::Clock;
 use crate::secret;
-use crate::store::{Client, Role, ScopeDef, Store, StoreError, User, UserChange};
+use crate::store::{
+    AuthMethod, Client, ClientChange, Role, ScopeDef, Store, StoreError, User, UserChange,
+};
 
-/// The grants Rampart implements.
-pub const GRANTS: [&str; 3] = ["password", "refresh_token", "client_credentials"];
+pub use client_rules::GRANTS;
 /// Scopes every installation has (migrations); they cannot be deleted.
 pub const BUILT_IN_SCOPES: [&str; 2] = ["profile", "admin"];
 /// Roles every installation has (migrations); they cannot be deleted.
@@ -103,6 +106,23 @@ impl AccountError {
 pub struct NewClient {
     pub client: Client,
     pub secret: Option<SecretString>,
+}
+
+/// What the admin API, the CLI and registration choose for a new client
+/// (`auth_method: None`: Basic for a confidential client, `none` for a public one).
+#[derive(Debug, Clone, Default)]
+pub struct ClientSpec {
+    pub name: String,
+    pub confidential: bool,
+    pub grants: Vec<String>,
+    pub scopes: Vec<String>,
+    pub audience: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub first_party: bool,
+    pub auth_method: Option<AuthMethod>,
+    pub access_token_ttl: Option<u32>,
+    pub refresh_token_ttl: Option<u32>,
 }
 
 /// The account rules over a [`Store`]. The store is private: every caller goes through
@@ -435,68 +455,29 @@ impl Accounts {
     }
 
     /// Creates a client; a confidential one gets a 256-bit secret, returned once.
-    pub async fn create_client(
-        &self,
-        name: &str,
-        confidential: bool,
-        grants: &[String],
-        scopes: &[String],
-        audience: Option<String>,
-    ) -> Result<NewClient, AccountError> {
-        if name.trim().is_empty() || name.len() > 200 || name.chars().any(char::is_control) {
-            return Err(AccountError::Invalid(
-                "the client name must be 1–200 printable characters".into(),
-            ));
-        }
-        let grants = dedup(grants);
-        if grants.iter().any(|g| !GRANTS.contains(&g.as_str())) {
-            return Err(AccountError::Invalid(format!(
-                "unsupported grant type (supported: {})",
-                GRANTS.join(", ")
-            )));
-        }
-        if grants.is_empty() {
-            return Err(AccountError::Invalid(
-                "a client needs at least one grant".into(),
-            ));
-        }
-        if !confidential && grants.iter().any(|g| g == "client_credentials") {
-            return Err(AccountError::Invalid(
-                "client_credentials needs a confidential client (RFC 6749 §4.4)".into(),
-            ));
-        }
-        let known: BTreeSet<String> = self
-            .store
-            .list_scopes()
-            .await?
-            .into_iter()
-            .map(|s| s.name)
-            .collect();
-        let scopes = dedup(scopes);
-        if let Some(unknown) = scopes.iter().find(|s| !known.contains(*s)) {
-            return Err(AccountError::Unknown("scope", unknown.clone()));
-        }
-        if let Some(aud) = &audience
-            && (aud.is_empty()
-                || aud.len() > 512
-                || aud.chars().any(|c| c.is_control() || c == ' '))
-        {
-            return Err(AccountError::Invalid(
-                "the audience must be a non-empty string without spaces".into(),
-            ));
-        }
-        let secret = confidential.then(|| secret::random_token(32));
+    pub async fn create_client(&self, spec: ClientSpec) -> Result<NewClient, AccountError> {
+        let secret = spec.confidential.then(|| secret::random_token(32));
         let client = Client {
             id: format!("c_{}", secret::random_token(12)),
-            name: name.trim().to_owned(),
-            confidential,
+            name: spec.name.trim().to_owned(),
+            confidential: spec.confidential,
             secret_hash: secret.as_deref().map(secret::digest),
-            grants,
-            scopes,
-            audience,
+            grants: dedup(&spec.grants),
+            scopes: dedup(&spec.scopes),
+            audience: spec.audience,
             disabled: false,
             created_at: self.clock.now(),
+            redirect_uris: dedup_keeping_order(&spec.redirect_uris),
+            post_logout_redirect_uris: dedup_keeping_order(&spec.post_logout_redirect_uris),
+            first_party: spec.first_party,
+            auth_method: spec
+                .auth_method
+                .unwrap_or_else(|| AuthMethod::default_for(spec.confidential)),
+            access_token_ttl: spec.access_token_ttl,
+            refresh_token_ttl: spec.refresh_token_ttl,
         };
+        client_rules::check_client(&client).map_err(|e| AccountError::Invalid(e.to_string()))?;
+        self.check_scopes_exist(&client.scopes).await?;
         self.store
             .create_client(&client)
             .await
@@ -507,8 +488,40 @@ impl Accounts {
         })
     }
 
-    /// Replaces the scopes a client may be granted (they must exist).
-    pub async fn set_client_scopes(&self, id: &str, scopes: &[String]) -> Result<(), AccountError> {
+    /// Applies `change` to client `id` in one write, if the client it leaves passes the
+    /// same rules as a new one; returns that client.
+    pub async fn update_client(
+        &self,
+        id: &str,
+        mut change: ClientChange,
+    ) -> Result<Client, AccountError> {
+        let mut client = self
+            .store
+            .client(id)
+            .await?
+            .ok_or(AccountError::NotFound("client"))?;
+        if let Some(scopes) = &mut change.scopes {
+            *scopes = dedup(scopes);
+            self.check_scopes_exist(scopes).await?;
+        }
+        for list in [
+            &mut change.redirect_uris,
+            &mut change.post_logout_redirect_uris,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *list = dedup_keeping_order(list);
+        }
+        apply(&mut client, &change);
+        client_rules::check_client(&client).map_err(|e| AccountError::Invalid(e.to_string()))?;
+        let done = self.store.update_client(id, &change).await;
+        self.access.client_changed(id);
+        done.map_err(|e| AccountError::from_store(e, "client", "scope"))?;
+        Ok(client)
+    }
+
+    async fn check_scopes_exist(&self, scopes: &[String]) -> Result<(), AccountError> {
         let known: BTreeSet<String> = self
             .store
             .list_scopes()
@@ -516,24 +529,10 @@ impl Accounts {
             .into_iter()
             .map(|s| s.name)
             .collect();
-        let scopes = dedup(scopes);
-        if let Some(unknown) = scopes.iter().find(|s| !known.contains(*s)) {
-            return Err(AccountError::Unknown("scope", unknown.clone()));
+        match scopes.iter().find(|s| !known.contains(*s)) {
+            Some(unknown) => Err(AccountError::Unknown("scope", unknown.clone())),
+            None => Ok(()),
         }
-        let done = self
-            .store
-            .set_client_scopes(id, &scopes)
-            .await
-            .map_err(|e| AccountError::from_store(e, "client", "scope"));
-        self.access.client_changed(id);
-        done
-    }
-
-    /// Disables or enables a client (its tokens are refused while it is disabled).
-    pub async fn set_client_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError> {
-        let done = self.store.set_client_disabled(id, disabled).await;
-        self.access.client_changed(id);
-        done
     }
 
     /// Deletes a client; its refresh tokens go with it.
@@ -553,6 +552,40 @@ impl Accounts {
 fn dedup(items: &[String]) -> Vec<String> {
     let set: BTreeSet<&String> = items.iter().collect();
     set.into_iter().cloned().collect()
+}
+
+/// Without repeats, first occurrences in their order (a client's redirect URIs keep the
+/// order it registered them in).
+fn dedup_keeping_order(items: &[String]) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    items
+        .iter()
+        .filter(|item| seen.insert(item.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// `client` as `change` leaves it. Pure.
+fn apply(client: &mut Client, change: &ClientChange) {
+    let ClientChange {
+        disabled,
+        scopes,
+        redirect_uris,
+        post_logout_redirect_uris,
+        first_party,
+        auth_method,
+        access_token_ttl,
+        refresh_token_ttl,
+    } = change.clone();
+    client.disabled = disabled.unwrap_or(client.disabled);
+    client.scopes = scopes.unwrap_or_else(|| client.scopes.clone());
+    client.redirect_uris = redirect_uris.unwrap_or_else(|| client.redirect_uris.clone());
+    client.post_logout_redirect_uris =
+        post_logout_redirect_uris.unwrap_or_else(|| client.post_logout_redirect_uris.clone());
+    client.first_party = first_party.unwrap_or(client.first_party);
+    client.auth_method = auth_method.unwrap_or(client.auth_method);
+    client.access_token_ttl = access_token_ttl.unwrap_or(client.access_token_ttl);
+    client.refresh_token_ttl = refresh_token_ttl.unwrap_or(client.refresh_token_ttl);
 }
 
 /// Descriptions: at most 500 characters, no control characters (NUL cannot even be

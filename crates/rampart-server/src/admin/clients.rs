@@ -10,13 +10,46 @@ use serde::{Deserialize, Serialize};
 
 use super::AdminActor;
 use super::AdminScope;
-use crate::accounts::Accounts;
+use crate::accounts::{Accounts, ClientSpec};
 use crate::error::{ApiError, ApiJson, ApiPath};
 use crate::state::AppState;
-use crate::store::Client;
+use crate::store::{AuthMethod, Client, ClientChange};
 use serde_json::Value;
 
-/// An OAuth client. `created_at` is in seconds since the epoch.
+/// A client's `token_endpoint_auth_method` (RFC 7591 §2).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum TokenEndpointAuthMethod {
+    /// HTTP Basic (RFC 6749 §2.3.1); the default for a confidential client.
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the form body.
+    ClientSecretPost,
+    /// A public client: `client_id` only; the only method of a public client.
+    None,
+}
+
+impl From<AuthMethod> for TokenEndpointAuthMethod {
+    fn from(m: AuthMethod) -> Self {
+        match m {
+            AuthMethod::ClientSecretBasic => Self::ClientSecretBasic,
+            AuthMethod::ClientSecretPost => Self::ClientSecretPost,
+            AuthMethod::None => Self::None,
+        }
+    }
+}
+
+impl From<TokenEndpointAuthMethod> for AuthMethod {
+    fn from(m: TokenEndpointAuthMethod) -> Self {
+        match m {
+            TokenEndpointAuthMethod::ClientSecretBasic => Self::ClientSecretBasic,
+            TokenEndpointAuthMethod::ClientSecretPost => Self::ClientSecretPost,
+            TokenEndpointAuthMethod::None => Self::None,
+        }
+    }
+}
+
+/// An OAuth client. `created_at` is in seconds since the epoch; a lifetime of `null` is
+/// the server's.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[schema(as = Client)]
 pub(super) struct ClientView {
@@ -28,6 +61,15 @@ pub(super) struct ClientView {
     audience: Option<String>,
     disabled: bool,
     created_at: i64,
+    redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
+    /// The user is not asked for consent.
+    first_party: bool,
+    token_endpoint_auth_method: TokenEndpointAuthMethod,
+    /// Seconds.
+    access_token_ttl: Option<u32>,
+    /// Seconds: the session's absolute lifetime.
+    refresh_token_ttl: Option<u32>,
     /// Present only in the response that created a confidential client.
     #[serde(skip_serializing_if = "Option::is_none")]
     client_secret: Option<String>,
@@ -44,6 +86,12 @@ impl From<Client> for ClientView {
             audience: c.audience,
             disabled: c.disabled,
             created_at: c.created_at,
+            redirect_uris: c.redirect_uris,
+            post_logout_redirect_uris: c.post_logout_redirect_uris,
+            first_party: c.first_party,
+            token_endpoint_auth_method: c.auth_method.into(),
+            access_token_ttl: c.access_token_ttl,
+            refresh_token_ttl: c.refresh_token_ttl,
             client_secret: None,
         }
     }
@@ -73,8 +121,12 @@ async fn list(
 
 /// `name` 1–200 printable characters; `grants` from `password`, `refresh_token`,
 /// `client_credentials` (confidential clients only), at least one; `scopes` must exist;
-/// `audience` (the tokens' `aud`, default the public URL) without spaces.
+/// `audience` (the tokens' `aud`, default the public URL) without spaces; redirect URIs
+/// absolute, without a fragment, `https` (or `http` on 127.0.0.1/[::1], or a
+/// reverse-domain private-use scheme), at most 20 of each kind; lifetimes in seconds
+/// (access 60–86400, refresh 60–31536000; absent: the server's).
 #[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(super) struct CreateClient {
     #[schema(value_type = crate::openapi::fields::ClientName)]
     name: String,
@@ -88,6 +140,21 @@ pub(super) struct CreateClient {
     scopes: Vec<String>,
     #[schema(value_type = Option<crate::openapi::fields::Audience>)]
     audience: Option<String>,
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    #[schema(max_items = 20)]
+    post_logout_redirect_uris: Vec<String>,
+    /// Skip the consent page (default false).
+    #[serde(default)]
+    first_party: bool,
+    /// Default: `client_secret_basic` for a confidential client, `none` for a public one.
+    token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
+    #[schema(minimum = 60, maximum = 86400)]
+    access_token_ttl: Option<u32>,
+    #[schema(minimum = 60, maximum = 31536000)]
+    refresh_token_ttl: Option<u32>,
 }
 
 /// `POST /admin/clients` — scope `admin`. 201; a confidential client's secret is in
@@ -108,13 +175,19 @@ async fn create(
     ApiJson(body): ApiJson<CreateClient>,
 ) -> Result<(StatusCode, ApiJson<ClientView>), ApiError> {
     let created = accounts
-        .create_client(
-            &body.name,
-            body.confidential,
-            &body.grants,
-            &body.scopes,
-            body.audience,
-        )
+        .create_client(ClientSpec {
+            name: body.name,
+            confidential: body.confidential,
+            grants: body.grants,
+            scopes: body.scopes,
+            audience: body.audience,
+            redirect_uris: body.redirect_uris,
+            post_logout_redirect_uris: body.post_logout_redirect_uris,
+            first_party: body.first_party,
+            auth_method: body.token_endpoint_auth_method.map(AuthMethod::from),
+            access_token_ttl: body.access_token_ttl,
+            refresh_token_ttl: body.refresh_token_ttl,
+        })
         .await?;
     let mut view = ClientView::from(created.client);
     // Audited before the secret is attached: the secret never reaches the audit trail.
@@ -152,19 +225,44 @@ async fn get_one(
     Ok(ApiJson(client.into()))
 }
 
-/// Only the members sent change; scopes must exist.
+/// Only the members sent change, by the rules of [`CreateClient`]; `null` sets a
+/// lifetime back to the server's.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct UpdateClient {
     disabled: Option<bool>,
     #[schema(value_type = Option<Vec<crate::openapi::fields::ScopeName>>)]
     scopes: Option<Vec<String>>,
+    #[schema(max_items = 20)]
+    redirect_uris: Option<Vec<String>>,
+    #[schema(max_items = 20)]
+    post_logout_redirect_uris: Option<Vec<String>>,
+    first_party: Option<bool>,
+    token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(minimum = 60, maximum = 86400)]
+    access_token_ttl: Option<Option<u32>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(minimum = 60, maximum = 31536000)]
+    refresh_token_ttl: Option<Option<u32>>,
 }
 
-/// `PATCH /admin/clients/{id}` `{"disabled"?, "scopes"?}` — scope `admin`. Scopes must
-/// exist (e.g. to let the first-party client request `notes:read`).
+/// A member that is present (`Some`), even as `null` (`Some(None)`); absent is `None`
+/// through `#[serde(default)]`.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// `PATCH /admin/clients/{id}` — scope `admin`: disable or enable a client, change its
+/// scopes (they must exist, e.g. to let the first-party client request `notes:read`),
+/// redirect URIs, consent, authentication method or lifetimes. One write: all of it or
+/// nothing.
 #[utoipa::path(patch, path = "/admin/clients/{id}", operation_id = "update_client",
-    summary = "Disable a client or change its scopes", tag = "admin",
+    summary = "Change a client", tag = "admin",
     params(("id" = String, Path, description = "The client_id")),
     request_body = UpdateClient,
     security(("oauth2" = ["admin"])),
@@ -181,27 +279,21 @@ async fn update(
     ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<UpdateClient>,
 ) -> Result<ApiJson<ClientView>, ApiError> {
-    let not_found = |e| match e {
-        crate::store::StoreError::NotFound => ApiError::NotFound("client"),
-        other => other.into(),
-    };
     let before = accounts
         .client(&id)
         .await?
         .ok_or(ApiError::NotFound("client"))?;
-    if let Some(scopes) = &body.scopes {
-        accounts.set_client_scopes(&id, scopes).await?;
-    }
-    if let Some(disabled) = body.disabled {
-        accounts
-            .set_client_disabled(&id, disabled)
-            .await
-            .map_err(not_found)?;
-    }
-    let client = accounts
-        .client(&id)
-        .await?
-        .ok_or(ApiError::NotFound("client"))?;
+    let change = ClientChange {
+        disabled: body.disabled,
+        scopes: body.scopes,
+        redirect_uris: body.redirect_uris,
+        post_logout_redirect_uris: body.post_logout_redirect_uris,
+        first_party: body.first_party,
+        auth_method: body.token_endpoint_auth_method.map(AuthMethod::from),
+        access_token_ttl: body.access_token_ttl,
+        refresh_token_ttl: body.refresh_token_ttl,
+    };
+    let client = accounts.update_client(&id, change).await?;
     let (before, after) = (ClientView::from(before), ClientView::from(client));
     actor
         .changed(

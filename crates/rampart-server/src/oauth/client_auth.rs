@@ -15,7 +15,7 @@ use crate::accounts::{Accounts, FIRST_PARTY_CLIENT};
 use crate::audit::{Audit, Event, Kind};
 use crate::secret;
 use crate::state::AppState;
-use crate::store::Client;
+use crate::store::{AuthMethod, Client};
 use axum::extract::FromRef;
 use std::net::IpAddr;
 
@@ -47,6 +47,20 @@ impl Authenticated {
     /// True when Basic was used (errors then carry a Basic challenge).
     pub fn used_basic(&self) -> bool {
         self.method == Method::Basic
+    }
+}
+
+/// Whether a client registered with `registered` may authenticate the way it did
+/// (RFC 7591 §2: one method per client, as Hydra enforces; a leaked secret then works
+/// only the way the client itself sends it). Basic with an empty secret is how many
+/// libraries identify a public client, so it counts as `none`. Pure.
+pub fn method_allowed(registered: AuthMethod, used: Method, presents_secret: bool) -> bool {
+    match (registered, used) {
+        (AuthMethod::ClientSecretBasic, Method::Basic) => presents_secret,
+        (AuthMethod::ClientSecretPost, Method::Post) => true,
+        (AuthMethod::None, Method::Public | Method::FirstParty) => true,
+        (AuthMethod::None, Method::Basic) => !presents_secret,
+        _ => false,
     }
 }
 
@@ -174,6 +188,24 @@ pub async fn authenticate(
         }
         return Err(OAuthError::invalid_client(basic));
     };
+    if !method_allowed(client.auth_method, method, presents_secret) {
+        // Not a guess at the secret (none was checked): refused without counting, and
+        // audited when a secret came with it (a client misconfigured, or a leaked secret
+        // tried the other way).
+        if presents_secret {
+            state
+                .audit
+                .record(
+                    Event::new(Kind::ClientAuthFailed)
+                        .subject(&id)
+                        .client(&id)
+                        .ip(ip)
+                        .reason("wrong_auth_method"),
+                )
+                .await;
+        }
+        return Err(OAuthError::invalid_client(basic));
+    }
     match method {
         // Many OAuth libraries (requests-oauthlib, authlib) identify a public client with
         // HTTP Basic and an empty password; that is identification, not authentication.
@@ -240,6 +272,104 @@ mod tests {
                 .unwrap(),
         );
         h
+    }
+
+    #[test]
+    fn the_auth_method_table() {
+        use AuthMethod::{ClientSecretBasic, ClientSecretPost, None as Public};
+        let cases = [
+            (
+                "basic client, Basic",
+                ClientSecretBasic,
+                Method::Basic,
+                true,
+                true,
+            ),
+            (
+                "basic client, post",
+                ClientSecretBasic,
+                Method::Post,
+                true,
+                false,
+            ),
+            (
+                "basic client, Basic without a secret",
+                ClientSecretBasic,
+                Method::Basic,
+                false,
+                false,
+            ),
+            (
+                "basic client, no secret",
+                ClientSecretBasic,
+                Method::Public,
+                false,
+                false,
+            ),
+            (
+                "post client, post",
+                ClientSecretPost,
+                Method::Post,
+                true,
+                true,
+            ),
+            (
+                "post client, Basic",
+                ClientSecretPost,
+                Method::Basic,
+                true,
+                false,
+            ),
+            (
+                "post client, no secret",
+                ClientSecretPost,
+                Method::Public,
+                false,
+                false,
+            ),
+            (
+                "public client, client_id",
+                Public,
+                Method::Public,
+                false,
+                true,
+            ),
+            (
+                "public client, nothing (first-party)",
+                Public,
+                Method::FirstParty,
+                false,
+                true,
+            ),
+            (
+                "public client, Basic with an empty secret",
+                Public,
+                Method::Basic,
+                false,
+                true,
+            ),
+            (
+                "public client, Basic with a secret",
+                Public,
+                Method::Basic,
+                true,
+                false,
+            ),
+            (
+                "public client, client_secret",
+                Public,
+                Method::Post,
+                true,
+                false,
+            ),
+        ];
+        for (name, registered, used, presents_secret, expected) in cases {
+            assert_eq!(
+                method_allowed(registered, used, presents_secret),
+                expected,
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -76,6 +76,9 @@ impl Issuer {
     ) -> Result<(String, i64), OAuthError> {
         let now = self.clock.now();
         let settings = &self.settings;
+        let access_ttl = client
+            .access_token_ttl
+            .map_or(settings.access_ttl, i64::from);
         let user_id;
         let (sub, roles, sid): (&str, &[String], _) = match subject {
             Subject::User { id, roles, session } => {
@@ -88,7 +91,7 @@ impl Issuer {
             iss: &settings.issuer,
             sub,
             aud: client.audience.as_deref().unwrap_or(&settings.issuer),
-            exp: now + settings.access_ttl,
+            exp: now + access_ttl,
             iat: now,
             jti: Uuid::new_v4().to_string(),
             client_id: &client.id,
@@ -104,30 +107,35 @@ impl Issuer {
             tracing::error!(error = %e, "signing failed");
             OAuthError::server_error()
         })?;
-        Ok((token, settings.access_ttl))
+        Ok((token, access_ttl))
     }
 
     /// A new refresh token in the session (family) `family_id`: the opaque value (returned
     /// to the client once) and the row to store.
+    /// The session's absolute lifetime is the client's own when it has one; its idle
+    /// lifetime is the server's, never longer than that.
     pub fn new_refresh(
         &self,
-        client_id: &str,
+        client: &Client,
         user_id: Uuid,
         scope: &str,
         family_id: Uuid,
     ) -> (String, Vec<u8>, RefreshToken) {
         let now = self.clock.now();
+        let lifetime = client
+            .refresh_token_ttl
+            .map_or(self.settings.refresh_ttl, i64::from);
         let value = secret::random_token(32);
         let hash = secret::digest(&value);
         let row = RefreshToken {
             id: Uuid::new_v4(),
             family_id,
             user_id,
-            client_id: client_id.to_owned(),
+            client_id: client.id.clone(),
             scope: scope.to_owned(),
             created_at: now,
-            expires_at: now + self.settings.refresh_ttl,
-            idle_expires_at: now + self.settings.refresh_idle_ttl,
+            expires_at: now + lifetime,
+            idle_expires_at: now + self.settings.refresh_idle_ttl.min(lifetime),
             used_at: None,
             revoked_at: None,
         };

@@ -8,7 +8,6 @@ pub mod introspect;
 pub mod issue;
 pub mod metadata;
 pub mod pkce;
-pub mod redirect_uri;
 pub mod revoke;
 pub mod token;
 

@@ -59,6 +59,71 @@ pub struct Client {
     pub audience: Option<String>,
     pub disabled: bool,
     pub created_at: i64,
+    /// Where authorization responses may go (exact strings; see `oauth::redirect_uri`).
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the browser afterwards (exact strings).
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Trusted by the operator: the user is not asked for consent.
+    pub first_party: bool,
+    /// How the client authenticates at the token, revocation and introspection endpoints.
+    pub auth_method: AuthMethod,
+    /// This client's access-token lifetime in seconds (`None`: the server's).
+    pub access_token_ttl: Option<u32>,
+    /// This client's refresh-token (session) lifetime in seconds (`None`: the server's).
+    pub refresh_token_ttl: Option<u32>,
+}
+
+/// A client's `token_endpoint_auth_method` (RFC 7591 §2): the one way it may
+/// authenticate. Confidential clients use one of the two secret methods, public ones
+/// `none`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+    None,
+}
+
+impl AuthMethod {
+    /// Every method, in the order the discovery documents list them.
+    pub const ALL: [Self; 3] = [Self::ClientSecretBasic, Self::ClientSecretPost, Self::None];
+
+    /// The RFC 7591 name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::None => "none",
+        }
+    }
+
+    /// The method of that RFC 7591 name.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.as_str() == name)
+    }
+
+    /// What a client gets when it names none: Basic for a confidential client (the
+    /// method RFC 6749 §2.3.1 requires servers to support), `none` for a public one.
+    pub fn default_for(confidential: bool) -> Self {
+        if confidential {
+            Self::ClientSecretBasic
+        } else {
+            Self::None
+        }
+    }
+}
+
+/// A change to one client, written as one statement (`None`: leave as is).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientChange {
+    pub disabled: Option<bool>,
+    pub scopes: Option<Vec<String>>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub first_party: Option<bool>,
+    pub auth_method: Option<AuthMethod>,
+    /// `Some(None)`: back to the server's lifetime.
+    pub access_token_ttl: Option<Option<u32>>,
+    pub refresh_token_ttl: Option<Option<u32>>,
 }
 
 /// A stored refresh token (never the token itself: its SHA-256 is the lookup key).

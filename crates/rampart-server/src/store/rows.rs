@@ -9,7 +9,8 @@
 
 use super::error::uuid;
 use super::{
-    AuditRecord, Client, RefreshToken, Role, ScopeDef, Session, StoreError, StoredKey, User, split,
+    AuditRecord, AuthMethod, Client, RefreshToken, Role, ScopeDef, Session, StoreError, StoredKey,
+    User, split,
 };
 
 /// A user with their roles aggregated into one space-separated column `roles`.
@@ -79,8 +80,8 @@ impl From<RoleRow> for Role {
 }
 
 /// Columns of a client, in the order of [`ClientRow`].
-pub(crate) const CLIENT_COLUMNS: &str =
-    "id, name, confidential, secret_hash, grants, scopes, audience, disabled, created_at";
+pub(crate) const CLIENT_COLUMNS: &str = "id, name, confidential, secret_hash, grants, scopes, audience, disabled, created_at, \
+     redirect_uris, post_logout_redirect_uris, first_party, token_endpoint_auth_method, access_token_ttl, refresh_token_ttl";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ClientRow {
@@ -93,11 +94,25 @@ pub(crate) struct ClientRow {
     audience: Option<String>,
     disabled: bool,
     created_at: i64,
+    redirect_uris: String,
+    post_logout_redirect_uris: String,
+    first_party: bool,
+    token_endpoint_auth_method: String,
+    access_token_ttl: Option<i64>,
+    refresh_token_ttl: Option<i64>,
 }
 
-impl From<ClientRow> for Client {
-    fn from(row: ClientRow) -> Self {
-        Self {
+impl TryFrom<ClientRow> for Client {
+    type Error = StoreError;
+    fn try_from(row: ClientRow) -> Result<Self, StoreError> {
+        let bad =
+            |what: &str| StoreError::Internal(format!("a stored client has an invalid {what}"));
+        let ttl = |v: Option<i64>| {
+            v.map(u32::try_from)
+                .transpose()
+                .map_err(|_| bad("lifetime"))
+        };
+        Ok(Self {
             id: row.id,
             name: row.name,
             confidential: row.confidential,
@@ -107,6 +122,43 @@ impl From<ClientRow> for Client {
             audience: row.audience,
             disabled: row.disabled,
             created_at: row.created_at,
+            redirect_uris: split(&row.redirect_uris),
+            post_logout_redirect_uris: split(&row.post_logout_redirect_uris),
+            first_party: row.first_party,
+            auth_method: AuthMethod::parse(&row.token_endpoint_auth_method)
+                .ok_or_else(|| bad("token_endpoint_auth_method"))?,
+            access_token_ttl: ttl(row.access_token_ttl)?,
+            refresh_token_ttl: ttl(row.refresh_token_ttl)?,
+        })
+    }
+}
+
+/// A [`ClientChange`](super::ClientChange) as bind values, in the order of both backends'
+/// UPDATE (`None`: keep the column; each lifetime is a "set it" flag and a value).
+pub(crate) struct ChangeRow {
+    pub disabled: Option<bool>,
+    pub scopes: Option<String>,
+    pub redirect_uris: Option<String>,
+    pub post_logout_redirect_uris: Option<String>,
+    pub first_party: Option<bool>,
+    pub auth_method: Option<&'static str>,
+    pub access_token_ttl: (bool, Option<i64>),
+    pub refresh_token_ttl: (bool, Option<i64>),
+}
+
+impl ChangeRow {
+    pub(crate) fn of(change: &super::ClientChange) -> Self {
+        let list = |l: &Option<Vec<String>>| l.as_deref().map(super::join);
+        let ttl = |t: Option<Option<u32>>| (t.is_some(), t.flatten().map(i64::from));
+        Self {
+            disabled: change.disabled,
+            scopes: list(&change.scopes),
+            redirect_uris: list(&change.redirect_uris),
+            post_logout_redirect_uris: list(&change.post_logout_redirect_uris),
+            first_party: change.first_party,
+            auth_method: change.auth_method.map(AuthMethod::as_str),
+            access_token_ttl: ttl(change.access_token_ttl),
+            refresh_token_ttl: ttl(change.refresh_token_ttl),
         }
     }
 }

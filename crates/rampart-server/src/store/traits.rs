@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::{
-    AuditFilter, AuditRecord, Client, Guard, RefreshToken, Role, RotateOutcome, ScopeDef, Session,
-    StartupLock, StoreError, StoredKey, User, UserChange,
+    AuditFilter, AuditRecord, Client, ClientChange, Guard, RefreshToken, Role, RotateOutcome,
+    ScopeDef, Session, StartupLock, StoreError, StoredKey, User, UserChange,
 };
 
 /// User accounts and their roles.
@@ -78,8 +78,8 @@ pub trait ClientStore: Send + Sync + 'static {
     async fn client(&self, id: &str) -> Result<Option<Client>, StoreError>;
     /// Clients ordered by id.
     async fn list_clients(&self) -> Result<Vec<Client>, StoreError>;
-    async fn set_client_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError>;
-    async fn set_client_scopes(&self, id: &str, scopes: &[String]) -> Result<(), StoreError>;
+    /// Applies `change` in one statement; `NotFound` when there is no such client.
+    async fn update_client(&self, id: &str, change: &ClientChange) -> Result<(), StoreError>;
     async fn delete_client(&self, id: &str) -> Result<(), StoreError>;
 }
 

@@ -49,7 +49,8 @@ async fn creating_a_confidential_client_returns_its_secret_once() {
         .unwrap();
     assert!(list.contains(id));
     assert!(!list.contains(secret), "the list never shows a secret");
-    assert!(!list.contains("secret"), "{list}");
+    assert!(!list.contains("\"client_secret\""), "{list}");
+    assert!(!list.contains("secret_hash"), "{list}");
 
     // And the secret works.
     let client_auth = crate::helpers::ClientAuth::Basic(id, secret);

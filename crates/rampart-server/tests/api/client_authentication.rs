@@ -60,6 +60,7 @@ async fn client_secret_post_authenticates_a_confidential_client() {
     let app = TestApp::spawn().await;
     app.given_client_with_secret(ID, SECRET, &["client_credentials"])
         .await;
+    app.given_secret_post(ID).await;
 
     let response = app
         .client_credentials(None, ClientAuth::Post(ID, SECRET))

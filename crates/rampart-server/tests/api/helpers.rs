@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use rampart_server::state::AppState;
-use rampart_server::store::Client;
+use rampart_server::store::{AuthMethod, Client};
 use rampart_server::{Application, Config};
 use reqwest::{Response, StatusCode, header};
 use secrecy::SecretString;
@@ -733,8 +733,33 @@ impl TestApp {
             audience: None,
             disabled: false,
             created_at: self.state.accounts.clock.now(),
+            redirect_uris: Vec::new(),
+            post_logout_redirect_uris: Vec::new(),
+            first_party: false,
+            auth_method: AuthMethod::ClientSecretBasic,
+            access_token_ttl: None,
+            refresh_token_ttl: None,
         };
         self.state.store.create_client(&client).await.unwrap();
+    }
+
+    /// Registers client `id` for `client_secret_post` (the admin API's PATCH): a client
+    /// authenticates one way only.
+    pub(crate) async fn given_secret_post(&self, id: &str) {
+        let admin = self.admin_token().await;
+        let response = self
+            .admin(
+                reqwest::Method::PATCH,
+                &format!("/admin/clients/{id}"),
+                &admin,
+                Some(json!({"token_endpoint_auth_method": "client_secret_post"})),
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "PATCH /admin/clients/{id}"
+        );
     }
 }
 

@@ -221,6 +221,7 @@ async fn a_confidential_client_introspects_with_client_secret_post() {
         "{metadata}"
     );
     let rs = resource_server_client(&app).await;
+    app.given_secret_post(&rs.id).await;
     let secret = rs.secret.clone().unwrap();
     let access = app.login("admin", ADMIN_PW, None).await.access_token;
 
@@ -240,6 +241,7 @@ async fn a_confidential_client_introspects_with_client_secret_post() {
 async fn introspection_with_client_secret_post_and_a_wrong_secret_is_invalid_client() {
     let app = TestApp::spawn().await;
     let rs = resource_server_client(&app).await;
+    app.given_secret_post(&rs.id).await;
 
     let response = app
         .introspect("anything", ClientAuth::Post(&rs.id, "wrong"))

@@ -22,6 +22,7 @@ mod admin_sessions;
 mod admin_users;
 mod cancellation;
 mod client_authentication;
+mod client_settings;
 mod crash;
 mod csrf_cors;
 mod database;

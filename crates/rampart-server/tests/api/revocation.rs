@@ -154,10 +154,16 @@ async fn a_confidential_client_revokes_its_refresh_token_with_client_secret_post
     let client = app
         .given_client(true, &["password", "refresh_token"], &["profile"], None)
         .await;
+    app.given_secret_post(&client.id).await;
     let secret = client.secret.clone().unwrap();
     let refresh = tokens(
-        app.password_grant("admin", ADMIN_PW, None, client.auth())
-            .await,
+        app.password_grant(
+            "admin",
+            ADMIN_PW,
+            None,
+            ClientAuth::Post(&client.id, &secret),
+        )
+        .await,
     )
     .await
     .refresh_token
@@ -170,7 +176,9 @@ async fn a_confidential_client_revokes_its_refresh_token_with_client_secret_post
 
     // Assert
     assert_eq!(response.status(), StatusCode::OK);
-    let after = app.refresh(&refresh, None, client.auth()).await;
+    let after = app
+        .refresh(&refresh, None, ClientAuth::Post(&client.id, &secret))
+        .await;
     assert_oauth_error(after, StatusCode::BAD_REQUEST, "invalid_grant").await;
 }
 
@@ -180,6 +188,7 @@ async fn revocation_with_client_secret_post_and_a_wrong_secret_is_invalid_client
     let client = app
         .given_client(true, &["client_credentials"], &["profile"], None)
         .await;
+    app.given_secret_post(&client.id).await;
 
     let response = app
         .revoke("anything", ClientAuth::Post(&client.id, "wrong"))

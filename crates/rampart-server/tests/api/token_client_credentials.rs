@@ -40,6 +40,7 @@ async fn client_secret_post_works_for_client_credentials() {
     let client = app
         .given_client(true, &["client_credentials"], &["profile"], None)
         .await;
+    app.given_secret_post(&client.id).await;
 
     let response = app
         .client_credentials(

@@ -183,6 +183,7 @@ async fn a_wrong_secret_in_the_body_is_401_invalid_client() {
     let client = app
         .given_client(true, &["client_credentials"], &["profile"], None)
         .await;
+    app.given_secret_post(&client.id).await;
 
     let response = app
         .client_credentials(None, ClientAuth::Post(&client.id, "wrong-secret"))

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 
 use rampart_server::accounts::last_admin;
-use rampart_server::store::{Client, Guard, Role, ScopeDef, Store, StoreError, User, UserChange};
+use rampart_server::store::{
+    AuthMethod, Client, ClientChange, Guard, Role, ScopeDef, Store, StoreError, User, UserChange,
+};
 use uuid::Uuid;
 
 pub(crate) fn user(name: &str, roles: &[&str]) -> User {
@@ -31,6 +33,12 @@ pub(crate) fn client(id: &str) -> Client {
         audience: None,
         disabled: false,
         created_at: 1,
+        redirect_uris: Vec::new(),
+        post_logout_redirect_uris: Vec::new(),
+        first_party: false,
+        auth_method: AuthMethod::None,
+        access_token_ttl: None,
+        refresh_token_ttl: None,
     }
 }
 
@@ -425,6 +433,15 @@ pub(crate) async fn clients_are_created_found_listed_changed_and_deleted(store: 
         secret_hash: Some(vec![1, 2, 3, 0, 255]),
         grants: vec!["client_credentials".to_owned()],
         audience: Some("https://api.example".to_owned()),
+        redirect_uris: vec![
+            "https://app.example/callback".to_owned(),
+            "http://127.0.0.1/callback".to_owned(),
+        ],
+        post_logout_redirect_uris: vec!["https://app.example/".to_owned()],
+        first_party: true,
+        auth_method: AuthMethod::ClientSecretPost,
+        access_token_ttl: Some(300),
+        refresh_token_ttl: Some(86_400),
         ..client("backend")
     };
     store.create_client(&public).await.unwrap();
@@ -439,6 +456,21 @@ pub(crate) async fn clients_are_created_found_listed_changed_and_deleted(store: 
     assert_eq!(found.audience.as_deref(), Some("https://api.example"));
     assert!(!found.disabled);
     assert_eq!(found.created_at, 1);
+    assert_eq!(
+        found.redirect_uris, confidential.redirect_uris,
+        "order kept"
+    );
+    assert_eq!(found.post_logout_redirect_uris, ["https://app.example/"]);
+    assert!(found.first_party);
+    assert_eq!(found.auth_method, AuthMethod::ClientSecretPost);
+    assert_eq!(
+        (found.access_token_ttl, found.refresh_token_ttl),
+        (Some(300), Some(86_400))
+    );
+    let public_found = store.client("public-app").await.unwrap().unwrap();
+    assert_eq!(public_found.auth_method, AuthMethod::None);
+    assert!(public_found.redirect_uris.is_empty());
+    assert_eq!(public_found.access_token_ttl, None);
     assert!(store.client("nobody").await.unwrap().is_none());
     let ids: Vec<String> = store
         .list_clients()
@@ -451,15 +483,45 @@ pub(crate) async fn clients_are_created_found_listed_changed_and_deleted(store: 
     let again = store.create_client(&public).await;
     assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
 
-    store.set_client_disabled("backend", true).await.unwrap();
-    let scopes = ["admin".to_owned(), "profile".to_owned()];
-    store.set_client_scopes("backend", &scopes).await.unwrap();
+    let scopes = vec!["admin".to_owned(), "profile".to_owned()];
+    let change = ClientChange {
+        disabled: Some(true),
+        scopes: Some(scopes.clone()),
+        redirect_uris: Some(vec!["https://app.example/new".to_owned()]),
+        auth_method: Some(AuthMethod::ClientSecretBasic),
+        access_token_ttl: Some(None),
+        refresh_token_ttl: Some(Some(600)),
+        ..ClientChange::default()
+    };
+    store.update_client("backend", &change).await.unwrap();
     let changed = store.client("backend").await.unwrap().unwrap();
     assert!(changed.disabled);
     assert_eq!(changed.scopes, scopes);
+    assert_eq!(changed.redirect_uris, ["https://app.example/new"]);
+    assert_eq!(changed.auth_method, AuthMethod::ClientSecretBasic);
+    assert_eq!(changed.access_token_ttl, None, "set back to the server's");
+    assert_eq!(changed.refresh_token_ttl, Some(600));
+    // What the change leaves out stays.
+    assert_eq!(changed.post_logout_redirect_uris, ["https://app.example/"]);
+    assert!(changed.first_party);
+    assert_eq!(changed.name, confidential.name);
+    let untouched = store
+        .update_client("backend", &ClientChange::default())
+        .await;
+    assert!(untouched.is_ok(), "{untouched:?}");
+    assert_eq!(
+        store
+            .client("backend")
+            .await
+            .unwrap()
+            .unwrap()
+            .refresh_token_ttl,
+        Some(600)
+    );
     for outcome in [
-        store.set_client_disabled("nobody", true).await,
-        store.set_client_scopes("nobody", &scopes).await,
+        store
+            .update_client("nobody", &ClientChange::default())
+            .await,
         store.delete_client("nobody").await,
     ] {
         assert!(matches!(outcome, Err(StoreError::NotFound)), "{outcome:?}");

@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 
 use super::super::pkce;
-use super::super::redirect_uri;
+use crate::accounts::redirect_uri;
 
 /// The parameters this endpoint reads; each may appear once (RFC 6749 §3.1).
 const KNOWN: &[&str] = &[

@@ -70,10 +70,9 @@ pub(super) async fn grant(
     )?;
     let scope = issue::join(&granted);
     let refresh_token = if client.client.grants.iter().any(|g| g == "refresh_token") {
-        let (value, hash, row) =
-            state
-                .issuer
-                .new_refresh(&client.client.id, user.id, &scope, session);
+        let (value, hash, row) = state
+            .issuer
+            .new_refresh(&client.client, user.id, &scope, session);
         state.accounts.start_session(&row, &hash).await?;
         Some(value)
     } else {

@@ -53,7 +53,7 @@ pub(super) async fn grant(
     let (next_value, next_hash, next_row) =
         state
             .issuer
-            .new_refresh(&client.client.id, user.id, &record.scope, record.family_id);
+            .new_refresh(&client.client, user.id, &record.scope, record.family_id);
     let now = state.accounts.clock.now();
     match accounts
         .rotate_refresh(&hash, &client.client.id, &next_row, &next_hash, now)

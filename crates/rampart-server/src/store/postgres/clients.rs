@@ -4,17 +4,32 @@ use async_trait::async_trait;
 
 use super::retry::run;
 use super::{PostgresStore, storable};
-use crate::store::rows::{CLIENT_COLUMNS, ClientRow, model, models};
-use crate::store::{Client, ClientStore, Retry, StoreError, found, join};
+use crate::store::rows::{CLIENT_COLUMNS, ChangeRow, ClientRow, model, models};
+use crate::store::{Client, ClientChange, ClientStore, Retry, StoreError, found, join};
+
+/// The same statement as the SQLite store's (`$n` for `?`); the flags are booleans.
+const UPDATE_CLIENT_SQL: &str = "UPDATE clients SET \
+       disabled = COALESCE($1, disabled), \
+       scopes = COALESCE($2, scopes), \
+       redirect_uris = COALESCE($3, redirect_uris), \
+       post_logout_redirect_uris = COALESCE($4, post_logout_redirect_uris), \
+       first_party = COALESCE($5, first_party), \
+       token_endpoint_auth_method = COALESCE($6, token_endpoint_auth_method), \
+       access_token_ttl = CASE WHEN $7 THEN $8 ELSE access_token_ttl END, \
+       refresh_token_ttl = CASE WHEN $9 THEN $10 ELSE refresh_token_ttl END \
+     WHERE id = $11";
 
 #[async_trait]
 impl ClientStore for PostgresStore {
     async fn create_client(&self, client: &Client) -> Result<(), StoreError> {
         let (grants, scopes) = (join(&client.grants), join(&client.scopes));
+        let redirect_uris = join(&client.redirect_uris);
+        let post_logout_redirect_uris = join(&client.post_logout_redirect_uris);
         run(Retry::RolledBack, || {
             sqlx::query(
-                "INSERT INTO clients (id, name, confidential, secret_hash, grants, scopes, audience, disabled, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                "INSERT INTO clients (id, name, confidential, secret_hash, grants, scopes, audience, disabled, created_at, \
+                   redirect_uris, post_logout_redirect_uris, first_party, token_endpoint_auth_method, access_token_ttl, refresh_token_ttl) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
             )
             .bind(&client.id)
             .bind(&client.name)
@@ -25,6 +40,12 @@ impl ClientStore for PostgresStore {
             .bind(&client.audience)
             .bind(client.disabled)
             .bind(client.created_at)
+            .bind(&redirect_uris)
+            .bind(&post_logout_redirect_uris)
+            .bind(client.first_party)
+            .bind(client.auth_method.as_str())
+            .bind(client.access_token_ttl.map(i64::from))
+            .bind(client.refresh_token_ttl.map(i64::from))
             .execute(&self.pool)
         })
         .await
@@ -54,28 +75,23 @@ impl ClientStore for PostgresStore {
         models(rows)
     }
 
-    async fn set_client_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError> {
+    async fn update_client(&self, id: &str, change: &ClientChange) -> Result<(), StoreError> {
         if !storable(id) {
             return Err(StoreError::NotFound);
         }
+        let row = ChangeRow::of(change);
         let done = run(Retry::Idempotent, || {
-            sqlx::query("UPDATE clients SET disabled = $1 WHERE id = $2")
-                .bind(disabled)
-                .bind(id)
-                .execute(&self.pool)
-        })
-        .await?;
-        found(done.rows_affected())
-    }
-
-    async fn set_client_scopes(&self, id: &str, scopes: &[String]) -> Result<(), StoreError> {
-        if !storable(id) {
-            return Err(StoreError::NotFound);
-        }
-        let scopes = join(scopes);
-        let done = run(Retry::Idempotent, || {
-            sqlx::query("UPDATE clients SET scopes = $1 WHERE id = $2")
-                .bind(&scopes)
+            sqlx::query(UPDATE_CLIENT_SQL)
+                .bind(row.disabled)
+                .bind(&row.scopes)
+                .bind(&row.redirect_uris)
+                .bind(&row.post_logout_redirect_uris)
+                .bind(row.first_party)
+                .bind(row.auth_method)
+                .bind(row.access_token_ttl.0)
+                .bind(row.access_token_ttl.1)
+                .bind(row.refresh_token_ttl.0)
+                .bind(row.refresh_token_ttl.1)
                 .bind(id)
                 .execute(&self.pool)
         })

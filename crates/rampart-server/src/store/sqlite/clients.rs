@@ -3,8 +3,21 @@
 use async_trait::async_trait;
 
 use super::SqliteStore;
-use crate::store::rows::{CLIENT_COLUMNS, ClientRow, model, models};
-use crate::store::{Client, ClientStore, StoreError, found, join, map_err};
+use crate::store::rows::{CLIENT_COLUMNS, ChangeRow, ClientRow, model, models};
+use crate::store::{Client, ClientChange, ClientStore, StoreError, found, join, map_err};
+
+/// One statement for any [`ClientChange`]: each column keeps its value unless its
+/// parameter is set (the lifetimes, which can be set back to NULL, take a flag).
+const UPDATE_CLIENT_SQL: &str = "UPDATE clients SET \
+       disabled = COALESCE(?, disabled), \
+       scopes = COALESCE(?, scopes), \
+       redirect_uris = COALESCE(?, redirect_uris), \
+       post_logout_redirect_uris = COALESCE(?, post_logout_redirect_uris), \
+       first_party = COALESCE(?, first_party), \
+       token_endpoint_auth_method = COALESCE(?, token_endpoint_auth_method), \
+       access_token_ttl = CASE WHEN ? THEN ? ELSE access_token_ttl END, \
+       refresh_token_ttl = CASE WHEN ? THEN ? ELSE refresh_token_ttl END \
+     WHERE id = ?";
 
 #[async_trait]
 impl ClientStore for SqliteStore {
@@ -13,8 +26,9 @@ impl ClientStore for SqliteStore {
         self.write(move |conn| {
             Box::pin(async move {
                 sqlx::query(
-                    "INSERT INTO clients (id, name, confidential, secret_hash, grants, scopes, audience, disabled, created_at) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO clients (id, name, confidential, secret_hash, grants, scopes, audience, disabled, created_at, \
+                       redirect_uris, post_logout_redirect_uris, first_party, token_endpoint_auth_method, access_token_ttl, refresh_token_ttl) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(&client.id)
                 .bind(&client.name)
@@ -25,6 +39,12 @@ impl ClientStore for SqliteStore {
                 .bind(&client.audience)
                 .bind(client.disabled)
                 .bind(client.created_at)
+                .bind(join(&client.redirect_uris))
+                .bind(join(&client.post_logout_redirect_uris))
+                .bind(client.first_party)
+                .bind(client.auth_method.as_str())
+                .bind(client.access_token_ttl.map(i64::from))
+                .bind(client.refresh_token_ttl.map(i64::from))
                 .execute(conn)
                 .await
                 .map_err(map_err)
@@ -53,21 +73,21 @@ impl ClientStore for SqliteStore {
         models(rows)
     }
 
-    async fn set_client_disabled(&self, id: &str, disabled: bool) -> Result<(), StoreError> {
-        let id = id.to_owned();
+    async fn update_client(&self, id: &str, change: &ClientChange) -> Result<(), StoreError> {
+        let (id, row) = (id.to_owned(), ChangeRow::of(change));
         found(
-            self.execute("UPDATE clients SET disabled = ? WHERE id = ?", move |q| {
-                q.bind(disabled).bind(id)
-            })
-            .await?,
-        )
-    }
-
-    async fn set_client_scopes(&self, id: &str, scopes: &[String]) -> Result<(), StoreError> {
-        let (id, scopes) = (id.to_owned(), join(scopes));
-        found(
-            self.execute("UPDATE clients SET scopes = ? WHERE id = ?", move |q| {
-                q.bind(scopes).bind(id)
+            self.execute(UPDATE_CLIENT_SQL, move |q| {
+                q.bind(row.disabled)
+                    .bind(row.scopes)
+                    .bind(row.redirect_uris)
+                    .bind(row.post_logout_redirect_uris)
+                    .bind(row.first_party)
+                    .bind(row.auth_method)
+                    .bind(row.access_token_ttl.0)
+                    .bind(row.access_token_ttl.1)
+                    .bind(row.refresh_token_ttl.0)
+                    .bind(row.refresh_token_ttl.1)
+                    .bind(id)
             })
             .await?,
         )
