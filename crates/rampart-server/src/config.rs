@@ -48,6 +48,11 @@ pub struct Settings {
     /// Refresh-token idle lifetime in seconds [default: 604800 (7 days)]
     #[arg(long, env = "RAMPART_REFRESH_IDLE_TTL", global = true)]
     pub refresh_idle_ttl: Option<u64>,
+    /// Seconds after a rotation during which the rotated refresh token, presented again
+    /// by its own client, gets a successor instead of ending the session (two tabs
+    /// refreshing at once); 0 = strict [default: 5]
+    #[arg(long, env = "RAMPART_REFRESH_REUSE_GRACE", global = true)]
+    pub refresh_reuse_grace: Option<u64>,
     /// Algorithm of new signing keys: ES256, ES384, EdDSA, RS256 or PS256 [default: ES256]
     #[arg(long, env = "RAMPART_SIGNING_ALG", global = true)]
     pub signing_alg: Option<String>,
@@ -159,6 +164,7 @@ impl Settings {
             access_token_ttl,
             refresh_token_ttl,
             refresh_idle_ttl,
+            refresh_reuse_grace,
             signing_alg,
             key_rotation_delay,
             argon2_memory_kib,
@@ -208,6 +214,8 @@ pub struct Config {
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     pub refresh_idle_ttl: Duration,
+    /// 0: a rotated token presented again always ends its session.
+    pub refresh_reuse_grace: Duration,
     pub signing_alg: Algorithm,
     pub key_rotation_delay: Duration,
     pub password_hash: HashParams,
@@ -343,6 +351,14 @@ impl Config {
             access_token_ttl: secs(settings.access_token_ttl, 900, "access_token_ttl")?,
             refresh_token_ttl: secs(settings.refresh_token_ttl, 30 * 86_400, "refresh_token_ttl")?,
             refresh_idle_ttl: secs(settings.refresh_idle_ttl, 7 * 86_400, "refresh_idle_ttl")?,
+            refresh_reuse_grace: {
+                // Longer would let a stolen rotated token mint sessions unnoticed.
+                let grace = settings.refresh_reuse_grace.unwrap_or(5);
+                if grace > 60 {
+                    bail!("refresh_reuse_grace must be at most 60 seconds (0 = strict)");
+                }
+                Duration::from_secs(grace)
+            },
             signing_alg,
             key_rotation_delay: Duration::from_secs(settings.key_rotation_delay.unwrap_or(3600)),
             password_hash: HashParams {
@@ -396,9 +412,12 @@ impl Config {
     /// A configuration for tests: everything on 127.0.0.1 port 0 under `data_dir`, cheap
     /// password hashing with no CPU budget (suites hash a lot, on loaded CI machines; the
     /// budget has its own tests), no redirect listener, proxy mode (plain HTTP on
-    /// loopback, no proxy trusted). TLS tests switch to `TlsMode::Native` with `dev = true`.
+    /// loopback, no proxy trusted), strict refresh reuse (no grace window: the reuse tests
+    /// re-present tokens at once; the window has tests of its own). TLS tests switch to
+    /// `TlsMode::Native` with `dev = true`.
     pub fn for_tests(data_dir: &Path) -> Self {
         let mut config = Self::resolve(Settings::default(), false).expect("the defaults are valid");
+        config.refresh_reuse_grace = Duration::ZERO;
         config.data_dir = data_dir.to_path_buf();
         config.database_url = format!("sqlite://{}/rampart.db", data_dir.display());
         config.https_addr = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -421,7 +440,7 @@ impl Config {
         let secret = |s: &Option<SecretString>| if s.is_some() { "<set>" } else { "<unset>" };
         format!(
             "data_dir = {:?}\ndatabase_url = {:?}\npublic_url = {:?}\nhttps_addr = {:?}\nhttp_addr = {:?}\nmetrics_addr = {:?}\n\
-             access_token_ttl = {}\nrefresh_token_ttl = {}\nrefresh_idle_ttl = {}\nsigning_alg = {:?}\nkey_rotation_delay = {}\n\
+             access_token_ttl = {}\nrefresh_token_ttl = {}\nrefresh_idle_ttl = {}\nrefresh_reuse_grace = {}\nsigning_alg = {:?}\nkey_rotation_delay = {}\n\
              argon2_memory_kib = {}\nargon2_iterations = {}\nargon2_parallelism = {}\nhash_pool_size = {}\nhash_queue_size = {}\nhash_cpu_budget = {}\nlogin_rate_per_ip = {}\nfirst_party_client = {}\n\
              db_max_connections = {}\ndb_acquire_timeout = {}\ndb_statement_timeout = {}\ntls_mode = {:?}\ntls_cert = {:?}\ntls_key = {:?}\ntrusted_proxies = {:?}\ncors_origins = {:?}\ntrusted_origins = {:?}\naudit_retention_days = {}\nhsts_max_age = {}\nhsts_preload = {}\n# RAMPART_MASTER_KEY {}\n# RAMPART_BOOTSTRAP_ADMIN_PASSWORD {}\n",
             self.data_dir.display().to_string(),
@@ -435,6 +454,7 @@ impl Config {
             self.access_token_ttl.as_secs(),
             self.refresh_token_ttl.as_secs(),
             self.refresh_idle_ttl.as_secs(),
+            self.refresh_reuse_grace.as_secs(),
             self.signing_alg.as_str(),
             self.key_rotation_delay.as_secs(),
             self.password_hash.memory_kib,

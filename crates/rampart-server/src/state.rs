@@ -25,6 +25,9 @@ pub struct TokenSettings {
     pub refresh_ttl: i64,
     /// Refresh-token idle lifetime, seconds.
     pub refresh_idle_ttl: i64,
+    /// Seconds after a rotation during which the rotated token still gets a successor
+    /// (0: never).
+    pub refresh_reuse_grace: i64,
 }
 
 /// Validators that accept this server's tokens for any audience (introspection and

@@ -54,6 +54,8 @@ mod lockout;
 mod operations;
 #[path = "api/passwords.rs"]
 mod passwords;
+#[path = "api/refresh_grace.rs"]
+mod refresh_grace;
 #[path = "api/resource_server.rs"]
 mod resource_server;
 #[path = "api/restart.rs"]

@@ -116,6 +116,7 @@ conformance!(
     a_current_token_rotates_once_and_a_rotated_one_presented_again_revokes_its_family,
     rotate_if_current_reports_a_token_that_is_not_current_and_changes_nothing,
     of_concurrent_presentations_exactly_one_rotates_and_the_family_ends_revoked,
+    within_the_grace_window_a_rotated_token_gets_a_sibling_unless_its_family_is_revoked,
     sessions_are_listed_revoked_by_family_and_by_user,
     signing_keys_are_listed_in_activation_order_and_retired_once,
     throttle_failures_count_restart_lock_and_purge,

@@ -28,9 +28,10 @@ impl Accounts {
         next: &RefreshToken,
         next_hash: &[u8],
         now: i64,
+        grace: i64,
     ) -> Result<Rotation, StoreError> {
         let store = Arc::clone(&self.store) as Arc<dyn RefreshStore>;
-        rotation::rotate(store, hash, client_id, next, next_hash, now).await
+        rotation::rotate(store, hash, client_id, next, next_hash, now, grace).await
     }
 
     /// Denylists the access token `jti` until it expires at `expires_at` (RFC 7009), in

@@ -110,6 +110,11 @@ impl Issuer {
         Ok((token, access_ttl))
     }
 
+    /// Seconds after a rotation during which the rotated token still gets a successor.
+    pub fn refresh_reuse_grace(&self) -> i64 {
+        self.settings.refresh_reuse_grace
+    }
+
     /// A new refresh token in the session (family) `family_id`: the opaque value (returned
     /// to the client once) and the row to store.
     /// The session's absolute lifetime is the client's own when it has one; its idle

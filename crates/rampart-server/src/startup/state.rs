@@ -97,6 +97,7 @@ pub(super) async fn build(
             access_ttl: ttl(config.access_token_ttl),
             refresh_ttl: ttl(config.refresh_token_ttl),
             refresh_idle_ttl: ttl(config.refresh_idle_ttl),
+            refresh_reuse_grace: ttl(config.refresh_reuse_grace),
         }),
         denylist,
         throttle,

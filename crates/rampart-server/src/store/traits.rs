@@ -102,6 +102,21 @@ pub trait RefreshStore: Send + Sync + 'static {
         next_hash: &[u8],
         now: i64,
     ) -> Result<RotateOutcome, StoreError>;
+    /// The reuse grace window (`accounts::rotation`): inserts `next` with `next_hash`
+    /// into the family of token `hash`, beside its successor, only if that token is bound
+    /// to `client_id`, was rotated at or after `used_since`, is unexpired at `now`, and no
+    /// token of its family is revoked. `next` keeps the family's absolute expiry. Returns
+    /// whether it was inserted. Ordered with [`Self::revoke_family`]: a revocation that
+    /// commits first refuses the insert, one that commits after covers the new token.
+    async fn add_successor(
+        &self,
+        hash: &[u8],
+        client_id: &str,
+        next: &RefreshToken,
+        next_hash: &[u8],
+        used_since: i64,
+        now: i64,
+    ) -> Result<bool, StoreError>;
     /// Revokes every unrevoked token of a family; returns how many.
     async fn revoke_family(&self, family_id: Uuid, now: i64) -> Result<u64, StoreError>;
     /// Ends every session of the user in one transaction: revokes their refresh tokens

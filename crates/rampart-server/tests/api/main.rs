@@ -34,6 +34,7 @@ mod keys;
 mod lockout;
 mod operations;
 mod passwords;
+mod refresh_grace;
 mod resource_server;
 mod restart;
 mod revocation;

@@ -51,17 +51,33 @@ pub(crate) async fn a_current_token_rotates_once_and_a_rotated_one_presented_aga
 
     // A successor whose hash is taken: the rotation fails midway and changes nothing.
     let (clash, _) = token(owner, "app");
-    let failed =
-        rotation::rotate(refresh_store(&store), &hash, "app", &clash, &other_hash, 20).await;
+    let failed = rotation::rotate(
+        refresh_store(&store),
+        &hash,
+        "app",
+        &clash,
+        &other_hash,
+        20,
+        0,
+    )
+    .await;
     assert!(matches!(failed, Err(StoreError::Conflict)), "{failed:?}");
     let unchanged = store.refresh_by_hash(&hash).await.unwrap().unwrap();
     assert_eq!(unchanged.used_at, None);
 
     // The store is usable again and the token still current.
     let (next, next_hash) = token(owner, "app");
-    let rotated = rotation::rotate(refresh_store(&store), &hash, "app", &next, &next_hash, 30)
-        .await
-        .unwrap();
+    let rotated = rotation::rotate(
+        refresh_store(&store),
+        &hash,
+        "app",
+        &next,
+        &next_hash,
+        30,
+        0,
+    )
+    .await
+    .unwrap();
     assert!(matches!(rotated, Rotation::Rotated(ref old) if old.id == current.id));
     let successor = store.refresh_by_hash(&next_hash).await.unwrap().unwrap();
     assert_eq!(
@@ -80,9 +96,17 @@ pub(crate) async fn a_current_token_rotates_once_and_a_rotated_one_presented_aga
 
     // Presented again: the family is revoked, the successor with it.
     let (again, again_hash) = token(owner, "app");
-    let reused = rotation::rotate(refresh_store(&store), &hash, "app", &again, &again_hash, 40)
-        .await
-        .unwrap();
+    let reused = rotation::rotate(
+        refresh_store(&store),
+        &hash,
+        "app",
+        &again,
+        &again_hash,
+        40,
+        0,
+    )
+    .await
+    .unwrap();
     assert!(
         matches!(reused, Rotation::Reused { family_id, user_id } if family_id == current.family_id && user_id == owner)
     );
@@ -104,6 +128,7 @@ pub(crate) async fn a_current_token_rotates_once_and_a_rotated_one_presented_aga
             &fresh,
             &fresh_hash,
             now,
+            0,
         )
         .await
         .unwrap();
@@ -184,7 +209,7 @@ pub(crate) async fn of_concurrent_presentations_exactly_one_rotates_and_the_fami
             let (store, hash) = (refresh_store(&store), hash.clone());
             tokio::spawn(async move {
                 let (next, next_hash) = token(owner, "app");
-                rotation::rotate(store, &hash, "app", &next, &next_hash, 20).await
+                rotation::rotate(store, &hash, "app", &next, &next_hash, 20, 0).await
             })
         })
         .collect();
@@ -194,6 +219,7 @@ pub(crate) async fn of_concurrent_presentations_exactly_one_rotates_and_the_fami
             Rotation::Rotated(_) => rotated += 1,
             Rotation::Reused { family_id, .. } => assert_eq!(family_id, current.family_id),
             Rotation::Invalid => panic!("a presentation of a known token was not judged"),
+            Rotation::Sibling(_) => panic!("no grace window was given"),
         }
     }
     assert_eq!(rotated, 1, "exactly one presentation wins");
@@ -309,4 +335,114 @@ pub(crate) async fn sessions_are_listed_revoked_by_family_and_by_user(store: Arc
         .await
         .unwrap();
     assert!(store.refresh_by_hash(&daves_hash).await.unwrap().is_none());
+}
+
+pub(crate) async fn within_the_grace_window_a_rotated_token_gets_a_sibling_unless_its_family_is_revoked(
+    store: Arc<dyn Store>,
+) {
+    let owner = owner(&store).await;
+    store.create_client(&client("other")).await.unwrap();
+    let (first, hash) = token(owner, "app");
+    store.insert_refresh(&first, &hash).await.unwrap();
+    let (second, second_hash) = token(owner, "app");
+    let rotated = rotation::rotate(
+        refresh_store(&store),
+        &hash,
+        "app",
+        &second,
+        &second_hash,
+        20,
+        5,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(rotated, Rotation::Rotated(_)), "{rotated:?}");
+
+    // The same token again, 5 s later, from its client: a sibling, nothing revoked.
+    let (sibling, sibling_hash) = token(owner, "app");
+    let again = rotation::rotate(
+        refresh_store(&store),
+        &hash,
+        "app",
+        &sibling,
+        &sibling_hash,
+        25,
+        5,
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(again, Rotation::Sibling(ref t) if t.id == first.id),
+        "{again:?}"
+    );
+    let stored = store.refresh_by_hash(&sibling_hash).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            stored.family_id,
+            stored.user_id,
+            stored.client_id.as_str(),
+            stored.scope.as_str()
+        ),
+        (first.family_id, first.user_id, "app", "profile"),
+        "the sibling joins the family"
+    );
+    assert_eq!(
+        (stored.expires_at, stored.used_at, stored.revoked_at),
+        (first.expires_at, None, None)
+    );
+    for current in [&second_hash, &sibling_hash] {
+        let t = store.refresh_by_hash(current).await.unwrap().unwrap();
+        assert_eq!(
+            (t.used_at, t.revoked_at),
+            (None, None),
+            "both successors stay current"
+        );
+    }
+
+    // The store's own conditions, each refusing and writing nothing.
+    let cases: [(&str, &[u8], &str, i64, i64); 4] = [
+        ("rotated before the window", &hash, "app", 21, 25),
+        ("another client", &hash, "other", 0, 25),
+        ("a token never rotated", &second_hash, "app", 0, 25),
+        ("the family expired", &hash, "app", 0, 1_000),
+    ];
+    for (name, presented, client_id, used_since, now) in cases {
+        let (extra, extra_hash) = token(owner, "app");
+        let added = store
+            .add_successor(presented, client_id, &extra, &extra_hash, used_since, now)
+            .await
+            .unwrap();
+        assert!(!added, "{name}");
+        assert!(
+            store.refresh_by_hash(&extra_hash).await.unwrap().is_none(),
+            "{name}"
+        );
+    }
+
+    // Once the family is revoked, no more siblings: it is reuse again.
+    store.revoke_family(first.family_id, 26).await.unwrap();
+    let (late, late_hash) = token(owner, "app");
+    let added = store
+        .add_successor(&hash, "app", &late, &late_hash, 0, 26)
+        .await
+        .unwrap();
+    assert!(!added, "a revoked family takes no sibling");
+    let verdict = rotation::rotate(
+        refresh_store(&store),
+        &hash,
+        "app",
+        &late,
+        &late_hash,
+        26,
+        5,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(verdict, Rotation::Reused { .. }), "{verdict:?}");
+    let sibling = store.refresh_by_hash(&sibling_hash).await.unwrap().unwrap();
+    assert_eq!(
+        sibling.revoked_at,
+        Some(26),
+        "the revocation covered the sibling"
+    );
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 use super::{TokenResponse, held_scopes};
-use crate::accounts::rotation::Rotation;
+use crate::accounts::rotation::{self, Rotation};
 use crate::audit::{Event, Kind};
 use crate::oauth::client_auth::Authenticated;
 use crate::oauth::error::OAuthError;
@@ -28,15 +28,21 @@ pub(super) async fn grant(
     if record.client_id != client.client.id {
         return Err(invalid());
     }
-    // §6: the new scope may only narrow the original grant. Checked only for a current
-    // token: a rotated one must reach the reuse detection below, whatever it asks for.
+    // §6: the new scope may only narrow the original grant. Checked only for a token that
+    // can be served (current, or rotated within the reuse grace window): any other
+    // rotated one must reach the reuse detection below, whatever it asks for.
     let original: BTreeSet<String> = record
         .scope
         .split(' ')
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
         .collect();
-    let current = record.used_at.is_none() && record.revoked_at.is_none();
+    let grace = state.issuer.refresh_reuse_grace();
+    let now = state.accounts.clock.now();
+    let current = record.revoked_at.is_none()
+        && record
+            .used_at
+            .is_none_or(|used| rotation::within_grace(used, now, grace));
     if let Some(requested) = requested
         && current
         && !requested.is_subset(&original)
@@ -54,12 +60,14 @@ pub(super) async fn grant(
         state
             .issuer
             .new_refresh(&client.client, user.id, &record.scope, record.family_id);
-    let now = state.accounts.clock.now();
-    match accounts
-        .rotate_refresh(&hash, &client.client.id, &next_row, &next_hash, now)
+    let sibling = match accounts
+        .rotate_refresh(&hash, &client.client.id, &next_row, &next_hash, now, grace)
         .await?
     {
-        Rotation::Rotated(_) => {}
+        Rotation::Rotated(_) => false,
+        // Another request (a second tab) rotated it a moment ago: this one gets a
+        // successor of its own in the same session.
+        Rotation::Sibling(_) => true,
         Rotation::Reused { family_id, user_id } => {
             // The family is revoked; its access tokens end with it.
             state.accounts.access.session_revoked(family_id, now);
@@ -77,7 +85,7 @@ pub(super) async fn grant(
             return Err(invalid());
         }
         Rotation::Invalid => return Err(invalid()),
-    }
+    };
     // Re-check against the user's current roles: a role removed since login stops here.
     let held = held_scopes(state, &user).await?;
     let allowed: BTreeSet<String> = client.client.scopes.iter().cloned().collect();
@@ -96,16 +104,17 @@ pub(super) async fn grant(
         },
         &granted,
     )?;
-    state
-        .audit
-        .record(
-            Event::new(Kind::Refresh)
-                .actor(user.id)
-                .subject(record.family_id)
-                .client(&client.client.id)
-                .ip(ip),
-        )
-        .await;
+    let event = Event::new(Kind::Refresh)
+        .actor(user.id)
+        .subject(record.family_id)
+        .client(&client.client.id)
+        .ip(ip);
+    let event = if sibling {
+        event.reason("reuse_within_grace")
+    } else {
+        event
+    };
+    state.audit.record(event).await;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",

@@ -11,6 +11,12 @@ use crate::store::{
     RefreshStore, RefreshToken, Retry, RotateOutcome, Session, StoreError, detached,
 };
 
+/// [`RefreshStore::add_successor`], as on SQLite (`$n` for `?n`).
+const ADD_SUCCESSOR_SQL: &str = "INSERT INTO refresh_tokens (id, token_hash, family_id, user_id, client_id, scope, created_at, expires_at, idle_expires_at) \
+     SELECT $1, $2, t.family_id, t.user_id, t.client_id, t.scope, $3, t.expires_at, LEAST($4, t.expires_at) FROM refresh_tokens t \
+     WHERE t.token_hash = $5 AND t.client_id = $6 AND t.used_at >= $7 AND t.revoked_at IS NULL AND t.expires_at > $8 \
+     AND NOT EXISTS (SELECT 1 FROM refresh_tokens f WHERE f.family_id = t.family_id AND f.revoked_at IS NOT NULL)";
+
 #[async_trait]
 impl RefreshStore for PostgresStore {
     async fn insert_refresh(&self, token: &RefreshToken, hash: &[u8]) -> Result<(), StoreError> {
@@ -50,36 +56,114 @@ impl RefreshStore for PostgresStore {
             .await
     }
 
+    async fn add_successor(
+        &self,
+        hash: &[u8],
+        client_id: &str,
+        next: &RefreshToken,
+        next_hash: &[u8],
+        used_since: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        if !storable(client_id) {
+            return Ok(false);
+        }
+        let pool = &self.pool;
+        // Retried only after a rollback: a lost connection after a committed insert must
+        // not add a second token.
+        run(Retry::RolledBack, move || async move {
+            let mut tx = pool.begin().await?;
+            // Lock the rotated token first: `revoke_family` locks its family's rows before
+            // it updates them, so whichever commits first, the other sees it.
+            let live: Option<String> = sqlx::query_scalar(
+                "SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2 \
+                 AND used_at >= $3 AND revoked_at IS NULL AND expires_at > $4 FOR UPDATE",
+            )
+            .bind(hash)
+            .bind(client_id)
+            .bind(used_since)
+            .bind(now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let Some(_) = live else {
+                return Ok::<_, Fail>(false);
+            };
+            let added = sqlx::query(ADD_SUCCESSOR_SQL)
+                .bind(next.id.to_string())
+                .bind(next_hash)
+                .bind(next.created_at)
+                .bind(next.idle_expires_at)
+                .bind(hash)
+                .bind(client_id)
+                .bind(used_since)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            tx.commit().await?;
+            Ok(added == 1)
+        })
+        .await
+    }
+
     async fn revoke_family(&self, family_id: Uuid, now: i64) -> Result<u64, StoreError> {
         let family_id = family_id.to_string();
+        let pool = &self.pool;
         // Not retried after a lost connection: the count decides 204 vs 404.
         let done = run(Retry::RolledBack, || {
-            sqlx::query(
-                "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(&family_id)
-            .execute(&self.pool)
+            let family_id = &family_id;
+            async move {
+                let mut tx = pool.begin().await?;
+                // Rows first, then the update in a statement of its own: its snapshot then
+                // includes a successor that `add_successor` committed while we waited.
+                sqlx::query("SELECT 1 FROM refresh_tokens WHERE family_id = $1 FOR UPDATE")
+                    .bind(family_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let done = sqlx::query(
+                    "UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL",
+                )
+                .bind(now)
+                .bind(family_id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok::<_, Fail>(done.rows_affected())
+            }
         })
         .await?;
-        Ok(done.rows_affected())
+        Ok(done)
     }
 
     async fn revoke_user_refresh(&self, user_id: Uuid, now: i64) -> Result<u64, StoreError> {
         let user_id = user_id.to_string();
-        // One statement: the stamp and the revocations commit together.
+        let pool = &self.pool;
         let done = run(Retry::RolledBack, || {
-            sqlx::query(
-                "WITH stamp AS (UPDATE users SET tokens_valid_after = GREATEST(tokens_valid_after, $1) \
-                 WHERE id = $2) \
-                 UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(&user_id)
-            .execute(&self.pool)
+            let user_id = &user_id;
+            async move {
+                let mut tx = pool.begin().await?;
+                // As in `revoke_family`: lock the rows, then update in a statement of its
+                // own, whose snapshot includes a successor a rotation committed meanwhile.
+                sqlx::query("SELECT 1 FROM refresh_tokens WHERE user_id = $1 FOR UPDATE")
+                    .bind(user_id)
+                    .execute(&mut *tx)
+                    .await?;
+                // One statement: the stamp and the revocations commit together.
+                let done = sqlx::query(
+                    "WITH stamp AS (UPDATE users SET tokens_valid_after = GREATEST(tokens_valid_after, $1) \
+                     WHERE id = $2) \
+                     UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+                )
+                .bind(now)
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok::<_, Fail>(done.rows_affected())
+            }
         })
         .await?;
-        Ok(done.rows_affected())
+        Ok(done)
     }
 
     async fn list_sessions(

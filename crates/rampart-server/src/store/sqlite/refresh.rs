@@ -8,6 +8,13 @@ use super::SqliteStore;
 use crate::store::rows::{REFRESH_COLUMNS, RefreshRow, SessionRow, model, models};
 use crate::store::{RefreshStore, RefreshToken, RotateOutcome, Session, StoreError, map_err};
 
+/// [`RefreshStore::add_successor`]: the new token takes the family, user, client, scope
+/// and absolute expiry of the rotated one.
+const ADD_SUCCESSOR_SQL: &str = "INSERT INTO refresh_tokens (id, token_hash, family_id, user_id, client_id, scope, created_at, expires_at, idle_expires_at) \
+     SELECT ?1, ?2, t.family_id, t.user_id, t.client_id, t.scope, ?3, t.expires_at, MIN(?4, t.expires_at) FROM refresh_tokens t \
+     WHERE t.token_hash = ?5 AND t.client_id = ?6 AND t.used_at >= ?7 AND t.revoked_at IS NULL AND t.expires_at > ?8 \
+     AND NOT EXISTS (SELECT 1 FROM refresh_tokens f WHERE f.family_id = t.family_id AND f.revoked_at IS NOT NULL)";
+
 #[async_trait]
 impl RefreshStore for SqliteStore {
     async fn insert_refresh(&self, token: &RefreshToken, hash: &[u8]) -> Result<(), StoreError> {
@@ -40,6 +47,33 @@ impl RefreshStore for SqliteStore {
             Box::pin(async move { rotate(conn, &hash, &client_id, &next, &next_hash, now).await })
         })
         .await
+    }
+
+    async fn add_successor(
+        &self,
+        hash: &[u8],
+        client_id: &str,
+        next: &RefreshToken,
+        next_hash: &[u8],
+        used_since: i64,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        // One statement on the one writer: no revocation can interleave with it.
+        let (hash, client_id) = (hash.to_vec(), client_id.to_owned());
+        let (next, next_hash) = (next.clone(), next_hash.to_vec());
+        let added = self
+            .execute(ADD_SUCCESSOR_SQL, move |q| {
+                q.bind(next.id.to_string())
+                    .bind(next_hash)
+                    .bind(next.created_at)
+                    .bind(next.idle_expires_at)
+                    .bind(hash)
+                    .bind(client_id)
+                    .bind(used_since)
+                    .bind(now)
+            })
+            .await?;
+        Ok(added == 1)
     }
 
     async fn revoke_family(&self, family_id: Uuid, now: i64) -> Result<u64, StoreError> {
