@@ -52,29 +52,52 @@ def authlib_password_and_refresh():
     assert "admin" in token["scope"].split()
     new = session.refresh_token(TOKEN_URL, refresh_token=token["refresh_token"])
     assert new["refresh_token"] != token["refresh_token"]
-    # The spent refresh token is refused (rotation).
+    # The spent token presented again at once, as a second tab would: inside the reuse
+    # grace window (5 s by default) it gets a successor of its own in the same session.
     again = requests.post(TOKEN_URL, data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"]}, verify=CA)
-    assert again.status_code == 400 and again.json()["error"] == "invalid_grant", again.text
+    assert again.status_code == 200, again.text
+    sibling = again.json()["refresh_token"]
+    assert sibling not in (token["refresh_token"], new["refresh_token"])
+    # Revoking one ends the session: the sibling is refused too (RFC 7009 §2.1).
     session.revoke_token(f"{URL}/oauth/revoke", token=new["refresh_token"], token_type_hint="refresh_token")
+    after = requests.post(TOKEN_URL, data={"grant_type": "refresh_token", "refresh_token": sibling}, verify=CA)
+    assert after.status_code == 400 and after.json()["error"] == "invalid_grant", after.text
 
 
 def authlib_client_credentials():
     admin = requests.post(TOKEN_URL, data={"grant_type": "password", "username": "admin", "password": ADMIN_PW, "scope": "admin"}, verify=CA).json()
-    created = requests.post(
-        f"{URL}/admin/clients",
-        json={"name": "interop", "confidential": True, "grants": ["client_credentials"], "scopes": ["profile"]},
-        headers={"Authorization": f"Bearer {admin['access_token']}"},
-        verify=CA,
-    )
-    assert created.status_code == 201, created.text
-    client = created.json()
+    # A client authenticates by the one method it registered: one client per method.
     for method in ("client_secret_basic", "client_secret_post"):
+        created = requests.post(
+            f"{URL}/admin/clients",
+            json={"name": f"interop {method}", "confidential": True, "grants": ["client_credentials"], "scopes": ["profile"],
+                  "token_endpoint_auth_method": method},
+            headers={"Authorization": f"Bearer {admin['access_token']}"},
+            verify=CA,
+        )
+        assert created.status_code == 201, created.text
+        client = created.json()
+        assert client["token_endpoint_auth_method"] == method, client
         session = AuthlibSession(client["client_id"], client["client_secret"], token_endpoint_auth_method=method)
         session.verify = CA
         token = session.fetch_token(TOKEN_URL, grant_type="client_credentials")
         assert "refresh_token" not in token
-        intro = requests.post(f"{URL}/oauth/introspect", data={"token": token["access_token"]}, auth=(client["client_id"], client["client_secret"]), verify=CA).json()
+        if method == "client_secret_basic":
+            intro = requests.post(f"{URL}/oauth/introspect", data={"token": token["access_token"]}, auth=(client["client_id"], client["client_secret"]), verify=CA)
+        else:
+            intro = requests.post(f"{URL}/oauth/introspect", data={"token": token["access_token"], "client_id": client["client_id"], "client_secret": client["client_secret"]}, verify=CA)
+        intro = intro.json()
         assert intro["active"] is True and intro["client_id"] == client["client_id"], intro
+        # The other method is refused.
+        other = "client_secret_post" if method == "client_secret_basic" else "client_secret_basic"
+        wrong = AuthlibSession(client["client_id"], client["client_secret"], token_endpoint_auth_method=other)
+        wrong.verify = CA
+        try:
+            wrong.fetch_token(TOKEN_URL, grant_type="client_credentials")
+        except Exception as e:  # authlib raises OAuthError for a 401 invalid_client
+            assert "invalid_client" in str(e), e
+        else:
+            raise AssertionError(f"{other} accepted for a {method} client")
 
 
 def pyjwt_pyjwkclient():
@@ -90,7 +113,7 @@ def pyjwt_pyjwkclient():
 check("RFC 8414 metadata: issuer equals the token iss", metadata)
 check("requests-oauthlib: password grant, /users/me, refresh", requests_oauthlib_password_grant)
 check("authlib: password grant, rotation, revocation", authlib_password_and_refresh)
-check("authlib: client_credentials (basic and post) + introspection", authlib_client_credentials)
+check("authlib: client_credentials (a basic and a post client, each refused the other way) + introspection", authlib_client_credentials)
 check("PyJWT PyJWKClient: validates the access token from the JWKS", pyjwt_pyjwkclient)
 print(f"{passed} passed, {failed} failed")
 sys.exit(1 if failed else 0)
