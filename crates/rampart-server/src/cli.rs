@@ -11,7 +11,7 @@ use crate::accounts::ClientSpec;
 use crate::audit::{Event, Kind};
 use crate::config::{Config, Settings};
 use crate::startup::{Application, core, open_store};
-use crate::store::AuthMethod;
+use crate::store::{AuthMethod, Profile};
 
 /// Rampart: an OAuth2 token server.
 #[derive(Debug, Parser)]
@@ -81,6 +81,15 @@ pub enum UserCommand {
         /// A role the user holds (repeat for several; create roles with `rampart role create`).
         #[arg(long = "role")]
         roles: Vec<String>,
+        /// Display name (OpenID Connect `name`)
+        #[arg(long = "display-name")]
+        display_name: Option<String>,
+        /// Email address (OpenID Connect `email`)
+        #[arg(long)]
+        email: Option<String>,
+        /// The email is known to belong to the user
+        #[arg(long, requires = "email")]
+        email_verified: bool,
     },
     /// Set a user's password (ends their sessions); from RAMPART_PASSWORD or a prompt.
     Passwd {
@@ -290,17 +299,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => {
             let (accounts, _) = core(&config(&cli, false)?).await?;
             match cmd {
-                UserCommand::Create { name, roles } => {
+                UserCommand::Create {
+                    name,
+                    roles,
+                    display_name,
+                    email,
+                    email_verified,
+                } => {
                     let roles = if roles.is_empty() {
                         vec!["user".to_owned()]
                     } else {
                         roles.clone()
                     };
                     let user = accounts
-                        .create_user(name, &read_password()?, &roles)
+                        .create_user(
+                            name,
+                            &read_password()?,
+                            &roles,
+                            &Profile {
+                                name: display_name.clone(),
+                                email: email.clone(),
+                                email_verified: *email_verified,
+                            },
+                        )
                         .await?;
                     cli_audit(&accounts, Event::new(Kind::AdminChange).subject(user.id).details(
-                        serde_json::json!({"action": "user.create", "after": {"username": user.username, "roles": user.roles}}),
+                        serde_json::json!({"action": "user.create", "after": {"username": user.username, "roles": user.roles,
+                            "name": user.profile.name, "email": user.profile.email, "email_verified": user.profile.email_verified}}),
                     ))
                     .await;
                     println!("created user {} ({})", user.username, user.id);

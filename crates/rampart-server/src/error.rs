@@ -113,6 +113,7 @@ impl From<AccountError> for ApiError {
         match e {
             AccountError::Username(e) => Self::BadRequest(e.to_string()),
             AccountError::Password(e) => Self::BadRequest(e.to_string()),
+            AccountError::Profile(e) => Self::BadRequest(e.to_string()),
             AccountError::Conflict(what) => Self::Conflict(what),
             AccountError::NotFound(what) => Self::NotFound(what),
             AccountError::UnknownReference(what) => Self::BadRequest(format!("unknown {what}")),

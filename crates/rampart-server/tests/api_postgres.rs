@@ -76,6 +76,8 @@ mod token_errors;
 mod token_password;
 #[path = "api/token_refresh.rs"]
 mod token_refresh;
+#[path = "api/user_profiles.rs"]
+mod user_profiles;
 
 #[test]
 fn every_module_of_the_api_suite_also_runs_on_postgres() {

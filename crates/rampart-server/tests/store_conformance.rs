@@ -113,6 +113,7 @@ conformance!(
     scopes_are_listed_upserted_and_deleted,
     roles_are_created_with_their_scopes_replaced_and_deleted,
     clients_are_created_found_listed_changed_and_deleted,
+    a_users_profile_is_stored_with_them_and_replaced_whole,
     a_current_token_rotates_once_and_a_rotated_one_presented_again_revokes_its_family,
     rotate_if_current_reports_a_token_that_is_not_current_and_changes_nothing,
     of_concurrent_presentations_exactly_one_rotates_and_the_family_ends_revoked,

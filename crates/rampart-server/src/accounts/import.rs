@@ -3,7 +3,9 @@
 //!
 //! Formats: CSV with a header `username,password_hash,roles` (roles separated by spaces
 //! or `;`), or JSON lines `{"username", "password_hash", "roles": [...]}` (chosen by the
-//! `.csv` extension, else by the first non-blank character: `{` means JSON lines).
+//! `.csv` extension, else by the first non-blank character: `{` means JSON lines). Either
+//! may also carry the profile: `name`, `email`, `email_verified` (`true`/`false`), checked
+//! as in the admin API.
 //! Hashes: bcrypt (`$2a$`, `$2b$`, `$2y$`) and argon2 PHC strings (`$argon2id$`,
 //! `$argon2i$`); each imported user is rehashed to the server's argon2id parameters at
 //! their first successful login.
@@ -19,7 +21,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::{Accounts, Username};
-use crate::store::User;
+use crate::store::{Profile, User};
 
 /// Rows per all-or-nothing batch.
 pub const BATCH: usize = 500;
@@ -31,6 +33,12 @@ pub struct Row {
     pub password_hash: String,
     #[serde(default, deserialize_with = "roles")]
     pub roles: Vec<String>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub email_verified: Option<bool>,
 }
 
 fn roles<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -166,6 +174,18 @@ pub async fn import(
                 batch_rejected.push(reject(why.to_owned()));
                 continue;
             }
+            let profile = Profile {
+                name: row.name.clone().filter(|n| !n.is_empty()),
+                email: row.email.clone().filter(|e| !e.is_empty()),
+                email_verified: row.email_verified.unwrap_or(false),
+            };
+            let profile = match super::profile::check_profile(&profile) {
+                Ok(p) => p,
+                Err(e) => {
+                    batch_rejected.push(reject(e.to_string()));
+                    continue;
+                }
+            };
             if let Some(role) = row.roles.iter().find(|r| !known_roles.contains(*r)) {
                 batch_rejected.push(reject(format!("unknown role {role:?}")));
                 continue;
@@ -201,6 +221,7 @@ pub async fn import(
                 password_changed_at: now,
                 tokens_valid_after: 0,
                 roles,
+                profile,
             });
         }
         if batch_rejected.is_empty() {

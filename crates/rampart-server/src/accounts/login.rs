@@ -223,6 +223,7 @@ mod tests {
             password_changed_at: 0,
             tokens_valid_after: 0,
             roles: Vec::new(),
+            profile: crate::store::Profile::default(),
         }
     }
 

@@ -12,6 +12,7 @@ pub mod login;
 mod lookups;
 pub mod passwords;
 pub mod pool;
+pub mod profile;
 pub mod redirect_uri;
 pub mod rotation;
 pub mod scopes;
@@ -28,12 +29,13 @@ use uuid::Uuid;
 pub use access::Access;
 pub use budget::CpuBudget;
 pub use passwords::{HashParams, Passwords};
+use profile::check_profile;
 pub use username::Username;
 
 use crate::clock::Clock;
 use crate::secret;
 use crate::store::{
-    AuthMethod, Client, ClientChange, Role, ScopeDef, Store, StoreError, User, UserChange,
+    AuthMethod, Client, ClientChange, Profile, Role, ScopeDef, Store, StoreError, User, UserChange,
 };
 
 pub use client_rules::GRANTS;
@@ -65,6 +67,9 @@ pub enum AccountError {
     /// This role or scope in the request does not exist.
     #[error("unknown {0} {1} ({hint})", hint = create_hint(.0, .1))]
     Unknown(&'static str, String),
+    /// A profile that breaks a rule.
+    #[error(transparent)]
+    Profile(#[from] profile::ProfileError),
     /// Input that breaks a rule (names, grants, …).
     #[error("{0}")]
     Invalid(String),
@@ -191,19 +196,45 @@ impl Accounts {
         username: &str,
         password: &SecretString,
         roles: &[String],
+        profile: &Profile,
     ) -> Result<User, AccountError> {
         let username = Username::parse(username)?;
+        let profile = check_profile(profile)?;
         passwords::check_new_password(password, Some(username.as_str()))?;
         let hash = self.passwords.hash(password).await?;
-        self.create_user_with_hash(&username, hash, roles).await
+        self.insert_user(&username, hash, roles, profile).await
     }
 
-    /// Creates a user with an existing hash (bootstrap, import).
+    /// Replaces user `id`'s profile (checked as for a new user); returns the user.
+    pub async fn set_profile(&self, id: Uuid, profile: &Profile) -> Result<User, AccountError> {
+        let profile = check_profile(profile)?;
+        self.store
+            .set_profile(id, &profile, self.clock.now())
+            .await
+            .map_err(|e| AccountError::from_store(e, "user", "role"))?;
+        self.store
+            .user_by_id(id)
+            .await?
+            .ok_or(AccountError::NotFound("user"))
+    }
+
+    /// Creates a user with an existing hash and no profile (bootstrap, tests).
     pub async fn create_user_with_hash(
         &self,
         username: &Username,
         hash: String,
         roles: &[String],
+    ) -> Result<User, AccountError> {
+        self.insert_user(username, hash, roles, Profile::default())
+            .await
+    }
+
+    async fn insert_user(
+        &self,
+        username: &Username,
+        hash: String,
+        roles: &[String],
+        profile: Profile,
     ) -> Result<User, AccountError> {
         let now = self.clock.now();
         let mut roles = roles.to_vec();
@@ -219,6 +250,7 @@ impl Accounts {
             password_changed_at: now,
             tokens_valid_after: 0,
             roles,
+            profile,
         };
         if let Err(e) = self.store.create_user(&user).await {
             let e = AccountError::from_store(e, "user", "role");

@@ -239,22 +239,12 @@ pub(super) struct UpdateClient {
     post_logout_redirect_uris: Option<Vec<String>>,
     first_party: Option<bool>,
     token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(minimum = 60, maximum = 86400)]
     access_token_ttl: Option<Option<u32>>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "super::present")]
     #[schema(minimum = 60, maximum = 31536000)]
     refresh_token_ttl: Option<Option<u32>>,
-}
-
-/// A member that is present (`Some`), even as `null` (`Some(None)`); absent is `None`
-/// through `#[serde(default)]`.
-fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// `PATCH /admin/clients/{id}` — scope `admin`: disable or enable a client, change its

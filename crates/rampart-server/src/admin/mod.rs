@@ -27,3 +27,13 @@ pub fn router(validator: &rampart::Validator) -> Router<AppState> {
         // Defence in depth: every handler also takes `Scoped<AdminScope>`.
         .route_layer(validator.require_scopes(["admin"]))
 }
+
+/// For PATCH bodies: a member that is present (`Some`), even as `null` (`Some(None)`,
+/// e.g. "remove the name"); absent is `None` through `#[serde(default)]`.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}

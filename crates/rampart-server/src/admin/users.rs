@@ -16,7 +16,7 @@ use super::AdminScope;
 use crate::accounts::{Accounts, Username};
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
-use crate::store::User;
+use crate::store::{Profile, User};
 
 /// A user as the API shows it (never the hash). Times are seconds since the epoch.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -29,6 +29,11 @@ pub(super) struct UserView {
     pub(super) created_at: i64,
     pub(super) updated_at: i64,
     pub(super) password_changed_at: i64,
+    /// Display name (OpenID Connect `name`).
+    pub(super) name: Option<String>,
+    pub(super) email: Option<String>,
+    /// The operator's statement that `email` belongs to the user.
+    pub(super) email_verified: bool,
 }
 
 impl From<User> for UserView {
@@ -41,6 +46,9 @@ impl From<User> for UserView {
             created_at: u.created_at,
             updated_at: u.updated_at,
             password_changed_at: u.password_changed_at,
+            name: u.profile.name,
+            email: u.profile.email,
+            email_verified: u.profile.email_verified,
         }
     }
 }
@@ -125,6 +133,8 @@ async fn list(
 
 /// Username: letters, digits and `. _ - @ +`, 1–64 after NFKC normalisation and lower-casing.
 /// Password: 8–1024 bytes, not a common password, not the username. Roles must exist.
+/// `name` 1–200 printable characters; `email` like `user@example.com`; `email_verified`
+/// only with an email.
 #[derive(Deserialize, utoipa::ToSchema)]
 pub(super) struct CreateUser {
     #[schema(value_type = crate::openapi::fields::UsernameText)]
@@ -134,6 +144,12 @@ pub(super) struct CreateUser {
     #[serde(default)]
     #[schema(value_type = Vec<crate::openapi::fields::RoleName>)]
     roles: Vec<String>,
+    #[schema(max_length = 200)]
+    name: Option<String>,
+    #[schema(max_length = 254)]
+    email: Option<String>,
+    #[serde(default)]
+    email_verified: bool,
 }
 
 /// `POST /admin/users` — scope `admin`. 201 with the user.
@@ -158,6 +174,11 @@ async fn create(
             &body.username,
             &SecretString::from(body.password),
             &body.roles,
+            &Profile {
+                name: body.name,
+                email: body.email,
+                email_verified: body.email_verified,
+            },
         )
         .await?;
     let view = UserView::from(user);
@@ -198,19 +219,47 @@ async fn get_one(
     Ok(ApiJson(user.into()))
 }
 
-/// Only the members sent change. Removing `admin` from, or disabling, the last enabled
-/// administrator is refused (409).
+/// Only the members sent change; `null` removes a name or email. Removing `admin` from,
+/// or disabling, the last enabled administrator is refused (409).
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct UpdateUser {
     #[schema(value_type = Option<Vec<crate::openapi::fields::RoleName>>)]
     roles: Option<Vec<String>>,
     disabled: Option<bool>,
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(value_type = Option<String>, max_length = 200)]
+    name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "super::present")]
+    #[schema(value_type = Option<String>, max_length = 254)]
+    email: Option<Option<String>>,
+    email_verified: Option<bool>,
 }
 
-/// `PATCH /admin/users/{id}` `{"roles"?, "disabled"?}` — scope `admin`.
+impl UpdateUser {
+    /// The profile this PATCH leaves, from the one stored; `None` when it names no member
+    /// of the profile.
+    fn profile(&self, stored: &Profile) -> Option<Profile> {
+        if self.name.is_none() && self.email.is_none() && self.email_verified.is_none() {
+            return None;
+        }
+        let email = self.email.clone().unwrap_or_else(|| stored.email.clone());
+        // A new or removed address is not verified unless the PATCH says so.
+        let email_changed = email != stored.email;
+        Some(Profile {
+            name: self.name.clone().unwrap_or_else(|| stored.name.clone()),
+            email,
+            email_verified: self
+                .email_verified
+                .unwrap_or(stored.email_verified && !email_changed),
+        })
+    }
+}
+
+/// `PATCH /admin/users/{id}` `{"roles"?, "disabled"?, "name"?, "email"?, "email_verified"?}`
+/// — scope `admin`. A changed email is unverified unless `email_verified` says otherwise.
 #[utoipa::path(patch, path = "/admin/users/{id}", operation_id = "update_user",
-    summary = "Change a user's roles or disable them", tag = "admin",
+    summary = "Change a user's roles, profile, or disable them", tag = "admin",
     params(("id" = Uuid, Path, description = "The user's id")),
     request_body = UpdateUser,
     security(("oauth2" = ["admin"])),
@@ -230,11 +279,20 @@ async fn update(
 ) -> Result<ApiJson<UserView>, ApiError> {
     let id = parse_id(&id)?;
     let before = accounts.user(id).await?.ok_or(ApiError::NotFound("user"))?;
+    // Checked before anything is written: a bad profile changes nothing else either.
+    let profile = body
+        .profile(&before.profile)
+        .map(|p| crate::accounts::profile::check_profile(&p))
+        .transpose()
+        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
     if let Some(roles) = &body.roles {
         accounts.set_roles(id, roles).await?;
     }
     if let Some(disabled) = body.disabled {
         accounts.set_disabled(id, disabled).await?;
+    }
+    if let Some(profile) = &profile {
+        accounts.set_profile(id, profile).await?;
     }
     let user = accounts.user(id).await?.ok_or(ApiError::NotFound("user"))?;
     let (before, after) = (UserView::from(before), UserView::from(user));

@@ -28,8 +28,8 @@ use std::sync::Arc;
 pub use error::StoreError;
 pub(crate) use error::{Failure, Retry, found, map_err};
 pub use model::{
-    AuditFilter, AuditRecord, AuthMethod, Client, ClientChange, Guard, Holders, RefreshToken, Role,
-    RotateOutcome, ScopeDef, Session, StartupLock, StoredKey, User, UserChange,
+    AuditFilter, AuditRecord, AuthMethod, Client, ClientChange, Guard, Holders, Profile,
+    RefreshToken, Role, RotateOutcome, ScopeDef, Session, StartupLock, StoredKey, User, UserChange,
 };
 pub use postgres::{PostgresSettings, PostgresStore};
 pub use sqlite::SqliteStore;

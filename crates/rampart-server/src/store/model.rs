@@ -28,6 +28,18 @@ pub struct User {
     /// role change, password change and when all sessions end).
     pub tokens_valid_after: i64,
     pub roles: Vec<String>,
+    /// What OpenID Connect calls the standard claims of the user.
+    pub profile: Profile,
+}
+
+/// A user's display name and email (OpenID Connect Core §5.1: `name`, `email`,
+/// `email_verified`). `email_verified` is the operator's statement; it is false without
+/// an email.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub email_verified: bool,
 }
 
 /// A scope definition.

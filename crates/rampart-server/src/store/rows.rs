@@ -9,8 +9,8 @@
 
 use super::error::uuid;
 use super::{
-    AuditRecord, AuthMethod, Client, RefreshToken, Role, ScopeDef, Session, StoreError, StoredKey,
-    User, split,
+    AuditRecord, AuthMethod, Client, Profile, RefreshToken, Role, ScopeDef, Session, StoreError,
+    StoredKey, User, split,
 };
 
 /// A user with their roles aggregated into one space-separated column `roles`.
@@ -25,6 +25,9 @@ pub(crate) struct UserRow {
     password_changed_at: i64,
     tokens_valid_after: i64,
     roles: Option<String>,
+    name: Option<String>,
+    email: Option<String>,
+    email_verified: bool,
 }
 
 impl TryFrom<UserRow> for User {
@@ -40,6 +43,11 @@ impl TryFrom<UserRow> for User {
             password_changed_at: row.password_changed_at,
             tokens_valid_after: row.tokens_valid_after,
             roles: row.roles.map(|r| split(&r)).unwrap_or_default(),
+            profile: Profile {
+                name: row.name,
+                email: row.email,
+                email_verified: row.email_verified,
+            },
         })
     }
 }

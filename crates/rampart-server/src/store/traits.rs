@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::{
-    AuditFilter, AuditRecord, Client, ClientChange, Guard, RefreshToken, Role, RotateOutcome,
-    ScopeDef, Session, StartupLock, StoreError, StoredKey, User, UserChange,
+    AuditFilter, AuditRecord, Client, ClientChange, Guard, Profile, RefreshToken, Role,
+    RotateOutcome, ScopeDef, Session, StartupLock, StoreError, StoredKey, User, UserChange,
 };
 
 /// User accounts and their roles.
@@ -51,6 +51,8 @@ pub trait UserStore: Send + Sync + 'static {
         changed_at: Option<i64>,
         now: i64,
     ) -> Result<(), StoreError>;
+    /// Replaces the user's profile (one statement); `NotFound` when there is no such user.
+    async fn set_profile(&self, id: Uuid, profile: &Profile, now: i64) -> Result<(), StoreError>;
     /// Enabled users holding `role`.
     async fn count_users_with_role(&self, role: &str) -> Result<u64, StoreError>;
 }

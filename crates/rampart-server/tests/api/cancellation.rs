@@ -51,6 +51,7 @@ fn user(name: &str, now: i64) -> User {
         password_changed_at: now,
         tokens_valid_after: 0,
         roles: vec!["user".to_owned()],
+        profile: rampart_server::store::Profile::default(),
     }
 }
 

@@ -362,7 +362,7 @@ async fn a_clients_own_lifetimes_bound_its_tokens_and_sessions() {
     assert_eq!(default.expires_in, 900);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_cli_creates_a_client_with_sign_in_settings() {
     let app = TestApp::spawn().await;
     let args: Vec<std::ffi::OsString> = [

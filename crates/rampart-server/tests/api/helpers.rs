@@ -244,15 +244,30 @@ impl TestApp {
     /// Runs the `rampart` binary with `args` against this server's data directory and
     /// database (the CLI is another process on the same store). Logs at warn.
     pub(crate) fn cli(&self, args: &[&std::ffi::OsStr]) -> std::process::Output {
-        std::process::Command::new(env!("CARGO_BIN_EXE_rampart"))
+        self.cli_with_env(args, &[])
+    }
+
+    /// [`Self::cli`] with environment variables (`RAMPART_PASSWORD`, …).
+    ///
+    /// The server under test runs on the test's runtime, and the CLI waits for SQLite's
+    /// write lock, which the server's writer may hold: the wait must not block the thread
+    /// the writer needs. So the tests that run the CLI use a multi-thread runtime, and the
+    /// wait is a `block_in_place` (which panics, loudly, on a current-thread runtime).
+    pub(crate) fn cli_with_env(
+        &self,
+        args: &[&std::ffi::OsStr],
+        envs: &[(&str, &str)],
+    ) -> std::process::Output {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_rampart"));
+        command
             .args(args)
             .arg("--data-dir")
             .arg(self.data_dir())
             .arg("--database-url")
             .arg(&self.config.database_url)
             .env("RAMPART_LOG", "warn")
-            .output()
-            .unwrap()
+            .envs(envs.iter().copied());
+        tokio::task::block_in_place(|| command.output().unwrap())
     }
 
     /// `rampart serve` as a child process over this app's data directory and database,

@@ -45,3 +45,4 @@ mod token_client_credentials;
 mod token_errors;
 mod token_password;
 mod token_refresh;
+mod user_profiles;

@@ -172,7 +172,7 @@ async fn audit_events_still_queued_at_shutdown_are_stored_before_the_server_stop
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_imported_from_a_fastapi_app_log_in_with_their_old_passwords_and_are_rehashed() {
     let app = TestApp::spawn_with(no_ip_rate).await;
     let dir = tempfile::tempdir().unwrap();
@@ -258,7 +258,7 @@ async fn users_imported_from_a_fastapi_app_log_in_with_their_old_passwords_and_a
 
 /// `rampart scope create|list|delete`, then a role over the new scope: the CLI recipe of
 /// the README works without the admin API.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scopes_are_created_listed_and_deleted_from_the_cli() {
     let app = TestApp::spawn().await;
     let rampart = |items: &[&str]| {
@@ -301,7 +301,7 @@ async fn scopes_are_created_listed_and_deleted_from_the_cli() {
 
 /// A user disabled with the CLI (another process on the same database) loses access on
 /// the running server within its reload interval: the change bumped `access_epoch`.
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_disabled_from_the_cli_loses_access_on_the_running_server_within_the_reload_interval()
  {
     let app = TestApp::spawn_with(no_ip_rate).await;

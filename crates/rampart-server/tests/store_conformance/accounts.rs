@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use rampart_server::accounts::last_admin;
 use rampart_server::store::{
-    AuthMethod, Client, ClientChange, Guard, Role, ScopeDef, Store, StoreError, User, UserChange,
+    AuthMethod, Client, ClientChange, Guard, Profile, Role, ScopeDef, Store, StoreError, User,
+    UserChange,
 };
 use uuid::Uuid;
 
@@ -19,6 +20,7 @@ pub(crate) fn user(name: &str, roles: &[&str]) -> User {
         password_changed_at: 1,
         tokens_valid_after: 0,
         roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        profile: Profile::default(),
     }
 }
 
@@ -528,4 +530,38 @@ pub(crate) async fn clients_are_created_found_listed_changed_and_deleted(store: 
     }
     store.delete_client("backend").await.unwrap();
     assert!(store.client("backend").await.unwrap().is_none());
+}
+
+pub(crate) async fn a_users_profile_is_stored_with_them_and_replaced_whole(store: Arc<dyn Store>) {
+    let ada = User {
+        profile: Profile {
+            name: Some("Ada Lovelace".to_owned()),
+            email: Some("ada@example.com".to_owned()),
+            email_verified: true,
+        },
+        ..user("ada", &["user"])
+    };
+    store
+        .create_users(&[ada.clone(), user("bob", &[])])
+        .await
+        .unwrap();
+
+    let found = store.user_by_username("ada").await.unwrap().unwrap();
+    assert_eq!(found.profile, ada.profile);
+    let bob = store.user_by_username("bob").await.unwrap().unwrap();
+    assert_eq!(bob.profile, Profile::default());
+
+    let next = Profile {
+        name: None,
+        email: Some("ada@lovelace.example".to_owned()),
+        email_verified: false,
+    };
+    store.set_profile(ada.id, &next, 50).await.unwrap();
+    let changed = store.user_by_id(ada.id).await.unwrap().unwrap();
+    assert_eq!(changed.profile, next);
+    assert_eq!(changed.updated_at, 50);
+    assert_eq!(changed.roles, ["user"], "nothing else changes");
+    assert_eq!(changed.tokens_valid_after, ada.tokens_valid_after);
+    let missing = store.set_profile(Uuid::new_v4(), &next, 50).await;
+    assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
 }

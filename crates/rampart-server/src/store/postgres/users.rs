@@ -8,11 +8,13 @@ use super::retry::{Fail, run};
 use super::{PostgresStore, USER_CHANGE_LOCK, storable};
 use crate::store::rows::{UserRow, model, models};
 use crate::store::{
-    Guard, Holders, Retry, StoreError, User, UserChange, UserStore, detached, found, like_prefix,
+    Guard, Holders, Profile, Retry, StoreError, User, UserChange, UserStore, detached, found,
+    like_prefix,
 };
 
 const USER_COLUMNS: &str = "u.id, u.username, u.password_hash, u.disabled, u.created_at, u.updated_at, u.password_changed_at, u.tokens_valid_after, \
-     (SELECT string_agg(role, ' ' ORDER BY role) FROM user_roles WHERE user_id = u.id) AS roles";
+     (SELECT string_agg(role, ' ' ORDER BY role) FROM user_roles WHERE user_id = u.id) AS roles, \
+     u.name, u.email, u.email_verified";
 
 /// Enabled holders of a role.
 const HOLDERS: &str = "SELECT COUNT(*) FROM user_roles r JOIN users u ON u.id = r.user_id \
@@ -131,6 +133,23 @@ impl UserStore for PostgresStore {
         found(done.rows_affected())
     }
 
+    async fn set_profile(&self, id: Uuid, profile: &Profile, now: i64) -> Result<(), StoreError> {
+        let id = id.to_string();
+        let done = run(Retry::Idempotent, || {
+            sqlx::query(
+                "UPDATE users SET name = $1, email = $2, email_verified = $3, updated_at = $4 WHERE id = $5",
+            )
+            .bind(&profile.name)
+            .bind(&profile.email)
+            .bind(profile.email_verified)
+            .bind(now)
+            .bind(&id)
+            .execute(&self.pool)
+        })
+        .await?;
+        found(done.rows_affected())
+    }
+
     async fn count_users_with_role(&self, role: &str) -> Result<u64, StoreError> {
         if !storable(role) {
             return Ok(0);
@@ -239,8 +258,8 @@ async fn stamp_user(
 async fn insert_user(conn: &mut PgConnection, user: &User) -> Result<(), sqlx::Error> {
     let id = user.id.to_string();
     sqlx::query(
-        "INSERT INTO users (id, username, password_hash, disabled, created_at, updated_at, password_changed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO users (id, username, password_hash, disabled, created_at, updated_at, password_changed_at, name, email, email_verified) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&id)
     .bind(&user.username)
@@ -249,6 +268,9 @@ async fn insert_user(conn: &mut PgConnection, user: &User) -> Result<(), sqlx::E
     .bind(user.created_at)
     .bind(user.updated_at)
     .bind(user.password_changed_at)
+    .bind(&user.profile.name)
+    .bind(&user.profile.email)
+    .bind(user.profile.email_verified)
     .execute(&mut *conn)
     .await?;
     insert_roles(conn, &id, &user.roles).await

@@ -270,6 +270,7 @@ mod tests {
             password_changed_at: 1,
             tokens_valid_after: 0,
             roles: vec!["user".to_owned()],
+            profile: crate::store::Profile::default(),
         }
     }
 

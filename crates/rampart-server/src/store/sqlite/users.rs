@@ -7,11 +7,12 @@ use uuid::Uuid;
 use super::SqliteStore;
 use crate::store::rows::{UserRow, model, models};
 use crate::store::{
-    Guard, Holders, StoreError, User, UserChange, UserStore, found, like_prefix, map_err,
+    Guard, Holders, Profile, StoreError, User, UserChange, UserStore, found, like_prefix, map_err,
 };
 
 const USER_COLUMNS: &str = "u.id, u.username, u.password_hash, u.disabled, u.created_at, u.updated_at, u.password_changed_at, u.tokens_valid_after, \
-     (SELECT group_concat(role, ' ') FROM (SELECT role FROM user_roles WHERE user_id = u.id ORDER BY role)) AS roles";
+     (SELECT group_concat(role, ' ') FROM (SELECT role FROM user_roles WHERE user_id = u.id ORDER BY role)) AS roles, \
+     u.name, u.email, u.email_verified";
 
 /// Enabled holders of a role.
 const HOLDERS: &str = "SELECT COUNT(*) FROM user_roles r JOIN users u ON u.id = r.user_id \
@@ -110,6 +111,23 @@ impl UserStore for SqliteStore {
         )
     }
 
+    async fn set_profile(&self, id: Uuid, profile: &Profile, now: i64) -> Result<(), StoreError> {
+        let profile = profile.clone();
+        found(
+            self.execute(
+                "UPDATE users SET name = ?, email = ?, email_verified = ?, updated_at = ? WHERE id = ?",
+                move |q| {
+                    q.bind(profile.name)
+                        .bind(profile.email)
+                        .bind(profile.email_verified)
+                        .bind(now)
+                        .bind(id.to_string())
+                },
+            )
+            .await?,
+        )
+    }
+
     async fn count_users_with_role(&self, role: &str) -> Result<u64, StoreError> {
         let n: i64 = sqlx::query_scalar(HOLDERS)
             .bind(role)
@@ -125,8 +143,8 @@ async fn insert_users(tx: &mut SqliteConnection, users: &[User]) -> Result<(), S
     for user in users {
         let id = user.id.to_string();
         sqlx::query(
-            "INSERT INTO users (id, username, password_hash, disabled, created_at, updated_at, password_changed_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO users (id, username, password_hash, disabled, created_at, updated_at, password_changed_at, name, email, email_verified) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&id)
         .bind(&user.username)
@@ -135,6 +153,9 @@ async fn insert_users(tx: &mut SqliteConnection, users: &[User]) -> Result<(), S
         .bind(user.created_at)
         .bind(user.updated_at)
         .bind(user.password_changed_at)
+        .bind(&user.profile.name)
+        .bind(&user.profile.email)
+        .bind(user.profile.email_verified)
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
