@@ -68,6 +68,8 @@ mod routes;
 mod scopes;
 #[path = "api/sql_injection.rs"]
 mod sql_injection;
+#[path = "api/token_authorization_code.rs"]
+mod token_authorization_code;
 #[path = "api/token_client_credentials.rs"]
 mod token_client_credentials;
 #[path = "api/token_errors.rs"]

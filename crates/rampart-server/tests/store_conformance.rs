@@ -119,6 +119,7 @@ conformance!(
     of_concurrent_presentations_exactly_one_rotates_and_the_family_ends_revoked,
     within_the_grace_window_a_rotated_token_gets_a_sibling_unless_its_family_is_revoked,
     sessions_are_listed_revoked_by_family_and_by_user,
+    an_authorization_code_is_redeemed_once_before_it_expires_and_purged_after,
     signing_keys_are_listed_in_activation_order_and_retired_once,
     throttle_failures_count_restart_lock_and_purge,
     audit_events_are_listed_newest_first_filtered_paged_and_purged,

@@ -8,9 +8,12 @@ use super::redirect_uri::{self, RegisterError};
 use crate::store::{AuthMethod, Client};
 
 /// Grant types a client may hold: the ones the token endpoint implements.
-/// (`authorization_code` joins with its endpoint; a client that needs it must then
-/// register a redirect URI.)
-pub const GRANTS: [&str; 3] = ["password", "refresh_token", "client_credentials"];
+pub const GRANTS: [&str; 4] = [
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    "password",
+];
 /// Redirect URIs (and post-logout ones) a client may register, each list.
 pub const MAX_REDIRECT_URIS: usize = 20;
 /// Bounds of a per-client access-token lifetime, seconds (a minute to a day).
@@ -29,6 +32,8 @@ pub enum ClientRuleError {
     CredentialsNeedSecret,
     /// A secret method on a public client, or `none` on a confidential one.
     AuthMethod(AuthMethod, bool),
+    /// `authorization_code` with nothing to redirect to.
+    CodeNeedsRedirect,
     /// A redirect URI (`post_logout`: of the post-logout list) that cannot be registered.
     RedirectUri {
         post_logout: bool,
@@ -70,6 +75,9 @@ impl fmt::Display for ClientRuleError {
                     "redirect_uris"
                 };
                 write!(f, "{list}: {}", error.description())
+            }
+            Self::CodeNeedsRedirect => {
+                f.write_str("the authorization_code grant needs at least one redirect_uri")
             }
             Self::TooManyRedirectUris => write!(
                 f,
@@ -131,6 +139,9 @@ pub fn check_client(client: &Client) -> Result<(), ClientRuleError> {
                 .map_err(|error| ClientRuleError::RedirectUri { post_logout, error })?;
         }
     }
+    if has("authorization_code") && client.redirect_uris.is_empty() {
+        return Err(ClientRuleError::CodeNeedsRedirect);
+    }
     if client
         .access_token_ttl
         .is_some_and(|t| !ACCESS_TTL_RANGE.contains(&t))
@@ -179,7 +190,7 @@ mod tests {
             c.auth_method = AuthMethod::None;
             c.redirect_uris = vec!["http://127.0.0.1/callback".into()];
         };
-        let cases: [(&str, fn(&mut Client), Result<(), ClientRuleError>); 17] = [
+        let cases: [(&str, fn(&mut Client), Result<(), ClientRuleError>); 19] = [
             ("a confidential web app", |_| {}, Ok(())),
             (
                 "client_secret_post",
@@ -213,6 +224,19 @@ mod tests {
                 Err(ClientRuleError::UnknownGrant("implicit".into())),
             ),
             ("no redirect URIs", |c| c.redirect_uris.clear(), Ok(())),
+            (
+                "authorization_code with a redirect URI",
+                |c| c.grants.push("authorization_code".into()),
+                Ok(()),
+            ),
+            (
+                "authorization_code without a redirect URI",
+                |c| {
+                    c.grants.push("authorization_code".into());
+                    c.redirect_uris.clear();
+                },
+                Err(ClientRuleError::CodeNeedsRedirect),
+            ),
             (
                 "client_credentials on a public client",
                 |c| {

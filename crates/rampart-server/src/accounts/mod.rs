@@ -5,6 +5,7 @@ pub mod bootstrap;
 pub mod budget;
 pub mod client_id;
 pub mod client_rules;
+pub mod codes;
 pub mod hasher;
 pub mod import;
 pub mod last_admin;

@@ -74,11 +74,28 @@ impl Issuer {
         subject: &Subject<'_>,
         scope: &BTreeSet<String>,
     ) -> Result<(String, i64), OAuthError> {
+        self.access_token_with_jti(client, subject, scope, &Uuid::new_v4().to_string())
+    }
+
+    /// The access token's lifetime for `client`, in seconds.
+    pub fn access_ttl(&self, client: &Client) -> i64 {
+        client
+            .access_token_ttl
+            .map_or(self.settings.access_ttl, i64::from)
+    }
+
+    /// [`Self::access_token`] with a `jti` chosen beforehand (recorded before the token
+    /// exists, so that it can be revoked later).
+    pub fn access_token_with_jti(
+        &self,
+        client: &Client,
+        subject: &Subject<'_>,
+        scope: &BTreeSet<String>,
+        jti: &str,
+    ) -> Result<(String, i64), OAuthError> {
         let now = self.clock.now();
         let settings = &self.settings;
-        let access_ttl = client
-            .access_token_ttl
-            .map_or(settings.access_ttl, i64::from);
+        let access_ttl = self.access_ttl(client);
         let user_id;
         let (sub, roles, sid): (&str, &[String], _) = match subject {
             Subject::User { id, roles, session } => {
@@ -93,7 +110,7 @@ impl Issuer {
             aud: client.audience.as_deref().unwrap_or(&settings.issuer),
             exp: now + access_ttl,
             iat: now,
-            jti: Uuid::new_v4().to_string(),
+            jti: jti.to_owned(),
             client_id: &client.id,
             sid,
             scope: join(scope),

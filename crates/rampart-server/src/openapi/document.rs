@@ -198,6 +198,15 @@ impl Modify for FormConstraints {
                             },
                         },
                         {"properties": {"grant_type": {"const": "client_credentials"}}},
+                        {
+                            "required": ["code", "redirect_uri", "code_verifier"],
+                            "properties": {
+                                "grant_type": {"const": "authorization_code"},
+                                "code": present,
+                                "redirect_uri": present,
+                                "code_verifier": {"minLength": 43, "maxLength": 128, "pattern": "^[A-Za-z0-9._~-]*$"},
+                            },
+                        },
                     ]),
                 );
             }

@@ -53,6 +53,8 @@ pub enum GrantType {
     RefreshToken,
     /// RFC 6749 §4.4: confidential clients only.
     ClientCredentials,
+    /// RFC 6749 §4.1.3 with PKCE (RFC 7636): `code`, `redirect_uri`, `code_verifier`.
+    AuthorizationCode,
 }
 
 /// `POST /oauth/token` (RFC 6749 §4.3, §4.4, §6), `application/x-www-form-urlencoded`.
@@ -73,6 +75,12 @@ pub struct TokenRequest {
     pub password: Option<String>,
     /// `refresh_token` grant.
     pub refresh_token: Option<String>,
+    /// `authorization_code` grant: the code from the authorization response.
+    pub code: Option<String>,
+    /// `authorization_code` grant: the `redirect_uri` of the authorization request.
+    pub redirect_uri: Option<String>,
+    /// `authorization_code` grant: the PKCE verifier (RFC 7636 §4.5).
+    pub code_verifier: Option<String>,
     /// Space-separated scopes to request; absent = the user's default scopes (never
     /// `admin` implicitly). A refresh may only narrow the original grant.
     // Exactly `accounts::scopes::parse_scope`: RFC 6749 §3.3 scope tokens (see

@@ -25,6 +25,11 @@ pub(super) fn spawn(state: AppState, audit_retention: Duration) -> tokio::task::
                     Ok(n) => tracing::info!(rows = n, "purged expired login-throttle rows"),
                     Err(e) => tracing::warn!(error = %e, "purging login-throttle rows failed"),
                 }
+                match state.accounts.purge_codes().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rows = n, "purged expired authorization codes"),
+                    Err(e) => tracing::warn!(error = %e, "purging authorization codes failed"),
+                }
             }
             state.metrics.key_reload();
             if let Err(e) = state.keys.reload().await {

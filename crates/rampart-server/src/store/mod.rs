@@ -28,13 +28,14 @@ use std::sync::Arc;
 pub use error::StoreError;
 pub(crate) use error::{Failure, Retry, found, map_err};
 pub use model::{
-    AuditFilter, AuditRecord, AuthMethod, Client, ClientChange, Guard, Holders, Profile,
-    RefreshToken, Role, RotateOutcome, ScopeDef, Session, StartupLock, StoredKey, User, UserChange,
+    AuditFilter, AuditRecord, AuthCode, AuthMethod, Client, ClientChange, Guard, Holders, Profile,
+    Redemption, RefreshToken, Role, RotateOutcome, ScopeDef, Session, StartupLock, StoredKey, User,
+    UserChange,
 };
 pub use postgres::{PostgresSettings, PostgresStore};
 pub use sqlite::SqliteStore;
 pub use traits::{
-    AuditStore, ClientStore, KeyStore, RefreshStore, RevocationStore, RoleStore, Store,
+    AuditStore, ClientStore, CodeStore, KeyStore, RefreshStore, RevocationStore, RoleStore, Store,
     ThrottleStore, UserStore,
 };
 

@@ -265,3 +265,34 @@ impl StartupLock {
         }
     }
 }
+
+/// A stored authorization code (never the code itself: its SHA-256 is the key), with what
+/// the authorization request bound it to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthCode {
+    pub client_id: String,
+    pub user_id: Uuid,
+    /// The `redirect_uri` of the authorization request, which the token request repeats.
+    pub redirect_uri: String,
+    /// PKCE S256 challenge.
+    pub code_challenge: String,
+    pub scope: String,
+    /// OpenID Connect `nonce`, for the ID token.
+    pub nonce: Option<String>,
+    /// When the user authenticated.
+    pub auth_time: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    /// What its redemption issued (set with `used_at`): the session and the access token.
+    pub redeemed: Option<Redemption>,
+}
+
+/// What one redemption of a code issued, to be revoked if the code comes again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redemption {
+    /// The session (refresh-token family, and the access token's `sid`).
+    pub family_id: Uuid,
+    pub access_jti: String,
+    pub access_expires_at: i64,
+}

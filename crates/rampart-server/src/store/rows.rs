@@ -351,3 +351,51 @@ where
     row.map(|row| M::try_from(row).map_err(StoreError::from))
         .transpose()
 }
+
+/// Columns of an authorization code, in the order of [`CodeRow`].
+pub(crate) const CODE_COLUMNS: &str = "client_id, user_id, redirect_uri, code_challenge, scope, nonce, auth_time, created_at, expires_at, \
+     used_at, family_id, access_jti, access_expires_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct CodeRow {
+    client_id: String,
+    user_id: String,
+    redirect_uri: String,
+    code_challenge: String,
+    scope: String,
+    nonce: Option<String>,
+    auth_time: i64,
+    created_at: i64,
+    expires_at: i64,
+    used_at: Option<i64>,
+    family_id: Option<String>,
+    access_jti: Option<String>,
+    access_expires_at: Option<i64>,
+}
+
+impl TryFrom<CodeRow> for super::AuthCode {
+    type Error = StoreError;
+    fn try_from(row: CodeRow) -> Result<Self, StoreError> {
+        let redeemed = match (row.family_id, row.access_jti, row.access_expires_at) {
+            (Some(family), Some(jti), Some(expires_at)) => Some(super::Redemption {
+                family_id: uuid(&family)?,
+                access_jti: jti,
+                access_expires_at: expires_at,
+            }),
+            _ => None,
+        };
+        Ok(Self {
+            client_id: row.client_id,
+            user_id: uuid(&row.user_id)?,
+            redirect_uri: row.redirect_uri,
+            code_challenge: row.code_challenge,
+            scope: row.scope,
+            nonce: row.nonce,
+            auth_time: row.auth_time,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            used_at: row.used_at,
+            redeemed,
+        })
+    }
+}

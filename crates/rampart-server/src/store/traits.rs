@@ -9,8 +9,9 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::{
-    AuditFilter, AuditRecord, Client, ClientChange, Guard, Profile, RefreshToken, Role,
-    RotateOutcome, ScopeDef, Session, StartupLock, StoreError, StoredKey, User, UserChange,
+    AuditFilter, AuditRecord, AuthCode, Client, ClientChange, Guard, Profile, Redemption,
+    RefreshToken, Role, RotateOutcome, ScopeDef, Session, StartupLock, StoreError, StoredKey, User,
+    UserChange,
 };
 
 /// User accounts and their roles.
@@ -205,6 +206,25 @@ pub trait RevocationStore: Send + Sync + 'static {
     async fn access_epoch(&self) -> Result<i64, StoreError>;
 }
 
+/// Authorization codes (RFC 6749 §4.1).
+#[async_trait]
+pub trait CodeStore: Send + Sync + 'static {
+    /// Stores a new code under `hash`.
+    async fn insert_code(&self, code: &AuthCode, hash: &[u8]) -> Result<(), StoreError>;
+    async fn code_by_hash(&self, hash: &[u8]) -> Result<Option<AuthCode>, StoreError>;
+    /// Marks the code `hash` used at `now` with what its redemption issues, only if it is
+    /// unused and unexpired (one conditional UPDATE: of concurrent redemptions exactly one
+    /// gets `true`).
+    async fn redeem_code(
+        &self,
+        hash: &[u8],
+        redemption: &Redemption,
+        now: i64,
+    ) -> Result<bool, StoreError>;
+    /// Deletes codes that expired before `before`; returns how many.
+    async fn purge_codes(&self, before: i64) -> Result<u64, StoreError>;
+}
+
 /// Everything Rampart persists, and the database's administration.
 #[async_trait]
 pub trait Store:
@@ -216,6 +236,7 @@ pub trait Store:
     + ThrottleStore
     + AuditStore
     + RevocationStore
+    + CodeStore
 {
     /// Runs pending migrations.
     async fn migrate(&self) -> Result<(), StoreError>;

@@ -86,6 +86,10 @@ async fn invalid_client_definitions_are_400() {
         ),
         (
             "an unsupported grant",
+            json!({"name": "x", "confidential": true, "grants": ["implicit"]}),
+        ),
+        (
+            "authorization_code without a redirect URI",
             json!({"name": "x", "confidential": true, "grants": ["authorization_code"]}),
         ),
         (

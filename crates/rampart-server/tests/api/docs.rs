@@ -353,7 +353,12 @@ async fn the_document_states_the_name_and_password_rules_the_server_enforces() {
     assert_eq!(grants["minItems"], 1);
     assert_eq!(
         resolved(&doc, &grants["items"])["enum"],
-        serde_json::json!(["password", "refresh_token", "client_credentials"])
+        serde_json::json!([
+            "password",
+            "refresh_token",
+            "client_credentials",
+            "authorization_code"
+        ])
     );
     let limit = parameter(&doc, "/admin/users", "get", "limit");
     assert_eq!(

@@ -758,6 +758,34 @@ impl TestApp {
         self.state.store.create_client(&client).await.unwrap();
     }
 
+    /// An authorization code for `username` and client `client_id`, as the authorization
+    /// endpoint stores it (white-box: the store is written directly), valid for 60 s.
+    pub(crate) async fn given_code(
+        &self,
+        client_id: &str,
+        username: &str,
+        redirect_uri: &str,
+        code_challenge: &str,
+        scope: &str,
+    ) -> String {
+        let user = self.state.accounts.find_user(username).await.unwrap();
+        let now = self.state.accounts.clock.now();
+        let code = rampart_server::store::AuthCode {
+            client_id: client_id.to_owned(),
+            user_id: user.id,
+            redirect_uri: redirect_uri.to_owned(),
+            code_challenge: code_challenge.to_owned(),
+            scope: scope.to_owned(),
+            nonce: None,
+            auth_time: now,
+            created_at: now,
+            expires_at: now + rampart_server::accounts::codes::CODE_TTL,
+            used_at: None,
+            redeemed: None,
+        };
+        self.state.accounts.issue_code(&code).await.unwrap()
+    }
+
     /// Registers client `id` for `client_secret_post` (the admin API's PATCH): a client
     /// authenticates one way only.
     pub(crate) async fn given_secret_post(&self, id: &str) {

@@ -41,6 +41,7 @@ mod revocation;
 mod routes;
 mod scopes;
 mod sql_injection;
+mod token_authorization_code;
 mod token_client_credentials;
 mod token_errors;
 mod token_password;

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use rampart_server::accounts::rotation::{self, Rotation};
 use rampart_server::store::{
-    RefreshStore, RefreshToken, RotateOutcome, Store, StoreError, UserChange,
+    AuthCode, Redemption, RefreshStore, RefreshToken, RotateOutcome, Store, StoreError, UserChange,
 };
 use uuid::Uuid;
 
@@ -445,4 +445,67 @@ pub(crate) async fn within_the_grace_window_a_rotated_token_gets_a_sibling_unles
         Some(26),
         "the revocation covered the sibling"
     );
+}
+
+pub(crate) async fn an_authorization_code_is_redeemed_once_before_it_expires_and_purged_after(
+    store: Arc<dyn Store>,
+) {
+    let owner = owner(&store).await;
+    let code = AuthCode {
+        client_id: "app".to_owned(),
+        user_id: owner,
+        redirect_uri: "https://app.example/cb".to_owned(),
+        code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned(),
+        scope: "profile".to_owned(),
+        nonce: Some("n-0S6_WzA2Mj".to_owned()),
+        auth_time: 90,
+        created_at: 100,
+        expires_at: 160,
+        used_at: None,
+        redeemed: None,
+    };
+    let (hash, late_hash) = (vec![1u8; 32], vec![2u8; 32]);
+    store.insert_code(&code, &hash).await.unwrap();
+    store.insert_code(&code, &late_hash).await.unwrap();
+    let again = store.insert_code(&code, &hash).await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+    assert_eq!(
+        store.code_by_hash(&hash).await.unwrap().as_ref(),
+        Some(&code)
+    );
+    assert!(store.code_by_hash(&[3u8; 32]).await.unwrap().is_none());
+
+    let redemption = Redemption {
+        family_id: Uuid::new_v4(),
+        access_jti: "jti-1".to_owned(),
+        access_expires_at: 1_000,
+    };
+    assert!(store.redeem_code(&hash, &redemption, 120).await.unwrap());
+    let other = Redemption {
+        family_id: Uuid::new_v4(),
+        ..redemption.clone()
+    };
+    assert!(
+        !store.redeem_code(&hash, &other, 121).await.unwrap(),
+        "once only"
+    );
+    let used = store.code_by_hash(&hash).await.unwrap().unwrap();
+    assert_eq!(used.used_at, Some(120));
+    assert_eq!(
+        used.redeemed,
+        Some(redemption),
+        "the first redemption is kept"
+    );
+    assert!(
+        !store.redeem_code(&late_hash, &other, 160).await.unwrap(),
+        "not at its expiry"
+    );
+
+    assert_eq!(
+        store.purge_codes(160).await.unwrap(),
+        0,
+        "expired at 160, not before"
+    );
+    assert_eq!(store.purge_codes(161).await.unwrap(), 2);
+    assert!(store.code_by_hash(&hash).await.unwrap().is_none());
 }

@@ -2,6 +2,7 @@
 //! hands over to one file per grant: [`password`] (§4.3), [`refresh`] (§6),
 //! [`client_credentials`] (§4.4).
 
+pub mod authorization_code;
 mod client_credentials;
 mod password;
 mod refresh;
@@ -83,9 +84,11 @@ impl FromRef<AppState> for TokenState {
 /// `password` (RFC 6749 §4.3): `username`, `password`, optional `scope`; no client
 /// identification = the public client `first-party`. `refresh_token` (§6): rotated on every
 /// use, reuse revokes the family. `client_credentials` (§4.4): confidential clients only.
+/// `authorization_code` (§4.1.3, RFC 7636): `code`, `redirect_uri`, `code_verifier`; a code
+/// works once, for its client; a second use revokes what the first issued.
 /// Granted scopes = requested ∩ the user's roles' scopes ∩ the client's scopes.
 #[utoipa::path(post, path = "/oauth/token", operation_id = "token",
-    summary = "Get tokens (password, refresh_token, client_credentials grants)", tag = "oauth",
+    summary = "Get tokens (authorization_code, refresh_token, client_credentials, password grants)", tag = "oauth",
     request_body(content = crate::openapi::schemas::TokenRequest, content_type = "application/x-www-form-urlencoded"),
     security((), ("client_basic" = [])),
     responses(
@@ -107,7 +110,7 @@ pub async fn token(
     let grant_type = params.require("grant_type")?;
     if !matches!(
         grant_type,
-        "password" | "refresh_token" | "client_credentials"
+        "password" | "refresh_token" | "client_credentials" | "authorization_code"
     ) {
         return Err(OAuthError::unsupported_grant_type());
     }
@@ -142,6 +145,10 @@ pub async fn token(
         }
         ("refresh_token", None) => {
             refresh::grant(&state, ip, &client, &params, requested.as_ref()).await
+        }
+        // The scope was fixed at the authorization request (RFC 6749 §4.1.3 has none).
+        ("authorization_code", None) => {
+            authorization_code::grant(&state, ip, &client, &params).await
         }
         _ => client_credentials::grant(&state, ip, &client, requested.as_ref()).await,
     };

@@ -26,6 +26,7 @@
 
 mod audit;
 mod clients;
+mod codes;
 mod keys;
 mod refresh;
 mod retry;

@@ -14,6 +14,7 @@
 
 mod audit;
 mod clients;
+mod codes;
 mod keys;
 mod reader;
 mod refresh;

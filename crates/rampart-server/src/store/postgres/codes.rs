@@ -1,0 +1,80 @@
+//! Authorization codes on Postgres.
+
+use async_trait::async_trait;
+
+use super::PostgresStore;
+use super::retry::run;
+use crate::store::rows::{CODE_COLUMNS, CodeRow, model};
+use crate::store::{AuthCode, CodeStore, Redemption, Retry, StoreError};
+
+#[async_trait]
+impl CodeStore for PostgresStore {
+    async fn insert_code(&self, code: &AuthCode, hash: &[u8]) -> Result<(), StoreError> {
+        let user_id = code.user_id.to_string();
+        run(Retry::RolledBack, || {
+            sqlx::query(
+                "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, code_challenge, scope, nonce, \
+                   auth_time, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(hash)
+            .bind(&code.client_id)
+            .bind(&user_id)
+            .bind(&code.redirect_uri)
+            .bind(&code.code_challenge)
+            .bind(&code.scope)
+            .bind(&code.nonce)
+            .bind(code.auth_time)
+            .bind(code.created_at)
+            .bind(code.expires_at)
+            .execute(&self.pool)
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn code_by_hash(&self, hash: &[u8]) -> Result<Option<AuthCode>, StoreError> {
+        let sql = format!("SELECT {CODE_COLUMNS} FROM authorization_codes WHERE code_hash = $1");
+        let row = run(Retry::Idempotent, || {
+            sqlx::query_as::<_, CodeRow>(&sql)
+                .bind(hash)
+                .fetch_optional(&self.pool)
+        })
+        .await?;
+        model(row)
+    }
+
+    async fn redeem_code(
+        &self,
+        hash: &[u8],
+        redemption: &Redemption,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let family_id = redemption.family_id.to_string();
+        // Not retried after a lost connection: a committed first attempt would make the
+        // retry look like a second use.
+        let done = run(Retry::RolledBack, || {
+            sqlx::query(
+                "UPDATE authorization_codes SET used_at = $1, family_id = $2, access_jti = $3, access_expires_at = $4 \
+                 WHERE code_hash = $5 AND used_at IS NULL AND expires_at > $1",
+            )
+            .bind(now)
+            .bind(&family_id)
+            .bind(&redemption.access_jti)
+            .bind(redemption.access_expires_at)
+            .bind(hash)
+            .execute(&self.pool)
+        })
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn purge_codes(&self, before: i64) -> Result<u64, StoreError> {
+        let done = run(Retry::Idempotent, || {
+            sqlx::query("DELETE FROM authorization_codes WHERE expires_at < $1")
+                .bind(before)
+                .execute(&self.pool)
+        })
+        .await?;
+        Ok(done.rows_affected())
+    }
+}

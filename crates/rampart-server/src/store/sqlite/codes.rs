@@ -1,0 +1,74 @@
+//! Authorization codes on SQLite.
+
+use async_trait::async_trait;
+
+use super::SqliteStore;
+use crate::store::rows::{CODE_COLUMNS, CodeRow, model};
+use crate::store::{AuthCode, CodeStore, Redemption, StoreError, map_err};
+
+#[async_trait]
+impl CodeStore for SqliteStore {
+    async fn insert_code(&self, code: &AuthCode, hash: &[u8]) -> Result<(), StoreError> {
+        let (code, hash) = (code.clone(), hash.to_vec());
+        self.execute(
+            "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, code_challenge, scope, nonce, \
+               auth_time, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            move |q| {
+                q.bind(hash)
+                    .bind(code.client_id)
+                    .bind(code.user_id.to_string())
+                    .bind(code.redirect_uri)
+                    .bind(code.code_challenge)
+                    .bind(code.scope)
+                    .bind(code.nonce)
+                    .bind(code.auth_time)
+                    .bind(code.created_at)
+                    .bind(code.expires_at)
+            },
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn code_by_hash(&self, hash: &[u8]) -> Result<Option<AuthCode>, StoreError> {
+        let sql = format!("SELECT {CODE_COLUMNS} FROM authorization_codes WHERE code_hash = ?");
+        let row = sqlx::query_as::<_, CodeRow>(&sql)
+            .bind(hash)
+            .fetch_optional(&mut *self.read().await?)
+            .await
+            .map_err(map_err)?;
+        model(row)
+    }
+
+    async fn redeem_code(
+        &self,
+        hash: &[u8],
+        redemption: &Redemption,
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let (hash, redemption) = (hash.to_vec(), redemption.clone());
+        let done = self
+            .execute(
+                "UPDATE authorization_codes SET used_at = ?, family_id = ?, access_jti = ?, access_expires_at = ? \
+                 WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?",
+                move |q| {
+                    q.bind(now)
+                        .bind(redemption.family_id.to_string())
+                        .bind(redemption.access_jti)
+                        .bind(redemption.access_expires_at)
+                        .bind(hash)
+                        .bind(now)
+                },
+            )
+            .await?;
+        Ok(done == 1)
+    }
+
+    async fn purge_codes(&self, before: i64) -> Result<u64, StoreError> {
+        self.execute(
+            "DELETE FROM authorization_codes WHERE expires_at < ?",
+            move |q| q.bind(before),
+        )
+        .await
+    }
+}
