@@ -80,6 +80,8 @@ mod token_password;
 mod token_refresh;
 #[path = "api/user_profiles.rs"]
 mod user_profiles;
+#[path = "api/userinfo.rs"]
+mod userinfo;
 
 #[test]
 fn every_module_of_the_api_suite_also_runs_on_postgres() {

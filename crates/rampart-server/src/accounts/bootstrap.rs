@@ -26,7 +26,12 @@ pub async fn first_party_client(accounts: &Accounts, enabled: bool) -> Result<()
                 confidential: false,
                 secret_hash: None,
                 grants: vec!["password".into(), "refresh_token".into()],
-                scopes: vec!["profile".into(), "admin".into()],
+                scopes: vec![
+                    "profile".into(),
+                    "admin".into(),
+                    "openid".into(),
+                    "email".into(),
+                ],
                 audience: None,
                 disabled: !enabled,
                 created_at: accounts.clock.now(),

@@ -41,7 +41,7 @@ use crate::store::{
 
 pub use client_rules::GRANTS;
 /// Scopes every installation has (migrations); they cannot be deleted.
-pub const BUILT_IN_SCOPES: [&str; 2] = ["profile", "admin"];
+pub const BUILT_IN_SCOPES: [&str; 4] = ["profile", "admin", "openid", "email"];
 /// Roles every installation has (migrations); they cannot be deleted.
 pub const BUILT_IN_ROLES: [&str; 2] = ["admin", "user"];
 /// The built-in first-party public client (ARCHITECTURE.md).

@@ -10,6 +10,7 @@ pub mod metadata;
 pub mod pkce;
 pub mod revoke;
 pub mod token;
+pub mod userinfo;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -47,4 +48,8 @@ pub fn router() -> Router<AppState> {
             get(metadata::metadata),
         )
         .route("/.well-known/jwks.json", get(metadata::jwks))
+        .route(
+            "/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo_post),
+        )
 }

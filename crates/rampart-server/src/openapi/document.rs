@@ -24,11 +24,16 @@ pub const TOKEN_PATH: &str = "/oauth/token";
 /// Name of the HTTP Basic scheme of OAuth clients (RFC 6749 §2.3.1).
 pub const CLIENT_BASIC: &str = "client_basic";
 
-/// The built-in scopes (migration 0001), in case the store cannot be read; the document
+/// The built-in scopes (migrations 0001 and 0009), in case the store cannot be read; the document
 /// served lists the store's scopes with their current descriptions.
 const BUILT_IN_SCOPES: &[(&str, &str)] = &[
     ("profile", "Read your own profile and change your password"),
     ("admin", "Administer users, roles, clients and sessions"),
+    (
+        "openid",
+        "Sign you in to the app with your account (OpenID Connect)",
+    ),
+    ("email", "See your email address"),
 ];
 
 const DESCRIPTION: &str = "\
@@ -55,6 +60,8 @@ under-scoped token.";
         crate::oauth::introspect::introspect,
         crate::oauth::metadata::metadata,
         crate::oauth::metadata::jwks,
+        crate::oauth::userinfo::userinfo,
+        crate::oauth::userinfo::userinfo_post,
         crate::profile::me,
         crate::profile::change_password,
         crate::health::healthz,

@@ -28,7 +28,11 @@ async fn a_scope_is_created_with_put_and_listed() {
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, vec!["admin", "notes:read", "profile"]);
+    assert_eq!(
+        names,
+        vec!["admin", "email", "notes:read", "openid", "profile"],
+        "the built-in scopes (profile, admin, OIDC's openid and email) and the new one"
+    );
 }
 
 #[tokio::test]

@@ -47,3 +47,4 @@ mod token_errors;
 mod token_password;
 mod token_refresh;
 mod user_profiles;
+mod userinfo;

@@ -326,8 +326,12 @@ pub(crate) async fn two_admins_demoting_each_other_at_once_cannot_both_succeed(
 pub(crate) async fn scopes_are_listed_upserted_and_deleted(store: Arc<dyn Store>) {
     let seeded = store.list_scopes().await.unwrap();
     let names: Vec<&str> = seeded.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["admin", "profile"]);
+    assert_eq!(names, ["admin", "email", "openid", "profile"]);
     assert!(seeded.iter().any(|s| s.name == "profile" && s.is_default));
+    assert!(
+        seeded.iter().all(|s| s.is_default == (s.name == "profile")),
+        "only profile is a default scope: {seeded:?}"
+    );
 
     let mut read = ScopeDef {
         name: "read".to_owned(),
@@ -339,13 +343,13 @@ pub(crate) async fn scopes_are_listed_upserted_and_deleted(store: Arc<dyn Store>
     read.is_default = true;
     store.upsert_scope(&read).await.unwrap();
     let listed = store.list_scopes().await.unwrap();
-    assert_eq!(listed.len(), 3);
+    assert_eq!(listed.len(), 5);
     assert!(listed.contains(&read), "{listed:?}");
 
     store.delete_scope("read").await.unwrap();
     let again = store.delete_scope("read").await;
     assert!(matches!(again, Err(StoreError::NotFound)), "{again:?}");
-    assert_eq!(store.list_scopes().await.unwrap().len(), 2);
+    assert_eq!(store.list_scopes().await.unwrap().len(), 4);
 }
 
 pub(crate) async fn roles_are_created_with_their_scopes_replaced_and_deleted(
