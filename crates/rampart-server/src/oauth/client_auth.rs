@@ -141,6 +141,19 @@ impl FromRef<AppState> for ClientAuth {
     }
 }
 
+/// Audits a failed authentication of the existing client `id`.
+async fn audit_failure(audit: &Audit, id: &str, ip: IpAddr, reason: &'static str) {
+    audit
+        .record(
+            Event::new(Kind::ClientAuthFailed)
+                .subject(id)
+                .client(id)
+                .ip(ip)
+                .reason(reason),
+        )
+        .await;
+}
+
 /// Authenticates the client of a request. A request without any client identification
 /// is the first-party public client (ARCHITECTURE.md), when it is enabled.
 pub async fn authenticate(
@@ -193,16 +206,7 @@ pub async fn authenticate(
         // audited when a secret came with it (a client misconfigured, or a leaked secret
         // tried the other way).
         if presents_secret {
-            state
-                .audit
-                .record(
-                    Event::new(Kind::ClientAuthFailed)
-                        .subject(&id)
-                        .client(&id)
-                        .ip(ip)
-                        .reason("wrong_auth_method"),
-                )
-                .await;
+            audit_failure(&state.audit, &id, ip, "wrong_auth_method").await;
         }
         return Err(OAuthError::invalid_client(basic));
     }
@@ -221,16 +225,7 @@ pub async fn authenticate(
                 .as_deref()
                 .is_some_and(|hash| secret::matches_digest(&secret, hash));
             if !ok {
-                state
-                    .audit
-                    .record(
-                        Event::new(Kind::ClientAuthFailed)
-                            .subject(&id)
-                            .client(&id)
-                            .ip(ip)
-                            .reason("wrong_secret"),
-                    )
-                    .await;
+                audit_failure(&state.audit, &id, ip, "wrong_secret").await;
                 state.login.record_failure(&subjects, ip).await?;
                 return Err(OAuthError::invalid_client(basic));
             }

@@ -143,16 +143,9 @@ pub(super) async fn grant(
         &redemption.access_jti,
     )?;
     let scope = issue::join(&granted);
-    let refresh_token = if client.client.grants.iter().any(|g| g == "refresh_token") {
-        let (value, hash, row) =
-            state
-                .issuer
-                .new_refresh(&client.client, user.id, &scope, redemption.family_id);
-        accounts.start_session(&row, &hash).await?;
-        Some(value)
-    } else {
-        None
-    };
+    let refresh_token =
+        super::refresh_token_for(state, &client.client, user.id, &scope, redemption.family_id)
+            .await?;
     state
         .audit
         .record(

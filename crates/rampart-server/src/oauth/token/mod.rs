@@ -203,6 +203,23 @@ async fn scope_sets(
     Ok((known, defaults))
 }
 
+/// The first refresh token of session `session`, stored before it is returned, when the
+/// client may use the refresh grant; `None` otherwise.
+async fn refresh_token_for(
+    state: &TokenState,
+    client: &crate::store::Client,
+    user_id: uuid::Uuid,
+    scope: &str,
+    session: uuid::Uuid,
+) -> Result<Option<String>, OAuthError> {
+    if !client.grants.iter().any(|g| g == "refresh_token") {
+        return Ok(None);
+    }
+    let (value, hash, row) = state.issuer.new_refresh(client, user_id, scope, session);
+    state.accounts.start_session(&row, &hash).await?;
+    Ok(Some(value))
+}
+
 async fn held_scopes(state: &TokenState, user: &User) -> Result<BTreeSet<String>, OAuthError> {
     state.accounts.user_scopes(user).await.map_err(|e| {
         tracing::error!(error = %e, "reading roles failed");

@@ -69,15 +69,8 @@ pub(super) async fn grant(
         &granted,
     )?;
     let scope = issue::join(&granted);
-    let refresh_token = if client.client.grants.iter().any(|g| g == "refresh_token") {
-        let (value, hash, row) = state
-            .issuer
-            .new_refresh(&client.client, user.id, &scope, session);
-        state.accounts.start_session(&row, &hash).await?;
-        Some(value)
-    } else {
-        None
-    };
+    let refresh_token =
+        super::refresh_token_for(state, &client.client, user.id, &scope, session).await?;
     state
         .audit
         .record(
