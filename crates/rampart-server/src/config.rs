@@ -53,6 +53,13 @@ pub struct Settings {
     /// refreshing at once); 0 = strict [default: 5]
     #[arg(long, env = "RAMPART_REFRESH_REUSE_GRACE", global = true)]
     pub refresh_reuse_grace: Option<u64>,
+    /// Browser sign-in session: seconds without a request after which the user must log in
+    /// again [default: 28800 (8 hours)]
+    #[arg(long, env = "RAMPART_SESSION_IDLE_TTL", global = true)]
+    pub session_idle_ttl: Option<u64>,
+    /// Browser sign-in session: absolute lifetime in seconds [default: 604800 (7 days)]
+    #[arg(long, env = "RAMPART_SESSION_TTL", global = true)]
+    pub session_ttl: Option<u64>,
     /// Algorithm of new signing keys: ES256, ES384, EdDSA, RS256 or PS256 [default: ES256]
     #[arg(long, env = "RAMPART_SIGNING_ALG", global = true)]
     pub signing_alg: Option<String>,
@@ -165,6 +172,8 @@ impl Settings {
             refresh_token_ttl,
             refresh_idle_ttl,
             refresh_reuse_grace,
+            session_idle_ttl,
+            session_ttl,
             signing_alg,
             key_rotation_delay,
             argon2_memory_kib,
@@ -216,6 +225,10 @@ pub struct Config {
     pub refresh_idle_ttl: Duration,
     /// 0: a rotated token presented again always ends its session.
     pub refresh_reuse_grace: Duration,
+    /// Browser sessions end after this long without a request…
+    pub session_idle_ttl: Duration,
+    /// …and this long after the login, whatever happens.
+    pub session_ttl: Duration,
     pub signing_alg: Algorithm,
     pub key_rotation_delay: Duration,
     pub password_hash: HashParams,
@@ -359,6 +372,8 @@ impl Config {
                 }
                 Duration::from_secs(grace)
             },
+            session_idle_ttl: secs(settings.session_idle_ttl, 8 * 3600, "session_idle_ttl")?,
+            session_ttl: secs(settings.session_ttl, 7 * 86_400, "session_ttl")?,
             signing_alg,
             key_rotation_delay: Duration::from_secs(settings.key_rotation_delay.unwrap_or(3600)),
             password_hash: HashParams {
@@ -440,7 +455,7 @@ impl Config {
         let secret = |s: &Option<SecretString>| if s.is_some() { "<set>" } else { "<unset>" };
         format!(
             "data_dir = {:?}\ndatabase_url = {:?}\npublic_url = {:?}\nhttps_addr = {:?}\nhttp_addr = {:?}\nmetrics_addr = {:?}\n\
-             access_token_ttl = {}\nrefresh_token_ttl = {}\nrefresh_idle_ttl = {}\nrefresh_reuse_grace = {}\nsigning_alg = {:?}\nkey_rotation_delay = {}\n\
+             access_token_ttl = {}\nrefresh_token_ttl = {}\nrefresh_idle_ttl = {}\nrefresh_reuse_grace = {}\nsession_idle_ttl = {}\nsession_ttl = {}\nsigning_alg = {:?}\nkey_rotation_delay = {}\n\
              argon2_memory_kib = {}\nargon2_iterations = {}\nargon2_parallelism = {}\nhash_pool_size = {}\nhash_queue_size = {}\nhash_cpu_budget = {}\nlogin_rate_per_ip = {}\nfirst_party_client = {}\n\
              db_max_connections = {}\ndb_acquire_timeout = {}\ndb_statement_timeout = {}\ntls_mode = {:?}\ntls_cert = {:?}\ntls_key = {:?}\ntrusted_proxies = {:?}\ncors_origins = {:?}\ntrusted_origins = {:?}\naudit_retention_days = {}\nhsts_max_age = {}\nhsts_preload = {}\n# RAMPART_MASTER_KEY {}\n# RAMPART_BOOTSTRAP_ADMIN_PASSWORD {}\n",
             self.data_dir.display().to_string(),
@@ -455,6 +470,8 @@ impl Config {
             self.refresh_token_ttl.as_secs(),
             self.refresh_idle_ttl.as_secs(),
             self.refresh_reuse_grace.as_secs(),
+            self.session_idle_ttl.as_secs(),
+            self.session_ttl.as_secs(),
             self.signing_alg.as_str(),
             self.key_rotation_delay.as_secs(),
             self.password_hash.memory_kib,

@@ -13,6 +13,7 @@
 //!   the request, call one rule below and shape the answer, and take only the state they
 //!   use (`State<Accounts>`, … narrowed from [`state::AppState`] with `FromRef`):
 //!   [`oauth`] (token endpoint per grant, revocation, introspection, metadata),
+//!   [`signin`] (the authorization endpoint, the login, consent and logout pages),
 //!   [`profile`] (`/users/me`), [`admin`] (the admin API, the audit trail's routes
 //!   included), [`health`], [`openapi`] (the document and Swagger UI); [`error`] is the
 //!   one error type of the non-OAuth endpoints.
@@ -36,6 +37,7 @@ pub mod private_file;
 pub mod profile;
 pub mod secret;
 pub mod serve;
+pub mod signin;
 pub mod startup;
 pub mod state;
 pub mod store;

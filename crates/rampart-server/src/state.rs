@@ -28,6 +28,10 @@ pub struct TokenSettings {
     /// Seconds after a rotation during which the rotated token still gets a successor
     /// (0: never).
     pub refresh_reuse_grace: i64,
+    /// Browser-session idle lifetime, seconds.
+    pub session_idle_ttl: i64,
+    /// Browser-session absolute lifetime, seconds.
+    pub session_ttl: i64,
 }
 
 /// Validators that accept this server's tokens for any audience (introspection and
@@ -41,6 +45,11 @@ pub struct AnyAudience {
     /// state, so that a token void today (its role lost a scope) cannot come back.
     pub signed: Validator,
 }
+
+/// Validates `id_token_hint`s: this server's ID tokens (`typ: JWT`, RS256, its issuer),
+/// for any audience.
+#[derive(Clone, Debug)]
+pub struct IdHints(pub Validator);
 
 /// The shared application state.
 #[derive(Clone, FromRef)]
@@ -56,6 +65,8 @@ pub struct AppState {
     pub metrics: Arc<crate::metrics::Metrics>,
     pub login_rate: LoginRate,
     pub login: Login,
+    /// Validates `id_token_hint` (this server's ID tokens).
+    pub id_hints: IdHints,
     /// The store itself, for start-up, the background maintenance and the tests. No
     /// handler can extract it (`skip`): handlers reach the store through the rules over
     /// it (`Accounts`, `Login`, `Throttle`, `Audit`, `Keys`).

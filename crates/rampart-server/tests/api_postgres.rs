@@ -26,6 +26,8 @@ mod admin_roles_scopes;
 mod admin_sessions;
 #[path = "api/admin_users.rs"]
 mod admin_users;
+#[path = "api/browser_signin.rs"]
+mod browser_signin;
 #[path = "api/cancellation.rs"]
 mod cancellation;
 #[path = "api/client_authentication.rs"]

@@ -11,6 +11,8 @@
 
 #[path = "store_conformance/accounts.rs"]
 mod accounts;
+#[path = "store_conformance/browser.rs"]
+mod browser;
 #[path = "api/database.rs"]
 mod database;
 #[path = "store_conformance/parity.rs"]
@@ -23,6 +25,7 @@ mod refresh;
 /// Every contract, by name.
 mod store_contracts {
     pub(crate) use crate::accounts::*;
+    pub(crate) use crate::browser::*;
     pub(crate) use crate::records::*;
     pub(crate) use crate::refresh::*;
 }
@@ -120,6 +123,8 @@ conformance!(
     within_the_grace_window_a_rotated_token_gets_a_sibling_unless_its_family_is_revoked,
     sessions_are_listed_revoked_by_family_and_by_user,
     an_authorization_code_is_redeemed_once_before_it_expires_and_purged_after,
+    browser_sessions_are_found_by_hash_touched_listed_ended_and_purged,
+    consents_are_stored_replaced_listed_and_deleted,
     signing_keys_are_listed_in_activation_order_and_retired_once,
     throttle_failures_count_restart_lock_and_purge,
     audit_events_are_listed_newest_first_filtered_paged_and_purged,

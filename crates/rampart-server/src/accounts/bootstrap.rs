@@ -31,6 +31,7 @@ pub async fn first_party_client(accounts: &Accounts, enabled: bool) -> Result<()
                     "admin".into(),
                     "openid".into(),
                     "email".into(),
+                    "offline_access".into(),
                 ],
                 audience: None,
                 disabled: !enabled,

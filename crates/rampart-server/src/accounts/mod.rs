@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod bootstrap;
+pub mod browser;
 pub mod budget;
 pub mod client_id;
 pub mod client_rules;
@@ -302,6 +303,9 @@ impl Accounts {
 
     async fn end_sessions_at(&self, user_id: Uuid, now: i64) -> Result<u64, StoreError> {
         let revoked = self.store.revoke_user_refresh(user_id, now).await;
+        // Browser sessions fail `browser::judge` by the user's stamp already; ending them
+        // keeps the admin list true.
+        self.store.end_user_browser_sessions(user_id, now).await?;
         self.access.user_changed(user_id);
         // The sessions just revoked, at once on this instance (tokens issued in this
         // very second pass the stamp; their session does not).

@@ -3,6 +3,7 @@
 mod actor;
 mod audit;
 mod clients;
+mod consents;
 pub(crate) mod openapi;
 mod roles;
 mod sessions;
@@ -23,6 +24,7 @@ pub fn router(validator: &rampart::Validator) -> Router<AppState> {
         .merge(roles::router())
         .merge(clients::router())
         .merge(sessions::router())
+        .merge(consents::router())
         .merge(audit::router())
         // Defence in depth: every handler also takes `Scoped<AdminScope>`.
         .route_layer(validator.require_scopes(["admin"]))

@@ -3,7 +3,7 @@
 
 use utoipa::OpenApi;
 
-use super::{audit, clients, roles, sessions, users};
+use super::{audit, clients, consents, roles, sessions, users};
 
 /// The `/admin/*` operations; merged into `crate::openapi::document`.
 #[derive(OpenApi)]
@@ -27,6 +27,8 @@ use super::{audit, clients, roles, sessions, users};
     sessions::list,
     sessions::revoke,
     sessions::end_all,
+    consents::list,
+    consents::revoke,
     audit::list,
 ))]
 pub(crate) struct AdminApi;

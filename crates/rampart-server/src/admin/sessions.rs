@@ -1,4 +1,7 @@
-//! `/admin/sessions`: live refresh-token families.
+//! `/admin/sessions`: live sessions, of two kinds: refresh-token families (`token`: one
+//! login through a token grant) and browser sign-in sessions (`browser`: the login
+//! page's cookie). Ending a browser session signs the browser out; the apps it signed in
+//! keep their own token sessions until those are ended too.
 
 use axum::Router;
 use axum::extract::State;
@@ -14,18 +17,25 @@ use crate::accounts::Accounts;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
-/// A live refresh-token family (one login). Times are seconds since the epoch.
+/// A live session. Times are seconds since the epoch.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[schema(as = Session)]
 pub(super) struct SessionView {
     id: Uuid,
+    /// `token` (a refresh-token family) or `browser` (a sign-in cookie).
+    kind: &'static str,
     user_id: Uuid,
     username: String,
-    client_id: String,
-    scope: String,
+    /// The client of a `token` session; `null` for a browser session.
+    client_id: Option<String>,
+    /// The scope of a `token` session; `null` for a browser session.
+    scope: Option<String>,
     created_at: i64,
     last_used_at: i64,
     expires_at: i64,
+    /// When the user last entered their password (browser sessions).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_time: Option<i64>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -50,30 +60,57 @@ async fn list(
     ApiQuery(q): ApiQuery<SessionQuery>,
 ) -> Result<ApiJson<Vec<SessionView>>, ApiError> {
     let sessions = accounts.sessions(q.user_id).await?;
-    Ok(ApiJson(
-        sessions
-            .into_iter()
-            .map(|s| SessionView {
-                id: s.family_id,
-                user_id: s.user_id,
-                username: s.username,
-                client_id: s.client_id,
-                scope: s.scope,
-                created_at: s.created_at,
-                last_used_at: s.last_used_at,
-                expires_at: s.expires_at,
-            })
-            .collect(),
-    ))
+    let mut views: Vec<SessionView> = sessions
+        .into_iter()
+        .map(|s| SessionView {
+            id: s.family_id,
+            kind: "token",
+            user_id: s.user_id,
+            username: s.username,
+            client_id: Some(s.client_id),
+            scope: Some(s.scope),
+            created_at: s.created_at,
+            last_used_at: s.last_used_at,
+            expires_at: s.expires_at,
+            auth_time: None,
+        })
+        .collect();
+    let mut names = std::collections::HashMap::new();
+    for s in accounts.browser_sessions(q.user_id).await? {
+        let username = match names.get(&s.user_id) {
+            Some(name) => String::clone(name),
+            None => {
+                let Some(user) = accounts.user(s.user_id).await? else {
+                    continue;
+                };
+                names.insert(s.user_id, user.username.clone());
+                user.username
+            }
+        };
+        views.push(SessionView {
+            id: s.id,
+            kind: "browser",
+            user_id: s.user_id,
+            username,
+            client_id: None,
+            scope: None,
+            created_at: s.created_at,
+            last_used_at: s.last_seen_at,
+            expires_at: s.expires_at,
+            auth_time: Some(s.auth_time),
+        });
+    }
+    Ok(ApiJson(views))
 }
 
-/// `DELETE /admin/sessions/{id}` — scope `admin`. Revokes the family.
+/// `DELETE /admin/sessions/{id}` — scope `admin`. Revokes the family, or ends the
+/// browser session.
 #[utoipa::path(delete, path = "/admin/sessions/{id}", operation_id = "revoke_session",
     summary = "End a session", tag = "admin",
     params(("id" = Uuid, Path, description = "The session (refresh-token family) id")),
     security(("oauth2" = ["admin"])),
     responses(
-        (status = 204, description = "Revoked: every refresh token of the family stops working"),
+        (status = 204, description = "Ended: every refresh token of the family stops working, or the browser is signed out"),
         (status = 404, response = crate::openapi::schemas::NotFound),
         (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]
@@ -84,7 +121,7 @@ async fn revoke(
     ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound("session"))?;
-    if accounts.revoke_session(id).await? == 0 {
+    if accounts.revoke_session(id).await? == 0 && !accounts.end_browser_session(id).await? {
         return Err(ApiError::NotFound("session"));
     }
     actor
@@ -106,7 +143,7 @@ async fn revoke(
     params(("id" = Uuid, Path, description = "The user's id")),
     security(("oauth2" = ["admin"])),
     responses(
-        (status = 204, description = "Ended: the user must log in again"),
+        (status = 204, description = "Ended: the user must log in again, in every app and browser"),
         (status = 404, response = crate::openapi::schemas::NotFound),
         (status = 503, response = crate::openapi::schemas::Unavailable),
     ))]

@@ -43,6 +43,12 @@ pub enum Kind {
     PasswordChanged,
     AdminChange,
     KeyRotated,
+    /// A user allowed a client scopes on the consent page.
+    ConsentGranted,
+    /// A user denied a client on the consent page.
+    ConsentDenied,
+    /// A browser session ended by the user (RP-initiated logout).
+    Logout,
 }
 
 impl Kind {
@@ -60,6 +66,9 @@ impl Kind {
             Self::PasswordChanged => "password_changed",
             Self::AdminChange => "admin_change",
             Self::KeyRotated => "key_rotated",
+            Self::ConsentGranted => "consent_granted",
+            Self::ConsentDenied => "consent_denied",
+            Self::Logout => "logout",
         }
     }
 }

@@ -8,6 +8,12 @@
 //! it, it signs; the old key stays in the JWKS until every token it signed has expired.
 //! Every instance reloads the key table every [`RELOAD_EVERY`]; a rotation started by the
 //! CLI or another instance is therefore seen within that delay.
+//!
+//! Two purposes share the ring: access tokens are signed with the configured algorithm,
+//! ID tokens always with RS256 (OIDC Core §15.1: every relying party supports it). When
+//! the configured algorithm is not RS256, the RS256 key is made at its first use (an
+//! installation that never signs anyone in to a web app does not pay for RSA), published
+//! at once, and rotated with the others.
 
 pub mod seal;
 
@@ -74,7 +80,12 @@ pub struct Keys {
     settings: KeySettings,
     ring: Arc<ArcSwap<Ring>>,
     handle: KeySetHandle,
+    /// Serialises the lazy creation of the ID-token key within this instance.
+    id_key_lock: Arc<tokio::sync::Mutex<()>>,
 }
+
+/// The algorithm of ID tokens (OIDC Core §15.1).
+pub const ID_TOKEN_ALG: Algorithm = Algorithm::RS256;
 
 fn context(kid: &str, alg: &str) -> String {
     format!("rampart-signing-key/{kid}/{alg}")
@@ -95,6 +106,7 @@ impl Keys {
             settings,
             ring: Arc::new(ArcSwap::from_pointee(Ring::default())),
             handle: KeySetHandle::new(KeySet::default()),
+            id_key_lock: Arc::new(tokio::sync::Mutex::new(())),
         };
         if keys.store.list_keys().await?.is_empty() {
             let now = keys.clock.now();
@@ -105,7 +117,15 @@ impl Keys {
     }
 
     async fn insert_new(&self, activates_at: i64) -> Result<SigningKey, KeyError> {
-        let alg = self.settings.algorithm;
+        self.insert_new_of(self.settings.algorithm, activates_at)
+            .await
+    }
+
+    async fn insert_new_of(
+        &self,
+        alg: Algorithm,
+        activates_at: i64,
+    ) -> Result<SigningKey, KeyError> {
         let key = tokio::task::spawn_blocking(move || SigningKey::generate(alg))
             .await
             .map_err(|e| KeyError::Signing(e.to_string()))?
@@ -189,16 +209,43 @@ impl Keys {
         })
     }
 
-    /// The key to sign with now: the most recently activated, unretired key.
+    /// The key to sign access tokens with now: the most recently activated, unretired key
+    /// of the configured algorithm.
     pub fn active(&self) -> Result<SigningKey, KeyError> {
+        self.active_of(self.settings.algorithm)
+            .ok_or(KeyError::NoActiveKey)
+    }
+
+    fn active_of(&self, alg: Algorithm) -> Option<SigningKey> {
         let now = self.clock.now();
         let ring = self.ring.load();
         ring.keys
             .iter()
-            .filter(|k| k.activates_at <= now && k.retired_at.is_none_or(|r| r > now))
+            .filter(|k| {
+                k.key.algorithm() == alg
+                    && k.activates_at <= now
+                    && k.retired_at.is_none_or(|r| r > now)
+            })
             .max_by_key(|k| k.activates_at)
             .map(|k| k.key.clone())
-            .ok_or(KeyError::NoActiveKey)
+    }
+
+    /// The key to sign ID tokens with ([`ID_TOKEN_ALG`]), made and published now if there
+    /// is none yet.
+    pub async fn id_token_key(&self) -> Result<SigningKey, KeyError> {
+        if let Some(key) = self.active_of(ID_TOKEN_ALG) {
+            return Ok(key);
+        }
+        let _one = self.id_key_lock.lock().await;
+        // Another instance may have made one meanwhile.
+        self.reload().await?;
+        if let Some(key) = self.active_of(ID_TOKEN_ALG) {
+            return Ok(key);
+        }
+        let key = self.insert_new_of(ID_TOKEN_ALG, self.clock.now()).await?;
+        self.reload().await?;
+        tracing::info!(kid = key.kid(), "created the RS256 key for ID tokens");
+        Ok(key)
     }
 
     /// The public JWKS document.
@@ -227,6 +274,16 @@ impl Keys {
         let ttl = i64::try_from(self.settings.access_token_ttl.as_secs()).unwrap_or(i64::MAX);
         let current = self.store.list_keys().await?;
         let key = self.insert_new(activates_at).await?;
+        // The ID-token key rotates with it when it is a separate key.
+        let configured = self.settings.algorithm.as_str();
+        let id_alg = ID_TOKEN_ALG.as_str();
+        if configured != id_alg
+            && current
+                .iter()
+                .any(|k| k.alg == id_alg && k.retired_at.is_none())
+        {
+            self.insert_new_of(ID_TOKEN_ALG, activates_at).await?;
+        }
         // Retire every older key when the new one takes over; keep it published until
         // the last token it can have signed has expired (plus validator leeway).
         for old in current.iter().filter(|k| k.retired_at.is_none()) {

@@ -21,24 +21,91 @@ pub async fn metadata(
     State(settings): State<Arc<TokenSettings>>,
     State(accounts): State<Accounts>,
 ) -> Response {
-    let issuer = settings.issuer.trim_end_matches('/');
-    let scopes: Vec<Value> = match accounts.scopes().await {
-        Ok(scopes) => scopes.into_iter().map(|s| Value::String(s.name)).collect(),
+    let scopes = scope_names(&accounts).await;
+    cached(document(&settings.issuer, scopes, false))
+}
+
+/// `GET /.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §3): the RFC
+/// 8414 document plus what OIDC requires, the same values wherever the two overlap.
+#[utoipa::path(get, path = "/.well-known/openid-configuration", operation_id = "openid_configuration",
+    summary = "OpenID Provider metadata", tag = "oauth",
+    responses((status = 200, description = "OpenID Connect Discovery 1.0 provider metadata", body = crate::openapi::schemas::ServerMetadata,
+        headers(("Cache-Control" = String, description = "`public, max-age=3600`")))))]
+pub async fn openid_configuration(
+    State(settings): State<Arc<TokenSettings>>,
+    State(accounts): State<Accounts>,
+) -> Response {
+    let scopes = scope_names(&accounts).await;
+    cached(document(&settings.issuer, scopes, true))
+}
+
+async fn scope_names(accounts: &Accounts) -> Vec<String> {
+    match accounts.scopes().await {
+        Ok(scopes) => scopes.into_iter().map(|s| s.name).collect(),
         Err(_) => Vec::new(),
-    };
-    let body = json!({
-        "issuer": settings.issuer,
+    }
+}
+
+/// The metadata document; `oidc` adds the OpenID Provider fields. Pure.
+pub fn document(issuer_url: &str, scopes: Vec<String>, oidc: bool) -> Value {
+    let issuer = issuer_url.trim_end_matches('/');
+    let mut body = json!({
+        "issuer": issuer_url,
+        "authorization_endpoint": format!("{issuer}/oauth/authorize"),
         "token_endpoint": format!("{issuer}/oauth/token"),
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
         "revocation_endpoint": format!("{issuer}/oauth/revoke"),
         "introspection_endpoint": format!("{issuer}/oauth/introspect"),
-        "grant_types_supported": ["password", "refresh_token", "client_credentials"],
-        "response_types_supported": [],
+        "userinfo_endpoint": format!("{issuer}/userinfo"),
+        "end_session_endpoint": format!("{issuer}/logout"),
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials", "password"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
+        "authorization_response_iss_parameter_supported": true,
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": scopes,
+        "prompt_values_supported": ["none", "login", "consent", "select_account"],
     });
+    if oidc && let Some(map) = body.as_object_mut() {
+        for (name, value) in [
+            ("subject_types_supported", json!(["public"])),
+            (
+                "id_token_signing_alg_values_supported",
+                json!([crate::keys::ID_TOKEN_ALG.as_str()]),
+            ),
+            (
+                "claims_supported",
+                json!([
+                    "iss",
+                    "sub",
+                    "aud",
+                    "exp",
+                    "iat",
+                    "auth_time",
+                    "nonce",
+                    "azp",
+                    "at_hash",
+                    "sid",
+                    "name",
+                    "preferred_username",
+                    "email",
+                    "email_verified"
+                ]),
+            ),
+            ("claims_parameter_supported", json!(false)),
+            ("request_parameter_supported", json!(false)),
+            ("request_uri_parameter_supported", json!(false)),
+        ] {
+            map.insert(name.to_owned(), value);
+        }
+    }
+    body
+}
+
+fn cached(body: Value) -> Response {
     let mut response = Json(body).into_response();
     response.headers_mut().insert(
         header::CACHE_CONTROL,

@@ -49,6 +49,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/.well-known/jwks.json", get(metadata::jwks))
         .route(
+            "/.well-known/openid-configuration",
+            get(metadata::openid_configuration),
+        )
+        .route(
             "/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo_post),
         )

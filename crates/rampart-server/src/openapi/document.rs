@@ -60,6 +60,7 @@ under-scoped token.";
         crate::oauth::introspect::introspect,
         crate::oauth::metadata::metadata,
         crate::oauth::metadata::jwks,
+        crate::oauth::metadata::openid_configuration,
         crate::oauth::userinfo::userinfo,
         crate::oauth::userinfo::userinfo_post,
         crate::profile::me,

@@ -160,16 +160,37 @@ pub struct Introspection {
 pub struct ServerMetadata {
     /// Equals the tokens' `iss`.
     pub issuer: String,
+    pub authorization_endpoint: String,
     pub token_endpoint: String,
     pub jwks_uri: String,
     pub revocation_endpoint: String,
     pub introspection_endpoint: String,
+    pub userinfo_endpoint: String,
+    pub end_session_endpoint: String,
     pub grant_types_supported: Vec<String>,
     pub response_types_supported: Vec<String>,
+    pub response_modes_supported: Vec<String>,
+    /// `S256` only (RFC 7636; `plain` is refused).
+    pub code_challenge_methods_supported: Vec<String>,
+    /// RFC 9207: every authorization response carries `iss`.
+    pub authorization_response_iss_parameter_supported: bool,
     pub token_endpoint_auth_methods_supported: Vec<String>,
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
     pub introspection_endpoint_auth_methods_supported: Vec<String>,
     pub scopes_supported: Vec<String>,
+    pub prompt_values_supported: Vec<String>,
+    /// OpenID Connect Discovery only: `public`.
+    pub subject_types_supported: Option<Vec<String>>,
+    /// OpenID Connect Discovery only: `RS256` (OIDC Core §15.1).
+    pub id_token_signing_alg_values_supported: Option<Vec<String>>,
+    /// OpenID Connect Discovery only.
+    pub claims_supported: Option<Vec<String>>,
+    /// OpenID Connect Discovery only: `false`.
+    pub claims_parameter_supported: Option<bool>,
+    /// OpenID Connect Discovery only: `false`.
+    pub request_parameter_supported: Option<bool>,
+    /// OpenID Connect Discovery only: `false`.
+    pub request_uri_parameter_supported: Option<bool>,
 }
 
 /// RFC 7517 JSON Web Key Set: the public signing keys, current and recently rotated.

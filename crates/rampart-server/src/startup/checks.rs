@@ -89,6 +89,15 @@ fn csrf(
         .chain(config.cors_origins.iter().cloned())
         .chain(config.trusted_origins.iter().cloned());
     rampart::csrf::layer(origins)
+        // OIDC Core §3.1.2.1 and RP-Initiated Logout §2 let apps POST these from their
+        // own origin. Neither acts on a cross-site POST's say-so: the Lax session cookie
+        // is not sent with it (so it cannot use a session), and the logout asks first
+        // unless an ID token of the session proves the request.
+        .map(|layer| {
+            layer.with_insecure_bypass(|method, uri| {
+                method == http::Method::POST && matches!(uri.path(), "/oauth/authorize" | "/logout")
+            })
+        })
         .map_err(|e| anyhow::anyhow!("trusted_origins / cors_origins: {:?}", e.reason()))
 }
 

@@ -30,6 +30,11 @@ pub(super) fn spawn(state: AppState, audit_retention: Duration) -> tokio::task::
                     Ok(n) => tracing::info!(rows = n, "purged expired authorization codes"),
                     Err(e) => tracing::warn!(error = %e, "purging authorization codes failed"),
                 }
+                match state.accounts.purge_browser_sessions().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rows = n, "purged ended browser sessions"),
+                    Err(e) => tracing::warn!(error = %e, "purging browser sessions failed"),
+                }
             }
             state.metrics.key_reload();
             if let Err(e) = state.keys.reload().await {

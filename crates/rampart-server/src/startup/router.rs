@@ -40,6 +40,7 @@ pub(super) fn build(
     let metrics = Arc::clone(&state.metrics);
     let mut router = Router::new()
         .merge(oauth::router())
+        .merge(crate::signin::router())
         .merge(profile::router())
         .merge(admin::router(validator))
         .merge(crate::openapi::router())

@@ -69,6 +69,21 @@ pub(super) async fn build(
             .build()
             .context("building the validator")?,
     };
+    // ID tokens as `id_token_hint`: this server's, any audience, `typ: JWT`.
+    let id_hints = crate::state::IdHints(
+        Validator::builder()
+            .issuer(&issuer)
+            .key_set_handle(keys.handle())
+            .typ(rampart::token::TypPolicy::Exact("JWT".to_owned()))
+            .profile(rampart::token::Profile::PlainJwt)
+            .insecure_skip_aud()
+            .clock({
+                let clock = clock.clone();
+                move || clock.now()
+            })
+            .build()
+            .context("building the ID-token validator")?,
+    );
     let ttl = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
     let throttle = Throttle::new(
         Arc::clone(&store) as Arc<dyn ThrottleStore>,
@@ -98,6 +113,8 @@ pub(super) async fn build(
             refresh_ttl: ttl(config.refresh_token_ttl),
             refresh_idle_ttl: ttl(config.refresh_idle_ttl),
             refresh_reuse_grace: ttl(config.refresh_reuse_grace),
+            session_idle_ttl: ttl(config.session_idle_ttl),
+            session_ttl: ttl(config.session_ttl),
         }),
         denylist,
         throttle,
@@ -105,6 +122,7 @@ pub(super) async fn build(
         audit,
         metrics: Arc::clone(&metrics),
         login,
+        id_hints,
         store,
     };
     Ok(state)

@@ -3,7 +3,7 @@
 //!
 //! - `traits.rs`: the contract ([`UserStore`], [`RoleStore`], [`ClientStore`],
 //!   [`RefreshStore`], [`KeyStore`], [`ThrottleStore`], [`AuditStore`],
-//!   [`RevocationStore`], and [`Store`], all of them plus administration);
+//!   [`RevocationStore`], [`CodeStore`], [`BrowserStore`], and [`Store`], all of them plus administration);
 //! - `model.rs`: the types the rest of the server sees; `rows.rs`: the one set of row
 //!   types both backends decode, and their conversions; `error.rs`: the one
 //!   classification of database failures;
@@ -28,15 +28,15 @@ use std::sync::Arc;
 pub use error::StoreError;
 pub(crate) use error::{Failure, Retry, found, map_err};
 pub use model::{
-    AuditFilter, AuditRecord, AuthCode, AuthMethod, Client, ClientChange, Guard, Holders, Profile,
-    Redemption, RefreshToken, Role, RotateOutcome, ScopeDef, Session, StartupLock, StoredKey, User,
-    UserChange,
+    AuditFilter, AuditRecord, AuthCode, AuthMethod, BrowserSession, Client, ClientChange, Consent,
+    Guard, Holders, Profile, Redemption, RefreshToken, Role, RotateOutcome, ScopeDef, Session,
+    StartupLock, StoredKey, User, UserChange,
 };
 pub use postgres::{PostgresSettings, PostgresStore};
 pub use sqlite::SqliteStore;
 pub use traits::{
-    AuditStore, ClientStore, CodeStore, KeyStore, RefreshStore, RevocationStore, RoleStore, Store,
-    ThrottleStore, UserStore,
+    AuditStore, BrowserStore, ClientStore, CodeStore, KeyStore, RefreshStore, RevocationStore,
+    RoleStore, Store, ThrottleStore, UserStore,
 };
 
 /// The database a URL names, by its scheme.

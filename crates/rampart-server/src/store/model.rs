@@ -281,6 +281,8 @@ pub struct AuthCode {
     pub nonce: Option<String>,
     /// When the user authenticated.
     pub auth_time: i64,
+    /// The browser session the user signed in with (the ID token's `sid`).
+    pub browser_session: Option<Uuid>,
     pub created_at: i64,
     pub expires_at: i64,
     pub used_at: Option<i64>,
@@ -295,4 +297,31 @@ pub struct Redemption {
     pub family_id: Uuid,
     pub access_jti: String,
     pub access_expires_at: i64,
+}
+
+/// A signed-in browser (the session cookie's server side; the cookie value is stored only
+/// as its SHA-256 digest). Times are seconds since the epoch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrowserSession {
+    /// Public handle: the ID token's `sid`, the admin API's id.
+    pub id: Uuid,
+    pub user_id: Uuid,
+    /// When the user last entered their password in it.
+    pub auth_time: i64,
+    pub created_at: i64,
+    /// Last request seen (updated at most once a minute), for the idle lifetime.
+    pub last_seen_at: i64,
+    /// The absolute end.
+    pub expires_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+/// What a user allowed a client (the union of what they consented to so far).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    pub user_id: Uuid,
+    pub client_id: String,
+    /// Sorted scope names.
+    pub scopes: Vec<String>,
+    pub granted_at: i64,
 }

@@ -353,8 +353,8 @@ where
 }
 
 /// Columns of an authorization code, in the order of [`CodeRow`].
-pub(crate) const CODE_COLUMNS: &str = "client_id, user_id, redirect_uri, code_challenge, scope, nonce, auth_time, created_at, expires_at, \
-     used_at, family_id, access_jti, access_expires_at";
+pub(crate) const CODE_COLUMNS: &str = "client_id, user_id, redirect_uri, code_challenge, scope, nonce, auth_time, browser_session, \
+     created_at, expires_at, used_at, family_id, access_jti, access_expires_at";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct CodeRow {
@@ -365,6 +365,7 @@ pub(crate) struct CodeRow {
     scope: String,
     nonce: Option<String>,
     auth_time: i64,
+    browser_session: Option<String>,
     created_at: i64,
     expires_at: i64,
     used_at: Option<i64>,
@@ -392,10 +393,65 @@ impl TryFrom<CodeRow> for super::AuthCode {
             scope: row.scope,
             nonce: row.nonce,
             auth_time: row.auth_time,
+            browser_session: row.browser_session.as_deref().map(uuid).transpose()?,
             created_at: row.created_at,
             expires_at: row.expires_at,
             used_at: row.used_at,
             redeemed,
+        })
+    }
+}
+
+pub(crate) const BROWSER_SESSION_COLUMNS: &str =
+    "id, user_id, auth_time, created_at, last_seen_at, expires_at, ended_at";
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct BrowserSessionRow {
+    id: String,
+    user_id: String,
+    auth_time: i64,
+    created_at: i64,
+    last_seen_at: i64,
+    expires_at: i64,
+    ended_at: Option<i64>,
+}
+
+impl TryFrom<BrowserSessionRow> for super::BrowserSession {
+    type Error = StoreError;
+    fn try_from(row: BrowserSessionRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: uuid(&row.id)?,
+            user_id: uuid(&row.user_id)?,
+            auth_time: row.auth_time,
+            created_at: row.created_at,
+            last_seen_at: row.last_seen_at,
+            expires_at: row.expires_at,
+            ended_at: row.ended_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ConsentRow {
+    user_id: String,
+    client_id: String,
+    scope: String,
+    granted_at: i64,
+}
+
+impl TryFrom<ConsentRow> for super::Consent {
+    type Error = StoreError;
+    fn try_from(row: ConsentRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            user_id: uuid(&row.user_id)?,
+            client_id: row.client_id,
+            scopes: row
+                .scope
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            granted_at: row.granted_at,
         })
     }
 }

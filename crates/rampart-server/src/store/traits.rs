@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::{
-    AuditFilter, AuditRecord, AuthCode, Client, ClientChange, Guard, Profile, Redemption,
-    RefreshToken, Role, RotateOutcome, ScopeDef, Session, StartupLock, StoreError, StoredKey, User,
-    UserChange,
+    AuditFilter, AuditRecord, AuthCode, BrowserSession, Client, ClientChange, Consent, Guard,
+    Profile, Redemption, RefreshToken, Role, RotateOutcome, ScopeDef, Session, StartupLock,
+    StoreError, StoredKey, User, UserChange,
 };
 
 /// User accounts and their roles.
@@ -225,6 +225,44 @@ pub trait CodeStore: Send + Sync + 'static {
     async fn purge_codes(&self, before: i64) -> Result<u64, StoreError>;
 }
 
+/// Browser sessions (the login page's) and the consents users gave clients.
+#[async_trait]
+pub trait BrowserStore: Send + Sync + 'static {
+    /// Stores a new session under `hash` (the digest of its cookie value).
+    async fn insert_browser_session(
+        &self,
+        session: &BrowserSession,
+        hash: &[u8],
+    ) -> Result<(), StoreError>;
+    async fn browser_session_by_hash(
+        &self,
+        hash: &[u8],
+    ) -> Result<Option<BrowserSession>, StoreError>;
+    async fn browser_session(&self, id: Uuid) -> Result<Option<BrowserSession>, StoreError>;
+    /// Records activity at `now` (the idle lifetime counts from it).
+    async fn touch_browser_session(&self, id: Uuid, now: i64) -> Result<(), StoreError>;
+    /// Ends the session at `now`; `false` when it was unknown or already ended.
+    async fn end_browser_session(&self, id: Uuid, now: i64) -> Result<bool, StoreError>;
+    /// Ends every live session of `user_id`; returns how many.
+    async fn end_user_browser_sessions(&self, user_id: Uuid, now: i64) -> Result<u64, StoreError>;
+    /// Sessions not ended whose absolute end is after `now`, newest first, optionally of
+    /// one user.
+    async fn list_browser_sessions(
+        &self,
+        user_id: Option<Uuid>,
+        now: i64,
+    ) -> Result<Vec<BrowserSession>, StoreError>;
+    /// Deletes sessions that ended or expired before `before`.
+    async fn purge_browser_sessions(&self, before: i64) -> Result<u64, StoreError>;
+    async fn consent(&self, user_id: Uuid, client_id: &str) -> Result<Option<Consent>, StoreError>;
+    /// Creates or replaces the consent of (`user_id`, `client_id`).
+    async fn put_consent(&self, consent: &Consent) -> Result<(), StoreError>;
+    /// The user's consents ordered by client id.
+    async fn list_consents(&self, user_id: Uuid) -> Result<Vec<Consent>, StoreError>;
+    /// `false` when there was none.
+    async fn delete_consent(&self, user_id: Uuid, client_id: &str) -> Result<bool, StoreError>;
+}
+
 /// Everything Rampart persists, and the database's administration.
 #[async_trait]
 pub trait Store:
@@ -237,6 +275,7 @@ pub trait Store:
     + AuditStore
     + RevocationStore
     + CodeStore
+    + BrowserStore
 {
     /// Runs pending migrations.
     async fn migrate(&self) -> Result<(), StoreError>;

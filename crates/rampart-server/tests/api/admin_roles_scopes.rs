@@ -30,8 +30,15 @@ async fn a_scope_is_created_with_put_and_listed() {
         .collect();
     assert_eq!(
         names,
-        vec!["admin", "email", "notes:read", "openid", "profile"],
-        "the built-in scopes (profile, admin, OIDC's openid and email) and the new one"
+        vec![
+            "admin",
+            "email",
+            "notes:read",
+            "offline_access",
+            "openid",
+            "profile"
+        ],
+        "the built-in scopes (profile, admin, OIDC's openid, email and offline_access) and the new one"
     );
 }
 

@@ -98,6 +98,7 @@ pub(crate) struct Tokens {
     pub(crate) expires_in: i64,
     pub(crate) refresh_token: Option<String>,
     pub(crate) scope: String,
+    pub(crate) id_token: Option<String>,
 }
 
 /// A client created through the admin API; only a confidential one has a secret.
@@ -778,6 +779,7 @@ impl TestApp {
             scope: scope.to_owned(),
             nonce: None,
             auth_time: now,
+            browser_session: None,
             created_at: now,
             expires_at: now + rampart_server::accounts::codes::CODE_TTL,
             used_at: None,

@@ -20,6 +20,7 @@ mod admin_clients;
 mod admin_roles_scopes;
 mod admin_sessions;
 mod admin_users;
+mod browser_signin;
 mod cancellation;
 mod client_authentication;
 mod client_settings;

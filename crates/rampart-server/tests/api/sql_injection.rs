@@ -107,8 +107,8 @@ async fn sql_injection_payloads_change_nothing_and_leak_nothing() {
     assert_eq!(stored["description"], "'); DELETE FROM scopes; --");
     assert_eq!(
         scopes.as_array().unwrap().len(),
-        5,
-        "the four built-in scopes and the new one: none deleted"
+        6,
+        "the five built-in scopes and the new one: none deleted"
     );
 }
 

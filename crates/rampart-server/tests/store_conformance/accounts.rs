@@ -326,7 +326,10 @@ pub(crate) async fn two_admins_demoting_each_other_at_once_cannot_both_succeed(
 pub(crate) async fn scopes_are_listed_upserted_and_deleted(store: Arc<dyn Store>) {
     let seeded = store.list_scopes().await.unwrap();
     let names: Vec<&str> = seeded.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, ["admin", "email", "openid", "profile"]);
+    assert_eq!(
+        names,
+        ["admin", "email", "offline_access", "openid", "profile"]
+    );
     assert!(seeded.iter().any(|s| s.name == "profile" && s.is_default));
     assert!(
         seeded.iter().all(|s| s.is_default == (s.name == "profile")),

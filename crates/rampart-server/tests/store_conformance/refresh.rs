@@ -459,6 +459,7 @@ pub(crate) async fn an_authorization_code_is_redeemed_once_before_it_expires_and
         scope: "profile".to_owned(),
         nonce: Some("n-0S6_WzA2Mj".to_owned()),
         auth_time: 90,
+        browser_session: None,
         created_at: 100,
         expires_at: 160,
         used_at: None,

@@ -143,9 +143,29 @@ pub(super) async fn grant(
         &redemption.access_jti,
     )?;
     let scope = issue::join(&granted);
-    let refresh_token =
+    let openid = granted.contains("openid");
+    let refresh_token = if wants_refresh(openid, granted.contains("offline_access")) {
         super::refresh_token_for(state, &client.client, user.id, &scope, redemption.family_id)
-            .await?;
+            .await?
+    } else {
+        None
+    };
+    let id_token = if openid {
+        let sign_in = issue::SignIn {
+            user_id: user.id,
+            auth_time: code.auth_time,
+            nonce: code.nonce.as_deref(),
+            browser_session: code.browser_session,
+        };
+        Some(
+            state
+                .issuer
+                .id_token(&client.client, sign_in, &access_token)
+                .await?,
+        )
+    } else {
+        None
+    };
     state
         .audit
         .record(
@@ -163,7 +183,16 @@ pub(super) async fn grant(
         expires_in,
         refresh_token,
         scope,
+        id_token,
     })
+}
+
+/// Whether the code's redemption may start a refresh-token session (the client must
+/// also hold the `refresh_token` grant). OIDC Core §11: a sign-in (`openid`) gets a
+/// refresh token only when `offline_access` was granted; a plain OAuth authorization
+/// gets one as the password grant does. Pure.
+pub fn wants_refresh(openid: bool, offline_access: bool) -> bool {
+    !openid || offline_access
 }
 
 /// A code came a second time: ends the session its first redemption started and
@@ -200,6 +229,24 @@ async fn revoke_first_use(
 mod tests {
     use super::*;
 
+    #[test]
+    fn refresh_tokens_by_scope() {
+        let cases = [
+            ("plain OAuth", false, false, true),
+            ("sign-in without offline_access", true, false, false),
+            ("sign-in with offline_access", true, true, true),
+            (
+                "offline_access without openid is plain OAuth",
+                false,
+                true,
+                true,
+            ),
+        ];
+        for (name, openid, offline, expected) in cases {
+            assert_eq!(wants_refresh(openid, offline), expected, "{name}");
+        }
+    }
+
     // RFC 7636 Appendix B.
     const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
@@ -213,6 +260,7 @@ mod tests {
             scope: "profile".into(),
             nonce: None,
             auth_time: 100,
+            browser_session: None,
             created_at: 100,
             expires_at: 160,
             used_at: None,

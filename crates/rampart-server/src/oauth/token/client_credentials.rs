@@ -60,5 +60,6 @@ pub(super) async fn grant(
         expires_in,
         refresh_token: None,
         scope: issue::join(&granted),
+        id_token: None,
     })
 }

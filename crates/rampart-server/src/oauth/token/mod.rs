@@ -39,6 +39,9 @@ pub struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
     pub scope: String,
+    /// OIDC Core §3.1.3.3: with scope `openid` in the authorization-code flow.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 impl IntoResponse for TokenResponse {

@@ -88,5 +88,6 @@ pub(super) async fn grant(
         expires_in,
         refresh_token,
         scope,
+        id_token: None,
     })
 }

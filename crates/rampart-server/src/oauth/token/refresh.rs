@@ -121,5 +121,6 @@ pub(super) async fn grant(
         expires_in,
         refresh_token: Some(next_value),
         scope: issue::join(&granted),
+        id_token: None,
     })
 }

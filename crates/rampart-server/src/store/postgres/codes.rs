@@ -11,10 +11,11 @@ use crate::store::{AuthCode, CodeStore, Redemption, Retry, StoreError};
 impl CodeStore for PostgresStore {
     async fn insert_code(&self, code: &AuthCode, hash: &[u8]) -> Result<(), StoreError> {
         let user_id = code.user_id.to_string();
+        let browser_session = code.browser_session.map(|s| s.to_string());
         run(Retry::RolledBack, || {
             sqlx::query(
                 "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, code_challenge, scope, nonce, \
-                   auth_time, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                   auth_time, browser_session, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
             )
             .bind(hash)
             .bind(&code.client_id)
@@ -24,6 +25,7 @@ impl CodeStore for PostgresStore {
             .bind(&code.scope)
             .bind(&code.nonce)
             .bind(code.auth_time)
+            .bind(&browser_session)
             .bind(code.created_at)
             .bind(code.expires_at)
             .execute(&self.pool)

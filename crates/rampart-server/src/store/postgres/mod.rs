@@ -25,6 +25,7 @@
 //! One file per entity group (`users.rs`, `roles.rs`, …), each SQL only.
 
 mod audit;
+mod browser;
 mod clients;
 mod codes;
 mod keys;

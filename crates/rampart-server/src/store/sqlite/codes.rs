@@ -12,7 +12,7 @@ impl CodeStore for SqliteStore {
         let (code, hash) = (code.clone(), hash.to_vec());
         self.execute(
             "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, code_challenge, scope, nonce, \
-               auth_time, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               auth_time, browser_session, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             move |q| {
                 q.bind(hash)
                     .bind(code.client_id)
@@ -22,6 +22,7 @@ impl CodeStore for SqliteStore {
                     .bind(code.scope)
                     .bind(code.nonce)
                     .bind(code.auth_time)
+                    .bind(code.browser_session.map(|s| s.to_string()))
                     .bind(code.created_at)
                     .bind(code.expires_at)
             },

@@ -13,6 +13,7 @@
 //! `SqliteStore::reader`.
 
 mod audit;
+mod browser;
 mod clients;
 mod codes;
 mod keys;
