@@ -8,7 +8,7 @@ venv=${RAMPART_PY_VENV:-/tmp/rampart-ci-venv}
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
-"$venv/bin/pip" install -q --disable-pip-version-check requests requests-oauthlib authlib "pyjwt[crypto]"
+"$venv/bin/pip" install -q --disable-pip-version-check requests requests-oauthlib authlib "pyjwt[crypto]" flask
 
 cargo build -q -p rampart-server
 work=$(mktemp -d)
@@ -25,3 +25,8 @@ for _ in $(seq 1 100); do
 done
 REQUESTS_CA_BUNDLE="$work/data/dev-cert.pem" RAMPART_URL="https://localhost:$port" RAMPART_CA="$work/data/dev-cert.pem" \
   "$venv/bin/python" .ci/interop.py || { echo "--- server log"; tail -50 "$work/server.log"; exit 1; }
+# OpenID Connect relying parties: the README's authlib + Flask app, and authlib's own ID
+# token checks (.ci/oidc_rp.py).
+REQUESTS_CA_BUNDLE="$work/data/dev-cert.pem" RAMPART_URL="https://localhost:$port" RAMPART_CA="$work/data/dev-cert.pem" \
+  ADMIN_PASSWORD="$RAMPART_BOOTSTRAP_ADMIN_PASSWORD" \
+  "$venv/bin/python" .ci/oidc_rp.py || { echo "--- server log"; tail -50 "$work/server.log"; exit 1; }

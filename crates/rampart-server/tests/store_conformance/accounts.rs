@@ -346,13 +346,13 @@ pub(crate) async fn scopes_are_listed_upserted_and_deleted(store: Arc<dyn Store>
     read.is_default = true;
     store.upsert_scope(&read).await.unwrap();
     let listed = store.list_scopes().await.unwrap();
-    assert_eq!(listed.len(), 5);
+    assert_eq!(listed.len(), 6);
     assert!(listed.contains(&read), "{listed:?}");
 
     store.delete_scope("read").await.unwrap();
     let again = store.delete_scope("read").await;
     assert!(matches!(again, Err(StoreError::NotFound)), "{again:?}");
-    assert_eq!(store.list_scopes().await.unwrap().len(), 4);
+    assert_eq!(store.list_scopes().await.unwrap().len(), 5);
 }
 
 pub(crate) async fn roles_are_created_with_their_scopes_replaced_and_deleted(
