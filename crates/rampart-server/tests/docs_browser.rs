@@ -3,7 +3,10 @@
 //! open `/docs`, Authorize with the oauth2 password flow (client `first-party`), "Try it
 //! out" on `GET /users/me`, and find the 200 body in the page. Screenshots go to
 //! `target/docs-browser/`. A second test (`tests/browser/csrf.mjs`) sends cross-site
-//! requests from another site in the same browser and expects every one refused.
+//! requests from another site in the same browser and expects every one refused. A
+//! third (`tests/browser/signin.mjs`) signs in to a small relying party built on
+//! openid-client through the login and consent pages, and logs out; its screenshots of
+//! the login and consent pages go to `target/signin-browser/`.
 //!
 //! Needs `chromium`, `node` and `npm ci --prefix crates/rampart-server/tests/browser`;
 //! `.ci/run` installs them. Without them the test fails and says what to install.
@@ -64,6 +67,15 @@ async fn start_server() -> (tempfile::TempDir, u16, String) {
     let dir = tempfile::tempdir().unwrap();
     let password = format!("browser-{}", uuid::Uuid::new_v4());
     let mut config = Config::for_tests(dir.path());
+    // The issuer must be the URL the browser and the relying party use: a port picked
+    // now (the gap until the server binds it is a test-only race on loopback).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    config.https_addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    config.public_url = format!("https://localhost:{port}");
     config.tls_mode = TlsMode::Native;
     config.dev = true;
     config.bootstrap_admin_password = Some(SecretString::from(password.clone()));
@@ -176,5 +188,56 @@ async fn cross_site_requests_from_a_real_browser_are_refused() {
         "cross-site fetch (no-cors) POST /oauth/token -> 403",
     ] {
         assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
+    }
+}
+
+/// Issue 17's real-browser run: an openid-client relying party → the login page (a wrong
+/// password, then the right one) → consent → the callback (code, PKCE, ID token checked by
+/// openid-client) → /userinfo → RP-initiated logout → the login page again.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_relying_party_signs_a_user_in_through_the_login_and_consent_pages_and_out() {
+    let (dir, port, password) = start_server().await;
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let out = tmp.parent().unwrap_or(tmp).join("signin-browser");
+    std::fs::create_dir_all(&out).unwrap();
+    for name in [
+        "login.png",
+        "login-320.png",
+        "consent.png",
+        "signin-failure.png",
+    ] {
+        let _ = std::fs::remove_file(out.join(name));
+    }
+
+    let mut node = std::process::Command::new("node");
+    node.arg(browser_dir().join("signin.mjs"))
+        .env("RAMPART_URL", format!("https://localhost:{port}"))
+        .env("RAMPART_PASSWORD", &password)
+        .env("NODE_EXTRA_CA_CERTS", dir.path().join("dev-cert.pem"))
+        .env("CHROMIUM", CHROMIUM)
+        .env("OUT_DIR", &out);
+    let output = run_node(node).await;
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the browser run failed ({}); screenshots in {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        output.status,
+        out.display()
+    );
+    for line in [
+        "signed in through openid-client: Hello admin",
+        "RP-initiated logout -> back at the app",
+        "after logout the login page shows again",
+    ] {
+        assert!(stdout.contains(line), "missing {line:?} in\n{stdout}");
+    }
+    for name in ["login.png", "login-320.png", "consent.png"] {
+        assert!(
+            std::fs::metadata(out.join(name)).is_ok_and(|m| m.len() > 0),
+            "no screenshot {name} in {}",
+            out.display()
+        );
     }
 }
