@@ -128,6 +128,37 @@ async fn swagger_ui_authorizes_with_the_password_flow_and_shows_users_me() {
     );
 }
 
+/// Swagger UI's "Authorize" with the authorization-code flow and PKCE through the
+/// built-in first-party client: the login page in a popup, then a 200 from `/users/me`.
+#[tokio::test(flavor = "multi_thread")]
+async fn swagger_ui_signs_in_with_the_authorization_code_flow_and_shows_users_me() {
+    let (_dir, port, password) = start_server().await;
+    let out = output_dir();
+    std::fs::create_dir_all(&out).unwrap();
+
+    let mut node = std::process::Command::new("node");
+    node.arg(browser_dir().join("docs_code.mjs"))
+        .env("RAMPART_URL", format!("https://localhost:{port}"))
+        .env("RAMPART_USERNAME", "admin")
+        .env("RAMPART_PASSWORD", &password)
+        .env("CHROMIUM", CHROMIUM)
+        .env("OUT_DIR", &out);
+    let output = run_node(node).await;
+
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the browser run failed ({}); screenshots in {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        output.status,
+        out.display()
+    );
+    assert!(
+        stdout.contains("authorization code flow: GET /users/me -> 200"),
+        "{stdout}"
+    );
+}
+
 /// The attacker's site for the cross-site test: another origin (plain HTTP on 127.0.0.1,
 /// while the token server is `https://localhost`) whose pages send the token server a
 /// password-grant POST with real credentials, by form and by script.

@@ -59,8 +59,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use utoipa::openapi::path::{HttpMethod, Operation};
 use utoipa::openapi::security::{
-    Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes, SecurityRequirement,
-    SecurityScheme,
+    AuthorizationCode, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Password, Scopes,
+    SecurityRequirement, SecurityScheme,
 };
 use utoipa::openapi::{OpenApi, RefOr, Response};
 use utoipa::{Modify, PartialSchema, ToSchema};
@@ -95,6 +95,7 @@ pub struct BearerErrorBody {
 #[derive(Debug, Clone)]
 pub struct SecurityAddon {
     token_url: Option<Cow<'static, str>>,
+    authorization_url: Option<Cow<'static, str>>,
     scopes: &'static [(&'static str, &'static str)],
     more_scopes: Vec<(String, String)>,
     error_responses: bool,
@@ -105,6 +106,7 @@ impl SecurityAddon {
     pub const fn bearer() -> Self {
         Self {
             token_url: None,
+            authorization_url: None,
             scopes: &[],
             more_scopes: Vec::new(),
             error_responses: true,
@@ -116,6 +118,7 @@ impl SecurityAddon {
     pub const fn password_flow(token_url: &'static str) -> Self {
         Self {
             token_url: Some(Cow::Borrowed(token_url)),
+            authorization_url: None,
             scopes: &[],
             more_scopes: Vec::new(),
             error_responses: true,
@@ -128,6 +131,14 @@ impl SecurityAddon {
             token_url: Some(Cow::Owned(token_url.into())),
             ..Self::bearer()
         }
+    }
+
+    /// Also offers the authorization-code flow (RFC 6749 §4.1) at `authorization_url`,
+    /// beside the password flow, with the same token URL and scopes (Swagger UI adds PKCE
+    /// when configured to). No effect without a token URL.
+    pub fn with_authorization_code(mut self, authorization_url: impl Into<String>) -> Self {
+        self.authorization_url = Some(Cow::Owned(authorization_url.into()));
+        self
     }
 
     /// Every scope the service knows, `(name, description)`; shown by "Authorize".
@@ -206,16 +217,33 @@ impl Modify for SecurityAddon {
                     .entry(scope)
                     .or_insert_with(|| format!("Required by {}", operations.join(", ")));
             }
+            let mut flows = Vec::with_capacity(2);
+            let mut description = String::new();
+            if let Some(authorization_url) = &self.authorization_url {
+                flows.push(Flow::AuthorizationCode(AuthorizationCode::new(
+                    authorization_url.as_ref(),
+                    token_url.as_ref(),
+                    Scopes::from_iter(scopes.clone()),
+                )));
+                description.push_str(
+                    "OAuth 2.0 authorization code grant with PKCE (RFC 6749 §4.1, RFC 7636): \
+                     sign in on the authorization server's page. ",
+                );
+            }
+            flows.push(Flow::Password(Password::new(
+                token_url.as_ref(),
+                Scopes::from_iter(scopes),
+            )));
+            description.push_str(
+                "OAuth 2.0 resource owner password credentials grant (RFC 6749 §4.3): \
+                 log in with a username and password; the token endpoint returns a bearer \
+                 access token.",
+            );
             components.security_schemes.insert(
                 OAUTH2.to_owned(),
                 RefOr::T(SecurityScheme::OAuth2(OAuth2::with_description(
-                    [Flow::Password(Password::new(
-                        token_url.as_ref(),
-                        Scopes::from_iter(scopes),
-                    ))],
-                    "OAuth 2.0 resource owner password credentials grant (RFC 6749 §4.3): \
-                     log in with a username and password; the token endpoint returns a bearer \
-                     access token.",
+                    flows,
+                    description,
                 ))),
             );
         }
@@ -449,6 +477,26 @@ mod tests {
             &json["components"]["securitySchemes"]["oauth2"]["flows"]["password"]["scopes"];
         assert_eq!(scopes["profile"], "Your profile");
         assert_eq!(scopes["notes:read"], "Required by GET /notes");
+    }
+
+    #[test]
+    fn the_authorization_code_flow_is_offered_beside_the_password_flow() {
+        let mut api = api(secured(requirements::<NotesRead>()));
+        SecurityAddon::password_flow("/oauth/token")
+            .with_authorization_code("/oauth/authorize")
+            .modify(&mut api);
+        let json = serde_json::to_value(&api).unwrap();
+        let flows = &json["components"]["securitySchemes"]["oauth2"]["flows"];
+        assert_eq!(
+            flows["authorizationCode"]["authorizationUrl"],
+            "/oauth/authorize"
+        );
+        assert_eq!(flows["authorizationCode"]["tokenUrl"], "/oauth/token");
+        assert_eq!(
+            flows["authorizationCode"]["scopes"]["notes:read"],
+            "Required by GET /notes"
+        );
+        assert_eq!(flows["password"]["tokenUrl"], "/oauth/token");
     }
 
     #[test]

@@ -537,6 +537,9 @@ impl Accounts {
             .client(id)
             .await?
             .ok_or(AccountError::NotFound("client"))?;
+        if let Some(grants) = &mut change.grants {
+            *grants = dedup(grants);
+        }
         if let Some(scopes) = &mut change.scopes {
             *scopes = dedup(scopes);
             self.check_scopes_exist(scopes).await?;
@@ -606,6 +609,7 @@ fn dedup_keeping_order(items: &[String]) -> Vec<String> {
 fn apply(client: &mut Client, change: &ClientChange) {
     let ClientChange {
         disabled,
+        grants,
         scopes,
         redirect_uris,
         post_logout_redirect_uris,
@@ -615,6 +619,7 @@ fn apply(client: &mut Client, change: &ClientChange) {
         refresh_token_ttl,
     } = change.clone();
     client.disabled = disabled.unwrap_or(client.disabled);
+    client.grants = grants.unwrap_or_else(|| client.grants.clone());
     client.scopes = scopes.unwrap_or_else(|| client.scopes.clone());
     client.redirect_uris = redirect_uris.unwrap_or_else(|| client.redirect_uris.clone());
     client.post_logout_redirect_uris =

@@ -231,6 +231,9 @@ async fn get_one(
 #[serde(deny_unknown_fields)]
 pub(super) struct UpdateClient {
     disabled: Option<bool>,
+    /// Replaces the grants (the same names and rules as at creation).
+    #[schema(value_type = Option<Vec<crate::openapi::schemas::GrantType>>, min_items = 1)]
+    grants: Option<Vec<String>>,
     #[schema(value_type = Option<Vec<crate::openapi::fields::ScopeName>>)]
     scopes: Option<Vec<String>>,
     #[schema(max_items = 20)]
@@ -275,6 +278,7 @@ async fn update(
         .ok_or(ApiError::NotFound("client"))?;
     let change = ClientChange {
         disabled: body.disabled,
+        grants: body.grants,
         scopes: body.scopes,
         redirect_uris: body.redirect_uris,
         post_logout_redirect_uris: body.post_logout_redirect_uris,

@@ -135,7 +135,9 @@ static PATHS: LazyLock<Document> = LazyLock::new(|| {
 pub fn document(scopes: impl IntoIterator<Item = (String, String)>) -> Document {
     let mut api = PATHS.clone();
     let addon = scopes.into_iter().fold(
-        SecurityAddon::password_flow(TOKEN_PATH).scopes(BUILT_IN_SCOPES),
+        SecurityAddon::password_flow(TOKEN_PATH)
+            .with_authorization_code("/oauth/authorize")
+            .scopes(BUILT_IN_SCOPES),
         |addon, (name, description)| addon.with_scope(name, description),
     );
     addon.modify(&mut api);

@@ -23,8 +23,9 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
     form-action 'none'; frame-ancestors 'none'";
 
 /// The UI's configuration, rendered into `swagger-initializer.js`: the document at
-/// `/openapi.json`, "Authorize" prefilled with the first-party public client (the
-/// password flow then sends `Authorization: Basic base64("first-party:")`, which the
+/// `/openapi.json`, "Authorize" prefilled with the first-party public client for both
+/// flows (authorization code with PKCE through the login page, whose redirect
+/// `/docs/oauth2-redirect.html` the client registers at start-up; the password flow sends `Authorization: Basic base64("first-party:")`, which the
 /// token endpoint takes as identification of a public client), and no call to the
 /// public validator badge service.
 static CONFIG: LazyLock<Arc<Config<'static>>> = LazyLock::new(|| {
@@ -33,7 +34,10 @@ static CONFIG: LazyLock<Arc<Config<'static>>> = LazyLock::new(|| {
             [super::OPENAPI_PATH],
             oauth::Config::new()
                 .client_id(FIRST_PARTY_CLIENT)
-                .app_name("Rampart"),
+                .app_name("Rampart")
+                // The authorization-code flow: PKCE S256, as the server requires of every
+                // client; the first-party client registers this page's redirect.
+                .use_pkce_with_authorization_code_grant(true),
         )
         .use_base_layout()
         .validator_url("none")

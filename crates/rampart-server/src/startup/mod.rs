@@ -73,7 +73,7 @@ impl Application {
             .await
             .context("waiting for other instances to finish starting")?;
         let (accounts, keys) = store::core_on(Arc::clone(&store), &config).await?;
-        bootstrap::first_party_client(&accounts, config.first_party_client)
+        bootstrap::first_party_client(&accounts, config.first_party_client, &config.public_url)
             .await
             .context("creating the first-party client")?;
         if let Some(password) =

@@ -128,6 +128,7 @@ impl AuthMethod {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientChange {
     pub disabled: Option<bool>,
+    pub grants: Option<Vec<String>>,
     pub scopes: Option<Vec<String>>,
     pub redirect_uris: Option<Vec<String>>,
     pub post_logout_redirect_uris: Option<Vec<String>>,

@@ -145,6 +145,7 @@ impl TryFrom<ClientRow> for Client {
 /// UPDATE (`None`: keep the column; each lifetime is a "set it" flag and a value).
 pub(crate) struct ChangeRow {
     pub disabled: Option<bool>,
+    pub grants: Option<String>,
     pub scopes: Option<String>,
     pub redirect_uris: Option<String>,
     pub post_logout_redirect_uris: Option<String>,
@@ -160,6 +161,7 @@ impl ChangeRow {
         let ttl = |t: Option<Option<u32>>| (t.is_some(), t.flatten().map(i64::from));
         Self {
             disabled: change.disabled,
+            grants: list(&change.grants),
             scopes: list(&change.scopes),
             redirect_uris: list(&change.redirect_uris),
             post_logout_redirect_uris: list(&change.post_logout_redirect_uris),

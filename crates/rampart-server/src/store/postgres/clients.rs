@@ -16,8 +16,9 @@ const UPDATE_CLIENT_SQL: &str = "UPDATE clients SET \
        first_party = COALESCE($5, first_party), \
        token_endpoint_auth_method = COALESCE($6, token_endpoint_auth_method), \
        access_token_ttl = CASE WHEN $7 THEN $8 ELSE access_token_ttl END, \
-       refresh_token_ttl = CASE WHEN $9 THEN $10 ELSE refresh_token_ttl END \
-     WHERE id = $11";
+       refresh_token_ttl = CASE WHEN $9 THEN $10 ELSE refresh_token_ttl END, \
+       grants = COALESCE($11, grants) \
+     WHERE id = $12";
 
 #[async_trait]
 impl ClientStore for PostgresStore {
@@ -92,6 +93,7 @@ impl ClientStore for PostgresStore {
                 .bind(row.access_token_ttl.1)
                 .bind(row.refresh_token_ttl.0)
                 .bind(row.refresh_token_ttl.1)
+                .bind(&row.grants)
                 .bind(id)
                 .execute(&self.pool)
         })

@@ -16,7 +16,8 @@ const UPDATE_CLIENT_SQL: &str = "UPDATE clients SET \
        first_party = COALESCE(?, first_party), \
        token_endpoint_auth_method = COALESCE(?, token_endpoint_auth_method), \
        access_token_ttl = CASE WHEN ? THEN ? ELSE access_token_ttl END, \
-       refresh_token_ttl = CASE WHEN ? THEN ? ELSE refresh_token_ttl END \
+       refresh_token_ttl = CASE WHEN ? THEN ? ELSE refresh_token_ttl END, \
+       grants = COALESCE(?, grants) \
      WHERE id = ?";
 
 #[async_trait]
@@ -87,6 +88,7 @@ impl ClientStore for SqliteStore {
                     .bind(row.access_token_ttl.1)
                     .bind(row.refresh_token_ttl.0)
                     .bind(row.refresh_token_ttl.1)
+                    .bind(row.grants)
                     .bind(id)
             })
             .await?,
