@@ -21,6 +21,9 @@ use all of its threads), for both Rampart targets.
 FastAPI tutorial app (uvicorn, 2 workers): GET /users/me, flood = POST /token as alice
 with wrong passwords at FLOOD_RATE.
 
+The login-form flood (issue 17) is the stuffing flood sent to the browser login page's
+POST /login instead of the password grant.
+
 Done criterion (issue 5): under flood the protected route keeps >= 50% of its idle
 throughput and its p99 stays under 3x idle.
 """
@@ -31,6 +34,7 @@ import json
 import os
 import sys
 import time
+import urllib.parse
 
 import harness as h
 
@@ -41,6 +45,12 @@ CONNECTIONS = 64
 FLOOD_CONNECTIONS = 64
 FLOOD_RATE = int(os.environ.get("BENCH_FLOOD_RATE", "1000"))
 HEAD_START = 1.5   # the flood runs this long before the measurement starts
+# The login form's authorization request (the first-party client, as Swagger UI sends it),
+# form-encoded as the form's hidden `request` field carries it.
+SIGNIN_REQUEST = urllib.parse.quote(urllib.parse.urlencode({
+    "response_type": "code", "client_id": "first-party", "redirect_uri": h.PUBLIC_URL + "/docs/oauth2-redirect.html",
+    "scope": "profile", "state": "s", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+    "code_challenge_method": "S256"}), safe="")
 
 
 def pause_ms(rate: int) -> str:
@@ -138,6 +148,10 @@ def main() -> int:
              "args": ["rampart-single-ip", str(USERS), "", pause_ms(FLOOD_RATE)], "after": restart},
             {"name": "stuffing unthrottled", "label": "flood: stuffing, random IPs, unthrottled",
              "url": ts.url, "args": ["rampart-stuffing", str(USERS), "", "0"], "after": restart},
+            # Issue 17: the same stuffing through the browser login form.
+            {"name": f"login form {FLOOD_RATE}/s", "label": f"flood: login form, random IPs, {FLOOD_RATE}/s",
+             "url": ts.url, "args": ["rampart-login-form", str(USERS), "", pause_ms(FLOOD_RATE), SIGNIN_REQUEST],
+             "after": restart},
         ]
         watch = {"token": ts.proc, "resource": rs, "fastapi": fa}
         h.log("Rampart: token server GET /users/me")
@@ -147,7 +161,7 @@ def main() -> int:
         h.log("Rampart: resource server GET /notes")
         results["rampart resource /notes"] = scenario(
             {"label": "resource /notes (ES256)", "url": rs_url + "/notes",
-             "headers": [f"Authorization: Bearer {notes_token}"]}, floods[:1], watch)
+             "headers": [f"Authorization: Bearer {notes_token}"]}, [floods[0], floods[3]], watch)
         results["token_server_peak_rss_mib"] = ts.peak_rss_mib()
 
         # The same-run baseline for the hashing CPU budget (issue 5): the stuffing flood

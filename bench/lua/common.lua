@@ -2,7 +2,7 @@
 -- line ("WRKJSON {...}") that bench/harness.py parses. Scripts that count responses set
 -- globals named in COUNTERS from their response(); thread:get() reads them back here.
 -- A script may define on_done(threads), called first.
-COUNTERS = { "ok", "failed", "starved", "s200", "s400", "s401", "s429", "s503", "sother" }
+COUNTERS = { "ok", "failed", "starved", "s200", "s400", "s401", "s429", "s503", "sother", "codes_seen" }
 
 local threads = {}
 

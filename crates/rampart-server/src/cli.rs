@@ -186,6 +186,10 @@ pub enum ClientCommand {
         /// server's --refresh-token-ttl]
         #[arg(long)]
         refresh_lifetime: Option<u32>,
+        /// Signing out of the browser (the end-session endpoint) also revokes the token
+        /// sessions this client got through it
+        #[arg(long)]
+        logout_revokes_tokens: bool,
     },
 }
 
@@ -463,6 +467,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             auth_method,
             access_lifetime,
             refresh_lifetime,
+            logout_revokes_tokens,
         }) => {
             let (accounts, _) = core(&config(&cli, false)?).await?;
             let created = accounts
@@ -478,6 +483,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     auth_method: *auth_method,
                     access_token_ttl: *access_lifetime,
                     refresh_token_ttl: *refresh_lifetime,
+                    logout_revokes_tokens: *logout_revokes_tokens,
                 })
                 .await?;
             let c = &created.client;
@@ -485,7 +491,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "action": "client.create",
                 "after": {"client_id": c.id, "name": c.name, "confidential": c.confidential, "grants": c.grants, "scopes": c.scopes, "audience": c.audience,
                           "redirect_uris": c.redirect_uris, "post_logout_redirect_uris": c.post_logout_redirect_uris, "first_party": c.first_party,
-                          "token_endpoint_auth_method": c.auth_method.as_str(), "access_token_ttl": c.access_token_ttl, "refresh_token_ttl": c.refresh_token_ttl},
+                          "token_endpoint_auth_method": c.auth_method.as_str(), "access_token_ttl": c.access_token_ttl, "refresh_token_ttl": c.refresh_token_ttl,
+                          "logout_revokes_tokens": c.logout_revokes_tokens},
             })))
             .await;
             println!("client_id: {}", created.client.id);

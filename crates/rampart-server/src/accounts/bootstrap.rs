@@ -89,6 +89,7 @@ pub async fn first_party_client(
                 auth_method: AuthMethod::None,
                 access_token_ttl: None,
                 refresh_token_ttl: None,
+                logout_revokes_tokens: false,
             };
             match accounts.store.create_client(&client).await {
                 // Another instance created it at the same moment.
@@ -166,6 +167,7 @@ mod tests {
             auth_method: AuthMethod::None,
             access_token_ttl: None,
             refresh_token_ttl: None,
+            logout_revokes_tokens: false,
         }
     }
 

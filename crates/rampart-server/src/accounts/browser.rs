@@ -181,6 +181,35 @@ impl Accounts {
             .await
     }
 
+    /// Records that browser session `session` started token session `family_id` of
+    /// `client_id`.
+    pub async fn link_family(
+        &self,
+        session: Uuid,
+        family_id: Uuid,
+        client_id: &str,
+    ) -> Result<(), StoreError> {
+        self.store.link_family(session, family_id, client_id).await
+    }
+
+    /// Ends browser session `session` and revokes the token sessions it started for
+    /// clients whose `logout_revokes_tokens` is set; returns how many it revoked.
+    pub async fn log_out(&self, session: Uuid) -> Result<u64, StoreError> {
+        self.end_browser_session(session).await?;
+        let mut revoked = 0;
+        for (family, client_id) in self.store.families_of(session).await? {
+            let revokes = self
+                .client(&client_id)
+                .await?
+                .is_some_and(|c| c.logout_revokes_tokens);
+            if revokes {
+                self.revoke_session(family).await?;
+                revoked += 1;
+            }
+        }
+        Ok(revoked)
+    }
+
     /// The consents of `user_id`.
     pub async fn consents(&self, user_id: Uuid) -> Result<Vec<Consent>, StoreError> {
         self.store.list_consents(user_id).await

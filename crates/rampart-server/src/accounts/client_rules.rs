@@ -178,6 +178,7 @@ mod tests {
             auth_method: AuthMethod::ClientSecretBasic,
             access_token_ttl: Some(300),
             refresh_token_ttl: None,
+            logout_revokes_tokens: false,
         }
     }
 

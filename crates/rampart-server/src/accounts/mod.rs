@@ -130,6 +130,8 @@ pub struct ClientSpec {
     pub auth_method: Option<AuthMethod>,
     pub access_token_ttl: Option<u32>,
     pub refresh_token_ttl: Option<u32>,
+    /// See [`Client::logout_revokes_tokens`].
+    pub logout_revokes_tokens: bool,
 }
 
 /// The account rules over a [`Store`]. The store is private: every caller goes through
@@ -512,6 +514,7 @@ impl Accounts {
                 .unwrap_or_else(|| AuthMethod::default_for(spec.confidential)),
             access_token_ttl: spec.access_token_ttl,
             refresh_token_ttl: spec.refresh_token_ttl,
+            logout_revokes_tokens: spec.logout_revokes_tokens,
         };
         client_rules::check_client(&client).map_err(|e| AccountError::Invalid(e.to_string()))?;
         self.check_scopes_exist(&client.scopes).await?;
@@ -614,6 +617,7 @@ fn apply(client: &mut Client, change: &ClientChange) {
         redirect_uris,
         post_logout_redirect_uris,
         first_party,
+        logout_revokes_tokens,
         auth_method,
         access_token_ttl,
         refresh_token_ttl,
@@ -625,6 +629,7 @@ fn apply(client: &mut Client, change: &ClientChange) {
     client.post_logout_redirect_uris =
         post_logout_redirect_uris.unwrap_or_else(|| client.post_logout_redirect_uris.clone());
     client.first_party = first_party.unwrap_or(client.first_party);
+    client.logout_revokes_tokens = logout_revokes_tokens.unwrap_or(client.logout_revokes_tokens);
     client.auth_method = auth_method.unwrap_or(client.auth_method);
     client.access_token_ttl = access_token_ttl.unwrap_or(client.access_token_ttl);
     client.refresh_token_ttl = refresh_token_ttl.unwrap_or(client.refresh_token_ttl);

@@ -70,6 +70,9 @@ pub(super) struct ClientView {
     access_token_ttl: Option<u32>,
     /// Seconds: the session's absolute lifetime.
     refresh_token_ttl: Option<u32>,
+    /// Signing out of the browser through the end-session endpoint also revokes the
+    /// refresh-token sessions this client got through that browser session.
+    logout_revokes_tokens: bool,
     /// Present only in the response that created a confidential client.
     #[serde(skip_serializing_if = "Option::is_none")]
     client_secret: Option<String>,
@@ -92,6 +95,7 @@ impl From<Client> for ClientView {
             token_endpoint_auth_method: c.auth_method.into(),
             access_token_ttl: c.access_token_ttl,
             refresh_token_ttl: c.refresh_token_ttl,
+            logout_revokes_tokens: c.logout_revokes_tokens,
             client_secret: None,
         }
     }
@@ -155,6 +159,10 @@ pub(super) struct CreateClient {
     access_token_ttl: Option<u32>,
     #[schema(minimum = 60, maximum = 31536000)]
     refresh_token_ttl: Option<u32>,
+    /// RP-initiated logout also revokes this client's token sessions of that browser
+    /// session (default false).
+    #[serde(default)]
+    logout_revokes_tokens: bool,
 }
 
 /// `POST /admin/clients` — scope `admin`. 201; a confidential client's secret is in
@@ -187,6 +195,7 @@ async fn create(
             auth_method: body.token_endpoint_auth_method.map(AuthMethod::from),
             access_token_ttl: body.access_token_ttl,
             refresh_token_ttl: body.refresh_token_ttl,
+            logout_revokes_tokens: body.logout_revokes_tokens,
         })
         .await?;
     let mut view = ClientView::from(created.client);
@@ -241,6 +250,7 @@ pub(super) struct UpdateClient {
     #[schema(max_items = 20)]
     post_logout_redirect_uris: Option<Vec<String>>,
     first_party: Option<bool>,
+    logout_revokes_tokens: Option<bool>,
     token_endpoint_auth_method: Option<TokenEndpointAuthMethod>,
     #[serde(default, deserialize_with = "super::present")]
     #[schema(minimum = 60, maximum = 86400)]
@@ -283,6 +293,7 @@ async fn update(
         redirect_uris: body.redirect_uris,
         post_logout_redirect_uris: body.post_logout_redirect_uris,
         first_party: body.first_party,
+        logout_revokes_tokens: body.logout_revokes_tokens,
         auth_method: body.token_endpoint_auth_method.map(AuthMethod::from),
         access_token_ttl: body.access_token_ttl,
         refresh_token_ttl: body.refresh_token_ttl,

@@ -161,7 +161,7 @@ impl Signin {
         request: &LogoutRequest,
     ) -> Response {
         if let Ok(Some((session, user))) = self.session(headers).await {
-            if let Err(e) = self.accounts.end_browser_session(session.id).await {
+            if let Err(e) = self.accounts.log_out(session.id).await {
                 tracing::error!(error = %e, "ending a browser session failed");
                 return pages::respond(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -359,6 +359,7 @@ mod tests {
             auth_method: crate::store::AuthMethod::None,
             access_token_ttl: None,
             refresh_token_ttl: None,
+            logout_revokes_tokens: false,
         }
     }
 

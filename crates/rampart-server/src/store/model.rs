@@ -83,6 +83,9 @@ pub struct Client {
     pub access_token_ttl: Option<u32>,
     /// This client's refresh-token (session) lifetime in seconds (`None`: the server's).
     pub refresh_token_ttl: Option<u32>,
+    /// RP-initiated logout of a browser session also revokes the refresh-token sessions
+    /// this client got through it.
+    pub logout_revokes_tokens: bool,
 }
 
 /// A client's `token_endpoint_auth_method` (RFC 7591 §2): the one way it may
@@ -133,6 +136,7 @@ pub struct ClientChange {
     pub redirect_uris: Option<Vec<String>>,
     pub post_logout_redirect_uris: Option<Vec<String>>,
     pub first_party: Option<bool>,
+    pub logout_revokes_tokens: Option<bool>,
     pub auth_method: Option<AuthMethod>,
     /// `Some(None)`: back to the server's lifetime.
     pub access_token_ttl: Option<Option<u32>>,

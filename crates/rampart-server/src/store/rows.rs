@@ -89,7 +89,8 @@ impl From<RoleRow> for Role {
 
 /// Columns of a client, in the order of [`ClientRow`].
 pub(crate) const CLIENT_COLUMNS: &str = "id, name, confidential, secret_hash, grants, scopes, audience, disabled, created_at, \
-     redirect_uris, post_logout_redirect_uris, first_party, token_endpoint_auth_method, access_token_ttl, refresh_token_ttl";
+     redirect_uris, post_logout_redirect_uris, first_party, token_endpoint_auth_method, access_token_ttl, refresh_token_ttl, \
+     logout_revokes_tokens";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ClientRow {
@@ -108,6 +109,7 @@ pub(crate) struct ClientRow {
     token_endpoint_auth_method: String,
     access_token_ttl: Option<i64>,
     refresh_token_ttl: Option<i64>,
+    logout_revokes_tokens: bool,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -137,6 +139,7 @@ impl TryFrom<ClientRow> for Client {
                 .ok_or_else(|| bad("token_endpoint_auth_method"))?,
             access_token_ttl: ttl(row.access_token_ttl)?,
             refresh_token_ttl: ttl(row.refresh_token_ttl)?,
+            logout_revokes_tokens: row.logout_revokes_tokens,
         })
     }
 }
@@ -150,6 +153,7 @@ pub(crate) struct ChangeRow {
     pub redirect_uris: Option<String>,
     pub post_logout_redirect_uris: Option<String>,
     pub first_party: Option<bool>,
+    pub logout_revokes_tokens: Option<bool>,
     pub auth_method: Option<&'static str>,
     pub access_token_ttl: (bool, Option<i64>),
     pub refresh_token_ttl: (bool, Option<i64>),
@@ -166,6 +170,7 @@ impl ChangeRow {
             redirect_uris: list(&change.redirect_uris),
             post_logout_redirect_uris: list(&change.post_logout_redirect_uris),
             first_party: change.first_party,
+            logout_revokes_tokens: change.logout_revokes_tokens,
             auth_method: change.auth_method.map(AuthMethod::as_str),
             access_token_ttl: ttl(change.access_token_ttl),
             refresh_token_ttl: ttl(change.refresh_token_ttl),
@@ -456,4 +461,13 @@ impl TryFrom<ConsentRow> for super::Consent {
             granted_at: row.granted_at,
         })
     }
+}
+
+/// (family, client) pairs as stored.
+pub(crate) fn families(
+    rows: Vec<(String, String)>,
+) -> Result<Vec<(uuid::Uuid, String)>, StoreError> {
+    rows.into_iter()
+        .map(|(family, client)| Ok((uuid(&family)?, client)))
+        .collect()
 }

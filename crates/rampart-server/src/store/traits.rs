@@ -261,6 +261,16 @@ pub trait BrowserStore: Send + Sync + 'static {
     async fn list_consents(&self, user_id: Uuid) -> Result<Vec<Consent>, StoreError>;
     /// `false` when there was none.
     async fn delete_consent(&self, user_id: Uuid, client_id: &str) -> Result<bool, StoreError>;
+    /// Records that browser session `session` started token session `family_id` of
+    /// `client_id` (by a code it issued).
+    async fn link_family(
+        &self,
+        session: Uuid,
+        family_id: Uuid,
+        client_id: &str,
+    ) -> Result<(), StoreError>;
+    /// The token sessions (family, client) browser session `session` started.
+    async fn families_of(&self, session: Uuid) -> Result<Vec<(Uuid, String)>, StoreError>;
 }
 
 /// Everything Rampart persists, and the database's administration.

@@ -910,3 +910,71 @@ async fn discovery_documents_agree_and_advertise_the_code_flow() {
     }
     let _ = ADMIN_PW;
 }
+
+#[tokio::test]
+async fn logout_revokes_the_token_sessions_of_clients_that_ask_for_it() {
+    let app = TestApp::spawn().await;
+    app.given_user("alice", &["user"]).await;
+    let strict = web_app(
+        &app,
+        json!({"first_party": true, "logout_revokes_tokens": true}),
+    )
+    .await;
+    let lenient = web_app(&app, json!({"first_party": true})).await;
+    let mut browser = Browser::new(&app);
+    let scope = [("scope", "openid offline_access")];
+    let code = sign_in_first_party(&mut browser, &strict, &scope).await;
+    let strict_tokens = tokens(exchange(&app, &strict, &code).await).await;
+    let again = browser.get(&authorize_path(&lenient.id, &scope)).await;
+    let code = query(&location(&again))["code"].clone();
+    let lenient_tokens = tokens(exchange(&app, &lenient, &code).await).await;
+
+    let path = format!(
+        "/logout?{}",
+        crate::helpers::form_body(&[("id_token_hint", &strict_tokens.id_token.clone().unwrap())])
+    );
+    let out = browser.get(&path).await;
+    assert_eq!(out.status(), StatusCode::OK, "the signed-out page");
+
+    let refused = app
+        .refresh(
+            strict_tokens.refresh_token.as_ref().unwrap(),
+            None,
+            ClientAuth::Basic(&strict.id, &strict.secret),
+        )
+        .await;
+    assert_eq!(
+        refused.status(),
+        StatusCode::BAD_REQUEST,
+        "revoked with the logout"
+    );
+    assert_eq!(
+        app.me(&strict_tokens.access_token).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "its access token too"
+    );
+    let kept = app
+        .refresh(
+            lenient_tokens.refresh_token.as_ref().unwrap(),
+            None,
+            ClientAuth::Basic(&lenient.id, &lenient.secret),
+        )
+        .await;
+    assert_eq!(
+        kept.status(),
+        StatusCode::OK,
+        "a client without the setting keeps its session"
+    );
+}
+
+/// Signs alice in for a first-party client (no consent page); returns the code.
+async fn sign_in_first_party(browser: &mut Browser<'_>, rp: &Rp, extra: &[(&str, &str)]) -> String {
+    let page = browser
+        .get(&authorize_path(&rp.id, extra))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let back = browser.submit_login(&page, "alice", USER_PW).await;
+    query(&location(&back))["code"].clone()
+}

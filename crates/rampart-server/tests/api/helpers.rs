@@ -755,6 +755,7 @@ impl TestApp {
             auth_method: AuthMethod::ClientSecretBasic,
             access_token_ttl: None,
             refresh_token_ttl: None,
+            logout_revokes_tokens: false,
         };
         self.state.store.create_client(&client).await.unwrap();
     }

@@ -41,6 +41,7 @@ pub(crate) fn client(id: &str) -> Client {
         auth_method: AuthMethod::None,
         access_token_ttl: None,
         refresh_token_ttl: None,
+        logout_revokes_tokens: false,
     }
 }
 
@@ -451,6 +452,7 @@ pub(crate) async fn clients_are_created_found_listed_changed_and_deleted(store: 
         auth_method: AuthMethod::ClientSecretPost,
         access_token_ttl: Some(300),
         refresh_token_ttl: Some(86_400),
+        logout_revokes_tokens: false,
         ..client("backend")
     };
     store.create_client(&public).await.unwrap();

@@ -121,10 +121,26 @@ pub(crate) async fn browser_sessions_are_found_by_hash_touched_listed_ended_and_
         vec![bobs.id]
     );
 
+    // The token sessions a browser session started, with their clients.
+    store.create_client(&client("web")).await.unwrap();
+    let (f1, f2) = (Uuid::from_u128(1), Uuid::from_u128(2));
+    store.link_family(second.id, f2, "web").await.unwrap();
+    store.link_family(second.id, f1, "web").await.unwrap();
+    store.link_family(second.id, f1, "web").await.unwrap();
+    assert_eq!(
+        store.families_of(second.id).await.unwrap(),
+        vec![(f1, "web".to_owned()), (f2, "web".to_owned())]
+    );
+    assert!(store.families_of(first.id).await.unwrap().is_empty());
+
     // Purged: ended or expired before the cut.
     assert_eq!(store.purge_browser_sessions(450).await.unwrap(), 1);
     assert!(store.browser_session(first.id).await.unwrap().is_none());
     assert_eq!(store.purge_browser_sessions(2000).await.unwrap(), 2);
+    assert!(
+        store.families_of(second.id).await.unwrap().is_empty(),
+        "the links go with their session"
+    );
 }
 
 pub(crate) async fn consents_are_stored_replaced_listed_and_deleted(store: Arc<dyn Store>) {

@@ -150,6 +150,12 @@ pub(super) async fn grant(
     } else {
         None
     };
+    if let (Some(_), Some(session)) = (&refresh_token, code.browser_session) {
+        // So that signing out of that browser can end this token session too.
+        accounts
+            .link_family(session, redemption.family_id, &client.client.id)
+            .await?;
+    }
     let id_token = if openid {
         let sign_in = issue::SignIn {
             user_id: user.id,

@@ -5,7 +5,9 @@ use uuid::Uuid;
 
 use super::PostgresStore;
 use super::retry::run;
-use crate::store::rows::{BROWSER_SESSION_COLUMNS, BrowserSessionRow, ConsentRow, model, models};
+use crate::store::rows::{
+    BROWSER_SESSION_COLUMNS, BrowserSessionRow, ConsentRow, families, model, models,
+};
 use crate::store::{BrowserSession, BrowserStore, Consent, Retry, StoreError};
 
 #[async_trait]
@@ -178,6 +180,40 @@ impl BrowserStore for PostgresStore {
         })
         .await?;
         models(rows)
+    }
+
+    async fn link_family(
+        &self,
+        session: Uuid,
+        family_id: Uuid,
+        client_id: &str,
+    ) -> Result<(), StoreError> {
+        let (session, family_id) = (session.to_string(), family_id.to_string());
+        run(Retry::Idempotent, || {
+            sqlx::query(
+                "INSERT INTO browser_session_families (browser_session, family_id, client_id) VALUES ($1, $2, $3) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&session)
+            .bind(&family_id)
+            .bind(client_id)
+            .execute(&self.pool)
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn families_of(&self, session: Uuid) -> Result<Vec<(Uuid, String)>, StoreError> {
+        let session = session.to_string();
+        let rows: Vec<(String, String)> = run(Retry::Idempotent, || {
+            sqlx::query_as(
+                "SELECT family_id, client_id FROM browser_session_families WHERE browser_session = $1 ORDER BY family_id",
+            )
+            .bind(&session)
+            .fetch_all(&self.pool)
+        })
+        .await?;
+        families(rows)
     }
 
     async fn delete_consent(&self, user_id: Uuid, client_id: &str) -> Result<bool, StoreError> {

@@ -17,8 +17,9 @@ const UPDATE_CLIENT_SQL: &str = "UPDATE clients SET \
        token_endpoint_auth_method = COALESCE($6, token_endpoint_auth_method), \
        access_token_ttl = CASE WHEN $7 THEN $8 ELSE access_token_ttl END, \
        refresh_token_ttl = CASE WHEN $9 THEN $10 ELSE refresh_token_ttl END, \
-       grants = COALESCE($11, grants) \
-     WHERE id = $12";
+       grants = COALESCE($11, grants), \
+       logout_revokes_tokens = COALESCE($12, logout_revokes_tokens) \
+     WHERE id = $13";
 
 #[async_trait]
 impl ClientStore for PostgresStore {
@@ -29,8 +30,9 @@ impl ClientStore for PostgresStore {
         run(Retry::RolledBack, || {
             sqlx::query(
                 "INSERT INTO clients (id, name, confidential, secret_hash, grants, scopes, audience, disabled, created_at, \
-                   redirect_uris, post_logout_redirect_uris, first_party, token_endpoint_auth_method, access_token_ttl, refresh_token_ttl) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+                   redirect_uris, post_logout_redirect_uris, first_party, token_endpoint_auth_method, access_token_ttl, refresh_token_ttl, \
+                       logout_revokes_tokens) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
             )
             .bind(&client.id)
             .bind(&client.name)
@@ -47,6 +49,7 @@ impl ClientStore for PostgresStore {
             .bind(client.auth_method.as_str())
             .bind(client.access_token_ttl.map(i64::from))
             .bind(client.refresh_token_ttl.map(i64::from))
+            .bind(client.logout_revokes_tokens)
             .execute(&self.pool)
         })
         .await
@@ -94,6 +97,7 @@ impl ClientStore for PostgresStore {
                 .bind(row.refresh_token_ttl.0)
                 .bind(row.refresh_token_ttl.1)
                 .bind(&row.grants)
+                .bind(row.logout_revokes_tokens)
                 .bind(id)
                 .execute(&self.pool)
         })

@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use uuid::Uuid;
 
 use super::SqliteStore;
-use crate::store::rows::{BROWSER_SESSION_COLUMNS, BrowserSessionRow, ConsentRow, model, models};
+use crate::store::rows::{
+    BROWSER_SESSION_COLUMNS, BrowserSessionRow, ConsentRow, families, model, models,
+};
 use crate::store::{BrowserSession, BrowserStore, Consent, StoreError, map_err};
 
 #[async_trait]
@@ -150,6 +152,37 @@ impl BrowserStore for SqliteStore {
         .await
         .map_err(map_err)?;
         models(rows)
+    }
+
+    async fn link_family(
+        &self,
+        session: Uuid,
+        family_id: Uuid,
+        client_id: &str,
+    ) -> Result<(), StoreError> {
+        let client_id = client_id.to_owned();
+        self.execute(
+            "INSERT INTO browser_session_families (browser_session, family_id, client_id) VALUES (?, ?, ?) \
+             ON CONFLICT DO NOTHING",
+            move |q| {
+                q.bind(session.to_string())
+                    .bind(family_id.to_string())
+                    .bind(client_id)
+            },
+        )
+        .await
+        .map(|_| ())
+    }
+
+    async fn families_of(&self, session: Uuid) -> Result<Vec<(Uuid, String)>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT family_id, client_id FROM browser_session_families WHERE browser_session = ? ORDER BY family_id",
+        )
+        .bind(session.to_string())
+        .fetch_all(&mut *self.read().await?)
+        .await
+        .map_err(map_err)?;
+        families(rows)
     }
 
     async fn delete_consent(&self, user_id: Uuid, client_id: &str) -> Result<bool, StoreError> {

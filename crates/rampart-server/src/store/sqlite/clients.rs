@@ -17,7 +17,8 @@ const UPDATE_CLIENT_SQL: &str = "UPDATE clients SET \
        token_endpoint_auth_method = COALESCE(?, token_endpoint_auth_method), \
        access_token_ttl = CASE WHEN ? THEN ? ELSE access_token_ttl END, \
        refresh_token_ttl = CASE WHEN ? THEN ? ELSE refresh_token_ttl END, \
-       grants = COALESCE(?, grants) \
+       grants = COALESCE(?, grants), \
+       logout_revokes_tokens = COALESCE(?, logout_revokes_tokens) \
      WHERE id = ?";
 
 #[async_trait]
@@ -28,8 +29,9 @@ impl ClientStore for SqliteStore {
             Box::pin(async move {
                 sqlx::query(
                     "INSERT INTO clients (id, name, confidential, secret_hash, grants, scopes, audience, disabled, created_at, \
-                       redirect_uris, post_logout_redirect_uris, first_party, token_endpoint_auth_method, access_token_ttl, refresh_token_ttl) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       redirect_uris, post_logout_redirect_uris, first_party, token_endpoint_auth_method, access_token_ttl, refresh_token_ttl, \
+                       logout_revokes_tokens) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 )
                 .bind(&client.id)
                 .bind(&client.name)
@@ -46,6 +48,7 @@ impl ClientStore for SqliteStore {
                 .bind(client.auth_method.as_str())
                 .bind(client.access_token_ttl.map(i64::from))
                 .bind(client.refresh_token_ttl.map(i64::from))
+                .bind(client.logout_revokes_tokens)
                 .execute(conn)
                 .await
                 .map_err(map_err)
@@ -89,6 +92,7 @@ impl ClientStore for SqliteStore {
                     .bind(row.refresh_token_ttl.0)
                     .bind(row.refresh_token_ttl.1)
                     .bind(row.grants)
+                    .bind(row.logout_revokes_tokens)
                     .bind(id)
             })
             .await?,
