@@ -181,17 +181,6 @@ impl Accounts {
             .await
     }
 
-    /// Records that browser session `session` started token session `family_id` of
-    /// `client_id`.
-    pub async fn link_family(
-        &self,
-        session: Uuid,
-        family_id: Uuid,
-        client_id: &str,
-    ) -> Result<(), StoreError> {
-        self.store.link_family(session, family_id, client_id).await
-    }
-
     /// Ends browser session `session` and revokes the token sessions it started for
     /// clients whose `logout_revokes_tokens` is set; returns how many it revoked.
     pub async fn log_out(&self, session: Uuid) -> Result<u64, StoreError> {

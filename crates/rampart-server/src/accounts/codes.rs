@@ -4,7 +4,7 @@
 
 use super::Accounts;
 use crate::secret;
-use crate::store::{AuthCode, Redemption, StoreError};
+use crate::store::{AuthCode, Redemption, SessionStart, StoreError};
 
 /// How long a code lives (RFC 6749 §4.1.2 recommends at most 10 minutes; a browser
 /// redirect and a token request take seconds).
@@ -35,6 +35,20 @@ impl Accounts {
         now: i64,
     ) -> Result<bool, StoreError> {
         self.store.redeem_code(hash, redemption, now).await
+    }
+
+    /// [`Self::redeem_code`] that also stores the session's first refresh token (`start`)
+    /// in the same transaction.
+    pub async fn redeem_code_starting(
+        &self,
+        hash: &[u8],
+        redemption: &Redemption,
+        now: i64,
+        start: &SessionStart,
+    ) -> Result<bool, StoreError> {
+        self.store
+            .redeem_code_starting(hash, redemption, now, start)
+            .await
     }
 
     /// Deletes codes expired for over an hour (a reuse within that hour is still told

@@ -30,7 +30,7 @@ pub(crate) use error::{Failure, Retry, found, map_err};
 pub use model::{
     AuditFilter, AuditRecord, AuthCode, AuthMethod, BrowserSession, Client, ClientChange, Consent,
     Guard, Holders, Profile, Redemption, RefreshToken, Role, RotateOutcome, ScopeDef, Session,
-    StartupLock, StoredKey, User, UserChange,
+    SessionStart, StartupLock, StoredKey, User, UserChange,
 };
 pub use postgres::{PostgresSettings, PostgresStore};
 pub use sqlite::SqliteStore;

@@ -330,3 +330,15 @@ pub struct Consent {
     pub scopes: Vec<String>,
     pub granted_at: i64,
 }
+
+/// The first refresh token of the session a code redemption starts, written with the
+/// redemption itself (one transaction).
+#[derive(Debug, Clone)]
+pub struct SessionStart {
+    pub token: RefreshToken,
+    /// The digest of the token's value.
+    pub hash: Vec<u8>,
+    /// The browser session whose code this is: linked so that its logout can end the
+    /// token session (see `BrowserStore::families_of`).
+    pub browser_session: Option<Uuid>,
+}

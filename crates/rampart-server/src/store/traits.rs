@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::{
     AuditFilter, AuditRecord, AuthCode, BrowserSession, Client, ClientChange, Consent, Guard,
-    Profile, Redemption, RefreshToken, Role, RotateOutcome, ScopeDef, Session, StartupLock,
-    StoreError, StoredKey, User, UserChange,
+    Profile, Redemption, RefreshToken, Role, RotateOutcome, ScopeDef, Session, SessionStart,
+    StartupLock, StoreError, StoredKey, User, UserChange,
 };
 
 /// User accounts and their roles.
@@ -221,6 +221,15 @@ pub trait CodeStore: Send + Sync + 'static {
         redemption: &Redemption,
         now: i64,
     ) -> Result<bool, StoreError>;
+    /// [`Self::redeem_code`] and, when it succeeds, `start` (the session's first refresh
+    /// token, and its link to the browser session) in the same transaction.
+    async fn redeem_code_starting(
+        &self,
+        hash: &[u8],
+        redemption: &Redemption,
+        now: i64,
+        start: &SessionStart,
+    ) -> Result<bool, StoreError>;
     /// Deletes codes that expired before `before`; returns how many.
     async fn purge_codes(&self, before: i64) -> Result<u64, StoreError>;
 }
@@ -261,14 +270,6 @@ pub trait BrowserStore: Send + Sync + 'static {
     async fn list_consents(&self, user_id: Uuid) -> Result<Vec<Consent>, StoreError>;
     /// `false` when there was none.
     async fn delete_consent(&self, user_id: Uuid, client_id: &str) -> Result<bool, StoreError>;
-    /// Records that browser session `session` started token session `family_id` of
-    /// `client_id` (by a code it issued).
-    async fn link_family(
-        &self,
-        session: Uuid,
-        family_id: Uuid,
-        client_id: &str,
-    ) -> Result<(), StoreError>;
     /// The token sessions (family, client) browser session `session` started.
     async fn families_of(&self, session: Uuid) -> Result<Vec<(Uuid, String)>, StoreError>;
 }

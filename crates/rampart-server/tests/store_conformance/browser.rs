@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use rampart_server::store::{BrowserSession, Consent, Store, StoreError};
+use rampart_server::store::{
+    AuthCode, BrowserSession, Consent, Redemption, RefreshToken, SessionStart, Store, StoreError,
+};
 use uuid::Uuid;
 
 use crate::accounts::{client, user};
@@ -124,9 +126,73 @@ pub(crate) async fn browser_sessions_are_found_by_hash_touched_listed_ended_and_
     // The token sessions a browser session started, with their clients.
     store.create_client(&client("web")).await.unwrap();
     let (f1, f2) = (Uuid::from_u128(1), Uuid::from_u128(2));
-    store.link_family(second.id, f2, "web").await.unwrap();
-    store.link_family(second.id, f1, "web").await.unwrap();
-    store.link_family(second.id, f1, "web").await.unwrap();
+    for (n, family) in [(7u8, f2), (8u8, f1)] {
+        // A code of this browser session, redeemed with its session's first token.
+        let code = AuthCode {
+            client_id: "web".to_owned(),
+            user_id: alice.id,
+            redirect_uri: "https://web.example/cb".to_owned(),
+            code_challenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".to_owned(),
+            scope: "openid offline_access".to_owned(),
+            nonce: None,
+            auth_time: 200,
+            browser_session: Some(second.id),
+            created_at: 200,
+            expires_at: 260,
+            used_at: None,
+            redeemed: None,
+        };
+        let code_hash = vec![n; 32];
+        store.insert_code(&code, &code_hash).await.unwrap();
+        let start = SessionStart {
+            token: RefreshToken {
+                id: Uuid::new_v4(),
+                family_id: family,
+                user_id: alice.id,
+                client_id: "web".to_owned(),
+                scope: "openid offline_access".to_owned(),
+                created_at: 210,
+                expires_at: 5000,
+                idle_expires_at: 5000,
+                used_at: None,
+                revoked_at: None,
+            },
+            hash: vec![n + 100; 32],
+            browser_session: Some(second.id),
+        };
+        let redemption = Redemption {
+            family_id: family,
+            access_jti: format!("jti-{n}"),
+            access_expires_at: 1000,
+        };
+        assert!(
+            store
+                .redeem_code_starting(&code_hash, &redemption, 210, &start)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store.refresh_by_hash(&start.hash).await.unwrap().is_some(),
+            "the token is stored with the redemption"
+        );
+        // A second redemption stores nothing.
+        let again = SessionStart {
+            hash: vec![n + 150; 32],
+            token: RefreshToken {
+                id: Uuid::new_v4(),
+                family_id: Uuid::new_v4(),
+                ..start.token.clone()
+            },
+            ..start.clone()
+        };
+        assert!(
+            !store
+                .redeem_code_starting(&code_hash, &redemption, 211, &again)
+                .await
+                .unwrap()
+        );
+        assert!(store.refresh_by_hash(&again.hash).await.unwrap().is_none());
+    }
     assert_eq!(
         store.families_of(second.id).await.unwrap(),
         vec![(f1, "web".to_owned()), (f2, "web".to_owned())]

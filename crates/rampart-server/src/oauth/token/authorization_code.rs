@@ -16,7 +16,7 @@ use crate::oauth::error::OAuthError;
 use crate::oauth::form::Params;
 use crate::oauth::issue::{self, Subject};
 use crate::oauth::pkce::{self, PkceError};
-use crate::store::{AuthCode, Redemption};
+use crate::store::{AuthCode, Redemption, SessionStart};
 
 /// Why a code may not be redeemed by this request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,7 +125,32 @@ pub(super) async fn grant(
         access_jti: Uuid::new_v4().to_string(),
         access_expires_at: now + state.issuer.access_ttl(&client.client),
     };
-    if !accounts.redeem_code(&hash, &redemption, now).await? {
+    let scope = issue::join(&granted);
+    let openid = granted.contains("openid");
+    // The session's first refresh token is written with the redemption (one write).
+    let start = (wants_refresh(openid, granted.contains("offline_access"))
+        && client.client.grants.iter().any(|g| g == "refresh_token"))
+    .then(|| {
+        let (value, token_hash, token) =
+            state
+                .issuer
+                .new_refresh(&client.client, user.id, &scope, redemption.family_id);
+        let start = SessionStart {
+            token,
+            hash: token_hash,
+            browser_session: code.browser_session,
+        };
+        (value, start)
+    });
+    let redeemed = match &start {
+        Some((_, start)) => {
+            accounts
+                .redeem_code_starting(&hash, &redemption, now, start)
+                .await?
+        }
+        None => accounts.redeem_code(&hash, &redemption, now).await?,
+    };
+    if !redeemed {
         // Another redemption won the race: this is a second use.
         if let Some(winner) = accounts.code(&hash).await? {
             revoke_first_use(state, ip, client, &winner).await?;
@@ -142,20 +167,7 @@ pub(super) async fn grant(
         &granted,
         &redemption.access_jti,
     )?;
-    let scope = issue::join(&granted);
-    let openid = granted.contains("openid");
-    let refresh_token = if wants_refresh(openid, granted.contains("offline_access")) {
-        super::refresh_token_for(state, &client.client, user.id, &scope, redemption.family_id)
-            .await?
-    } else {
-        None
-    };
-    if let (Some(_), Some(session)) = (&refresh_token, code.browser_session) {
-        // So that signing out of that browser can end this token session too.
-        accounts
-            .link_family(session, redemption.family_id, &client.client.id)
-            .await?;
-    }
+    let refresh_token = start.map(|(value, _)| value);
     let id_token = if openid {
         let sign_in = issue::SignIn {
             user_id: user.id,

@@ -182,27 +182,6 @@ impl BrowserStore for PostgresStore {
         models(rows)
     }
 
-    async fn link_family(
-        &self,
-        session: Uuid,
-        family_id: Uuid,
-        client_id: &str,
-    ) -> Result<(), StoreError> {
-        let (session, family_id) = (session.to_string(), family_id.to_string());
-        run(Retry::Idempotent, || {
-            sqlx::query(
-                "INSERT INTO browser_session_families (browser_session, family_id, client_id) VALUES ($1, $2, $3) \
-                 ON CONFLICT DO NOTHING",
-            )
-            .bind(&session)
-            .bind(&family_id)
-            .bind(client_id)
-            .execute(&self.pool)
-        })
-        .await
-        .map(|_| ())
-    }
-
     async fn families_of(&self, session: Uuid) -> Result<Vec<(Uuid, String)>, StoreError> {
         let session = session.to_string();
         let rows: Vec<(String, String)> = run(Retry::Idempotent, || {

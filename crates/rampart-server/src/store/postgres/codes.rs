@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use super::PostgresStore;
 use super::retry::run;
 use crate::store::rows::{CODE_COLUMNS, CodeRow, model};
-use crate::store::{AuthCode, CodeStore, Redemption, Retry, StoreError};
+use crate::store::{AuthCode, CodeStore, Redemption, Retry, SessionStart, StoreError};
 
 #[async_trait]
 impl CodeStore for PostgresStore {
@@ -68,6 +68,51 @@ impl CodeStore for PostgresStore {
         })
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    async fn redeem_code_starting(
+        &self,
+        hash: &[u8],
+        redemption: &Redemption,
+        now: i64,
+        start: &SessionStart,
+    ) -> Result<bool, StoreError> {
+        let family_id = redemption.family_id.to_string();
+        let browser = start.browser_session.map(|b| b.to_string());
+        // Not retried after a lost connection, as `redeem_code`.
+        run(Retry::RolledBack, || async {
+            let mut tx = self.pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE authorization_codes SET used_at = $1, family_id = $2, access_jti = $3, access_expires_at = $4 \
+                 WHERE code_hash = $5 AND used_at IS NULL AND expires_at > $1",
+            )
+            .bind(now)
+            .bind(&family_id)
+            .bind(&redemption.access_jti)
+            .bind(redemption.access_expires_at)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+            if done.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Ok::<bool, sqlx::Error>(false);
+            }
+            super::refresh::insert_refresh(&mut *tx, &start.token, &start.hash).await?;
+            if let Some(browser) = &browser {
+                sqlx::query(
+                    "INSERT INTO browser_session_families (browser_session, family_id, client_id) VALUES ($1, $2, $3) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(browser)
+                .bind(&family_id)
+                .bind(&start.token.client_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(true)
+        })
+        .await
     }
 
     async fn purge_codes(&self, before: i64) -> Result<u64, StoreError> {

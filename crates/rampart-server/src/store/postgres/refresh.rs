@@ -238,7 +238,7 @@ async fn rotate(
     .await
 }
 
-async fn insert_refresh<'e, E>(
+pub(super) async fn insert_refresh<'e, E>(
     executor: E,
     token: &RefreshToken,
     hash: &[u8],

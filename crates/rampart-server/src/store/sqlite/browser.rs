@@ -154,26 +154,6 @@ impl BrowserStore for SqliteStore {
         models(rows)
     }
 
-    async fn link_family(
-        &self,
-        session: Uuid,
-        family_id: Uuid,
-        client_id: &str,
-    ) -> Result<(), StoreError> {
-        let client_id = client_id.to_owned();
-        self.execute(
-            "INSERT INTO browser_session_families (browser_session, family_id, client_id) VALUES (?, ?, ?) \
-             ON CONFLICT DO NOTHING",
-            move |q| {
-                q.bind(session.to_string())
-                    .bind(family_id.to_string())
-                    .bind(client_id)
-            },
-        )
-        .await
-        .map(|_| ())
-    }
-
     async fn families_of(&self, session: Uuid) -> Result<Vec<(Uuid, String)>, StoreError> {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT family_id, client_id FROM browser_session_families WHERE browser_session = ? ORDER BY family_id",

@@ -4,7 +4,12 @@ use async_trait::async_trait;
 
 use super::SqliteStore;
 use crate::store::rows::{CODE_COLUMNS, CodeRow, model};
-use crate::store::{AuthCode, CodeStore, Redemption, StoreError, map_err};
+use crate::store::{AuthCode, CodeStore, Redemption, SessionStart, StoreError, map_err};
+
+const REDEEM_SQL: &str = "UPDATE authorization_codes SET used_at = ?, family_id = ?, access_jti = ?, access_expires_at = ? \
+     WHERE code_hash = ? AND used_at IS NULL AND expires_at > ?";
+const LINK_SQL: &str = "INSERT INTO browser_session_families (browser_session, family_id, client_id) VALUES (?, ?, ?) \
+     ON CONFLICT DO NOTHING";
 
 #[async_trait]
 impl CodeStore for SqliteStore {
@@ -63,6 +68,45 @@ impl CodeStore for SqliteStore {
             )
             .await?;
         Ok(done == 1)
+    }
+
+    async fn redeem_code_starting(
+        &self,
+        hash: &[u8],
+        redemption: &Redemption,
+        now: i64,
+        start: &SessionStart,
+    ) -> Result<bool, StoreError> {
+        let (hash, redemption, start) = (hash.to_vec(), redemption.clone(), start.clone());
+        self.write(move |conn| {
+            Box::pin(async move {
+                let done = sqlx::query(REDEEM_SQL)
+                    .bind(now)
+                    .bind(redemption.family_id.to_string())
+                    .bind(&redemption.access_jti)
+                    .bind(redemption.access_expires_at)
+                    .bind(&hash)
+                    .bind(now)
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(map_err)?;
+                if done.rows_affected() != 1 {
+                    return Ok(false);
+                }
+                super::refresh::insert_refresh(&mut *conn, &start.token, &start.hash).await?;
+                if let Some(browser) = start.browser_session {
+                    sqlx::query(LINK_SQL)
+                        .bind(browser.to_string())
+                        .bind(start.token.family_id.to_string())
+                        .bind(&start.token.client_id)
+                        .execute(&mut *conn)
+                        .await
+                        .map_err(map_err)?;
+                }
+                Ok(true)
+            })
+        })
+        .await
     }
 
     async fn purge_codes(&self, before: i64) -> Result<u64, StoreError> {

@@ -201,7 +201,7 @@ async fn rotate_current(
     model(rows.into_iter().next())
 }
 
-async fn insert_refresh<'e, E>(
+pub(super) async fn insert_refresh<'e, E>(
     executor: E,
     token: &RefreshToken,
     hash: &[u8],
