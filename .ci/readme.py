@@ -91,9 +91,10 @@ def script(readme: str) -> str:
     for n, (kind, arg, body) in enumerate(blocks(readme), start=1):
         first = body.strip().splitlines()[0] if body.strip() else ""
         if kind == "skip":
-            parts.append(f"at 'block {n} skipped ({arg}): {first[:60]}'")
+            parts.append("at " + shell_quote(f"block {n} skipped ({arg}): {first[:60]}"))
             continue
-        parts.append(f"at 'block {n}: {first[:70]}'")
+        # Quoted whole: a block's first line may hold quotes of its own.
+        parts.append("at " + shell_quote(f"block {n}: {first[:70]}"))
         if kind == "background":
             name = f"block{n}"
             parts.append(f"background {name} {arg!r} {shell_quote(body)}")
